@@ -1,0 +1,31 @@
+//! Per-request authentication and authorization: token from `Authorization: Bearer`
+//! or `?token=`, checked against the route's [`Access`] requirement.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::http::{HeaderMap, StatusCode, Uri};
+use wishcast_auth::{request_token, Access, AuthError, Principal};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn now_unix() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Authenticate the request and check it may perform `access`.
+pub fn require(state: &AppState, headers: &HeaderMap, uri: &Uri, access: Access) -> Result<Principal, ApiError> {
+    let header = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let token = request_token(header, uri.query());
+    let principal = state.auth.authenticate(token.as_deref(), now_unix()).map_err(|e| {
+        let msg = match e {
+            AuthError::Missing => "authentication required: send `Authorization: Bearer <token>` or `?token=`".to_string(),
+            other => format!("invalid token: {other}"),
+        };
+        ApiError::new(StatusCode::UNAUTHORIZED, msg)
+    })?;
+    principal
+        .authorize(&access)
+        .map_err(|f| ApiError::new(StatusCode::FORBIDDEN, format!("forbidden: {}", f.0)))?;
+    Ok(principal)
+}

@@ -1,0 +1,45 @@
+//! HTTP routes of a node, one file per resource.
+
+pub mod info;
+pub mod metrics;
+pub mod session;
+pub mod sse;
+pub mod streams;
+pub mod whip;
+
+use axum::http::{HeaderMap, StatusCode};
+
+use crate::error::ApiError;
+
+/// Accept `expected` with optional parameters (`; charset=utf-8`), case-insensitively.
+pub fn check_content_type(headers: &HeaderMap, expected: &str) -> Result<(), ApiError> {
+    let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let base = ct.split(';').next().unwrap_or("").trim();
+    if base.eq_ignore_ascii_case(expected) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "Content-Type must be {expected}, got {}",
+                if ct.is_empty() { "nothing".to_string() } else { format!("`{ct}`") }
+            ),
+        ))
+    }
+}
+
+/// Request bodies must be UTF-8 text.
+pub fn utf8(body: &[u8]) -> Result<&str, ApiError> {
+    std::str::from_utf8(body).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "body is not valid UTF-8"))
+}
+
+/// Stream and session names: 1-256 bytes, no control characters, no `/`.
+pub fn check_name(what: &str, v: &str) -> Result<(), ApiError> {
+    if v.is_empty() || v.len() > 256 || v.chars().any(|c| c.is_control() || c == '/') {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("{what} name must be 1-256 characters without `/` or control characters"),
+        ));
+    }
+    Ok(())
+}

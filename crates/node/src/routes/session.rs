@@ -1,0 +1,58 @@
+//! `PATCH /session/{stream}/{id}` (trickle ICE, ICE restart) and `DELETE` (hang up).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use wishcast_auth::Access;
+use wishcast_sdp::SdpFrag;
+use wishcast_sfu::core::PatchOutcome;
+
+use super::{check_content_type, utf8};
+use crate::error::{ApiError, ApiResult};
+use crate::guard::require;
+use crate::state::AppState;
+
+pub async fn patch(
+    State(state): State<AppState>,
+    Path((stream, session)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    require(&state, &headers, &uri, Access::Session(&stream))?;
+    check_content_type(&headers, "application/trickle-ice-sdpfrag")?;
+    let frag = SdpFrag::parse(utf8(&body)?)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid sdpfrag: {e}")))?;
+    let if_match = headers.get("if-match").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let outcome = state
+        .media
+        .call(move |sfu, now| sfu.patch(now, &stream, &session, &frag, if_match.as_deref()))
+        .await??;
+    Ok(match outcome {
+        PatchOutcome::Trickled => StatusCode::NO_CONTENT.into_response(),
+        PatchOutcome::Restarted { frag, etag } => {
+            let mut r = (StatusCode::OK, frag).into_response();
+            r.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/trickle-ice-sdpfrag"));
+            if let Ok(v) = HeaderValue::from_str(&etag) {
+                r.headers_mut().insert("etag", v);
+            }
+            r
+        }
+    })
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((stream, session)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    require(&state, &headers, &uri, Access::Session(&stream))?;
+    state
+        .media
+        .call(move |sfu, now| sfu.delete_session(now, &stream, &session))
+        .await??;
+    Ok(StatusCode::OK.into_response())
+}

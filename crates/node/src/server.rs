@@ -1,0 +1,84 @@
+//! Starting a node: bind the media plane and the HTTP listener, build the router.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use wishcast_auth::Authenticator;
+use wishcast_sfu::addrs;
+use wishcast_sfu::driver::{self, DriverConfig, MediaHandle};
+
+use crate::config::NodeConfig;
+use crate::state::{AppState, Inner};
+use crate::{cors, ice_links, routes};
+
+/// Request bodies above this get 413.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// A node that is serving.
+pub struct RunningNode {
+    pub http_addr: SocketAddr,
+    pub media: MediaHandle,
+    pub task: tokio::task::JoinHandle<io::Result<()>>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let cors_on = state.cfg.http.cors;
+    let r = Router::new()
+        .route("/whip/{stream}", post(routes::whip::whip))
+        .route("/whep/{stream}", post(routes::whip::whep))
+        .route(
+            "/session/{stream}/{session}",
+            axum::routing::patch(routes::session::patch).delete(routes::session::delete),
+        )
+        .route("/api/streams/", get(routes::streams::list))
+        .route(
+            "/api/streams/{id}",
+            get(routes::streams::get).post(routes::streams::create).delete(routes::streams::delete),
+        )
+        .route("/api/sse/streams", get(routes::sse::streams))
+        .route("/api/info", get(routes::info::info))
+        .route("/api/strategy/", get(routes::info::strategy))
+        .route("/metrics", get(routes::metrics::metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state);
+    if cors_on { r.layer(axum::middleware::from_fn(cors::cors)) } else { r }
+}
+
+/// Bind everything and serve in the background.
+pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
+    let addrs_cfg = cfg.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    let v6 = addrs_cfg.udp.is_ipv6();
+    let ifs = addrs::interface_ips(v6);
+    let udp = addrs::plan(addrs_cfg.udp, &addrs_cfg.public_ips, &ifs);
+    let tcp = match addrs_cfg.tcp {
+        Some(t) => addrs::plan(t, &addrs_cfg.public_ips, &addrs::interface_ips(t.is_ipv6())),
+        None => Vec::new(),
+    };
+    let media = driver::start(DriverConfig {
+        udp,
+        tcp,
+        advertise_udp: cfg.webrtc.advertise_udp,
+        strategy: cfg.strategy.clone(),
+    })
+    .await?;
+    let listener = TcpListener::bind(addrs_cfg.http)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("http.listen: cannot bind {}: {e}", addrs_cfg.http)))?;
+    let http_addr = listener.local_addr()?;
+    let state = AppState {
+        inner: Arc::new(Inner {
+            media: media.clone(),
+            auth: Authenticator::new(&cfg.auth),
+            ice_links: ice_links::render(&cfg.ice_servers),
+            cfg,
+        }),
+    };
+    let app = router(state);
+    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(RunningNode { http_addr, media, task })
+}

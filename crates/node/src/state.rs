@@ -1,0 +1,28 @@
+//! Shared state of the node's HTTP handlers.
+
+use std::sync::Arc;
+
+use wishcast_auth::Authenticator;
+use wishcast_sfu::driver::MediaHandle;
+
+use crate::config::NodeConfig;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub inner: Arc<Inner>,
+}
+
+pub struct Inner {
+    pub media: MediaHandle,
+    pub auth: Authenticator,
+    pub cfg: NodeConfig,
+    /// Pre-rendered `Link: <url>; rel="ice-server"...` header values.
+    pub ice_links: Vec<String>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}

@@ -1,0 +1,137 @@
+//! Session and stream teardown, and the once-a-second housekeeping tick
+//! (dead peers, disconnect grace, auto-delete and orphan reaping, gauges).
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use super::{Sfu, SfuEvent};
+use crate::peer::{PeerId, Role};
+
+/// An auto-created stream nobody uses is reaped after this long.
+const ORPHAN_AFTER: Duration = Duration::from_secs(5);
+
+impl Sfu {
+    pub(super) fn after_peer_timeout(&mut self, pid: PeerId, now: Instant) {
+        let grace = self.cfg.disconnect_grace;
+        let Some(peer) = self.peer(pid) else { return };
+        let dead = !peer.rtc.is_alive()
+            || peer.disconnected_since.map(|t| now.saturating_duration_since(t) >= grace).unwrap_or(false);
+        let role = peer.role;
+        if dead {
+            self.remove_peer(pid, now, "peer-closed");
+        } else if role == Role::Publisher {
+            self.flush_keyframe_requests(pid, now);
+        }
+    }
+
+    /// Remove a session: close its Rtc, unroute it, detach it from its stream.
+    pub(super) fn remove_peer(&mut self, pid: PeerId, now: Instant, reason: &'static str) {
+        let Some(mut peer) = self.peers.get_mut(pid.index as usize).and_then(|p| p.take()) else { return };
+        if peer.id != pid {
+            self.peers[pid.index as usize] = Some(peer);
+            return;
+        }
+        self.free.push(pid.index);
+        peer.rtc.disconnect();
+        // Flush whatever the close produced (e.g. DTLS close_notify).
+        while let Ok(str0m::Output::Transmit(t)) = peer.rtc.poll_output() {
+            self.transmits.push_back(t);
+        }
+        self.demux.remove_ufrag(&peer.ufrag);
+        self.demux.remove_peer_addrs(&peer.addrs);
+        self.sessions.remove(&peer.session_id);
+        let ms = self.unix_ms(now);
+        if let Some(s) = self.streams.get_mut(&peer.stream) {
+            match peer.role {
+                Role::Publisher => {
+                    if s.publisher == Some(pid) {
+                        s.publisher = None;
+                        s.publish_leave_at_ms = ms;
+                        s.publish_left = Some(now);
+                        s.gop.clear();
+                        self.events.push(SfuEvent::PublishStopped { stream: peer.stream.clone(), reason });
+                    }
+                }
+                Role::Subscriber => {
+                    s.subscribers.retain(|p| *p != pid);
+                    if s.subscribers.is_empty() {
+                        s.subscribe_leave_at_ms = ms;
+                        s.subscribe_left = Some(now);
+                    }
+                    self.events.push(SfuEvent::SubscribeStopped(peer.stream.clone()));
+                }
+            }
+        }
+        tracing::info!(session = %peer.session_id, stream = %peer.stream, reason, "session closed");
+    }
+
+    pub(super) fn destroy_stream(&mut self, stream: &str, now: Instant, reason: &'static str) {
+        let Some(s) = self.streams.get(stream) else { return };
+        let mut pids: Vec<PeerId> = s.subscribers.clone();
+        pids.extend(s.publisher);
+        for p in pids {
+            self.remove_peer(p, now, reason);
+        }
+        self.streams.remove(stream);
+        self.events.push(SfuEvent::StreamDeleted { stream: stream.to_string(), reason });
+    }
+
+    /// Once a second: strategy auto-delete, orphan reaping, gauges.
+    pub(super) fn tick(&mut self, now: Instant) {
+        let st = self.cfg.strategy.clone();
+        let mut doomed: Vec<(String, &'static str)> = Vec::new();
+        for s in self.streams.values() {
+            if s.publisher.is_none() && st.auto_delete_whip >= 0 {
+                if let Some(t) = s.publish_left {
+                    if now.saturating_duration_since(t) >= Duration::from_millis(st.auto_delete_whip as u64) {
+                        doomed.push((s.id.clone(), "publish-leave-timeout"));
+                        continue;
+                    }
+                }
+            }
+            if s.subscribers.is_empty() && st.auto_delete_whep >= 0 {
+                if let Some(t) = s.subscribe_left {
+                    if s.subscribe_leave_at_ms > 0
+                        && s.publisher.is_some()
+                        && now.saturating_duration_since(t) >= Duration::from_millis(st.auto_delete_whep as u64)
+                    {
+                        doomed.push((s.id.clone(), "subscribe-leave-timeout"));
+                        continue;
+                    }
+                }
+            }
+            if !s.pinned && (st.auto_create_whip || st.auto_create_whep) {
+                if let Some(t) = s.empty_since() {
+                    if now.saturating_duration_since(t) >= ORPHAN_AFTER {
+                        doomed.push((s.id.clone(), "orphaned"));
+                    }
+                }
+            }
+        }
+        for (id, reason) in doomed {
+            self.destroy_stream(&id, now, reason);
+        }
+        // Peers whose Rtc died without a timer firing.
+        let dead: Vec<PeerId> = self
+            .peers
+            .iter()
+            .flatten()
+            .filter(|p| {
+                !p.rtc.is_alive()
+                    || p.disconnected_since
+                        .map(|t| now.saturating_duration_since(t) >= self.cfg.disconnect_grace)
+                        .unwrap_or(false)
+            })
+            .map(|p| p.id)
+            .collect();
+        for p in dead {
+            self.remove_peer(p, now, "peer-closed");
+        }
+        let m = &self.metrics;
+        m.streams.store(self.streams.len() as u64, Relaxed);
+        let pubs = self.streams.values().filter(|s| s.publisher.is_some()).count();
+        let subs: usize = self.streams.values().map(|s| s.subscribers.len()).sum();
+        m.publishers.store(pubs as u64, Relaxed);
+        m.subscribers.store(subs as u64, Relaxed);
+    }
+}

@@ -1,0 +1,285 @@
+//! The sans-IO SFU: sessions in, datagrams in, transmits out.
+//!
+//! Threading model: one `Sfu` is driven by one task; nothing here locks. Every str0m
+//! mutation is followed by draining that peer's output (the str0m invariant); events
+//! produced while draining go to a work queue that is pumped until empty, so fan-out
+//! never recurses.
+
+mod forward;
+mod lifecycle;
+mod session;
+mod snapshot;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::net::{Protocol, Transmit};
+use str0m::{Candidate, Event};
+use wishcast_api::Strategy;
+
+use crate::demux::Demux;
+use crate::metrics::Metrics;
+use crate::peer::{Peer, PeerId};
+use crate::stream::Stream;
+use crate::timers::Timers;
+
+pub use session::{PatchOutcome, SessionAnswer};
+
+/// What the media plane needs to know about its sockets and policy.
+#[derive(Debug, Clone)]
+pub struct SfuConfig {
+    /// Advertised UDP addresses (one candidate each).
+    pub udp_candidates: Vec<SocketAddr>,
+    /// Advertised passive ICE-TCP addresses.
+    pub tcp_candidates: Vec<SocketAddr>,
+    pub strategy: Strategy,
+    /// How long a disconnected peer may recover before it is closed.
+    pub disconnect_grace: Duration,
+}
+
+impl Default for SfuConfig {
+    fn default() -> Self {
+        SfuConfig {
+            udp_candidates: Vec::new(),
+            tcp_candidates: Vec::new(),
+            strategy: Strategy::default(),
+            disconnect_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Lifecycle events for the control plane (SSE, hooks, cluster reporting).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SfuEvent {
+    StreamCreated(String),
+    StreamDeleted { stream: String, reason: &'static str },
+    PublishStarted(String),
+    PublishStopped { stream: String, reason: &'static str },
+    SubscribeStarted(String),
+    SubscribeStopped(String),
+    /// A session changed state (connected, disconnected...).
+    SessionChanged(String),
+}
+
+pub struct Sfu {
+    cfg: SfuConfig,
+    candidates: Vec<Candidate>,
+    peers: Vec<Option<Peer>>,
+    free: Vec<u32>,
+    generations: Vec<u32>,
+    sessions: HashMap<String, PeerId>,
+    streams: HashMap<String, Stream>,
+    demux: Demux,
+    timers: Timers,
+    transmits: VecDeque<Transmit>,
+    work: VecDeque<(PeerId, Event)>,
+    events: Vec<SfuEvent>,
+    metrics: Arc<Metrics>,
+    epoch: Instant,
+    epoch_ms: u64,
+    last_tick: Instant,
+}
+
+impl Sfu {
+    /// `now_ms` is the Unix time in ms at `now` (the core never reads a clock).
+    pub fn new(cfg: SfuConfig, now: Instant, now_ms: u64, metrics: Arc<Metrics>) -> Self {
+        let mut candidates = Vec::new();
+        for a in &cfg.udp_candidates {
+            if let Ok(c) = Candidate::host(*a, "udp") {
+                candidates.push(c);
+            }
+        }
+        for a in &cfg.tcp_candidates {
+            if let Ok(c) = Candidate::builder()
+                .tcp()
+                .host(*a)
+                .tcptype(str0m::net::TcpType::Passive)
+                .build()
+            {
+                candidates.push(c);
+            }
+        }
+        Sfu {
+            cfg,
+            candidates,
+            peers: Vec::new(),
+            free: Vec::new(),
+            generations: Vec::new(),
+            sessions: HashMap::new(),
+            streams: HashMap::new(),
+            demux: Demux::default(),
+            timers: Timers::default(),
+            transmits: VecDeque::new(),
+            work: VecDeque::new(),
+            events: Vec::new(),
+            metrics,
+            epoch: now,
+            epoch_ms: now_ms,
+            last_tick: now,
+        }
+    }
+
+    pub fn config(&self) -> &SfuConfig {
+        &self.cfg
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn strategy(&self) -> &Strategy {
+        &self.cfg.strategy
+    }
+
+    fn unix_ms(&self, now: Instant) -> u64 {
+        self.epoch_ms + now.saturating_duration_since(self.epoch).as_millis() as u64
+    }
+
+    fn peer(&self, id: PeerId) -> Option<&Peer> {
+        self.peers
+            .get(id.index as usize)
+            .and_then(|p| p.as_ref())
+            .filter(|p| p.id == id)
+    }
+
+    fn peer_mut(&mut self, id: PeerId) -> Option<&mut Peer> {
+        self.peers
+            .get_mut(id.index as usize)
+            .and_then(|p| p.as_mut())
+            .filter(|p| p.id == id)
+    }
+
+    fn alloc_id(&mut self) -> PeerId {
+        if let Some(index) = self.free.pop() {
+            let g = &mut self.generations[index as usize];
+            *g = g.wrapping_add(1);
+            PeerId { index, generation: *g }
+        } else {
+            let index = self.peers.len() as u32;
+            self.peers.push(None);
+            self.generations.push(0);
+            PeerId { index, generation: 0 }
+        }
+    }
+
+    /// A datagram (or an RFC 4571 frame) arrived. `local` is the advertised address of
+    /// the socket/listener it arrived on.
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        local: SocketAddr,
+        data: &[u8],
+    ) {
+        self.metrics.datagrams_in.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some((pid, learned)) = self.demux.route(proto, source, data) else {
+            self.metrics
+                .datagrams_unrouted
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return;
+        };
+        let Some(peer) = self.peer_mut(pid) else { return };
+        if learned && !peer.addrs.contains(&(proto, source)) {
+            peer.addrs.push((proto, source));
+        }
+        let Ok(contents) = data.try_into() else { return };
+        let input = str0m::Input::Receive(
+            now,
+            str0m::net::Receive { proto, source, destination: local, contents },
+        );
+        if let Err(e) = peer.rtc.handle_input(input) {
+            tracing::debug!(session = %peer.session_id, "input rejected: {e}");
+        }
+        self.drain(pid, now);
+        self.pump(now);
+    }
+
+    /// Drive timers. Call at (or after) `poll_timeout()`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some((at, pid)) = self.timers.pop_due(now) {
+            let Some(peer) = self.peer_mut(pid) else { continue };
+            if peer.deadline != at || !peer.timer_armed {
+                continue; // stale entry
+            }
+            peer.timer_armed = false;
+            if let Err(e) = peer.rtc.handle_input(str0m::Input::Timeout(now)) {
+                tracing::debug!(session = %peer.session_id, "timeout input failed: {e}");
+            }
+            self.drain(pid, now);
+            self.after_peer_timeout(pid, now);
+            self.pump(now);
+        }
+        if now.saturating_duration_since(self.last_tick) >= Duration::from_secs(1) {
+            self.last_tick = now;
+            self.tick(now);
+        }
+        if self.timers.len() > 64 + 8 * self.sessions.len() {
+            let peers = &self.peers;
+            self.timers.compact(|(at, pid)| {
+                peers
+                    .get(pid.index as usize)
+                    .and_then(|p| p.as_ref())
+                    .map(|p| p.id == *pid && p.deadline == *at && p.timer_armed)
+                    .unwrap_or(false)
+            });
+        }
+    }
+
+    /// When `handle_timeout` should next be called.
+    pub fn poll_timeout(&self) -> Instant {
+        let tick = self.last_tick + Duration::from_secs(1);
+        match self.timers.next() {
+            Some(t) if t < tick => t,
+            _ => tick,
+        }
+    }
+
+    /// Next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        let t = self.transmits.pop_front()?;
+        self.metrics.datagrams_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(t)
+    }
+
+    /// Lifecycle events since the last call.
+    pub fn take_events(&mut self) -> Vec<SfuEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Drain one peer's output until it reports its next timeout.
+    fn drain(&mut self, pid: PeerId, now: Instant) {
+        let Some(peer) = self.peers.get_mut(pid.index as usize).and_then(|p| p.as_mut()) else {
+            return;
+        };
+        if peer.id != pid {
+            return;
+        }
+        loop {
+            if !peer.rtc.is_alive() {
+                peer.deadline = now;
+                peer.timer_armed = true;
+                self.timers.schedule(now, pid);
+                return;
+            }
+            match peer.rtc.poll_output() {
+                Ok(str0m::Output::Transmit(t)) => self.transmits.push_back(t),
+                Ok(str0m::Output::Timeout(t)) => {
+                    if t != peer.deadline || !peer.timer_armed {
+                        peer.deadline = t;
+                        peer.timer_armed = true;
+                        self.timers.schedule(t, pid);
+                    }
+                    return;
+                }
+                Ok(str0m::Output::Event(e)) => self.work.push_back((pid, e)),
+                Err(e) => {
+                    tracing::debug!(session = %peer.session_id, "poll_output failed: {e}");
+                    peer.rtc.disconnect();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! Session admission: WHIP publish, WHEP subscribe, PATCH (trickle / ICE restart),
+//! DELETE, and explicit stream create/delete.
+
+use std::time::{Duration, Instant};
+
+use str0m::change::SdpOffer;
+use str0m::format::CodecConfig;
+use str0m::media::{MediaKind, Mid, Rid};
+use str0m::{Candidate, IceCreds, Rtc};
+use wishcast_sdp::{Direction, MediaKind as SdpKind, OfferInfo, SdpFrag};
+
+use super::{Sfu, SfuEvent};
+use crate::codec;
+use crate::error::SfuError;
+use crate::peer::{etag_for, Peer, PeerId, Role, TrackIn};
+use crate::stream::Stream;
+
+/// A created session, ready for the 201 response.
+#[derive(Debug, Clone)]
+pub struct SessionAnswer {
+    pub session_id: String,
+    pub sdp: String,
+    pub etag: String,
+    /// The publisher is sending simulcast.
+    pub simulcast: bool,
+}
+
+/// The outcome of a PATCH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatchOutcome {
+    /// Candidates applied (204).
+    Trickled,
+    /// ICE restarted (200) with the server's new fragment and ETag.
+    Restarted { frag: String, etag: String },
+}
+
+fn new_rtc(now: Instant, creds: IceCreds, codecs: CodecConfig) -> Rtc {
+    let mut b = Rtc::builder()
+        .set_ice_lite(true)
+        .set_local_ice_credentials(creds)
+        .set_stats_interval(Some(Duration::from_secs(1)));
+    *b.codec_config() = codecs;
+    b.build(now)
+}
+
+fn parse_offer(offer: &str) -> Result<(OfferInfo, SdpOffer), SfuError> {
+    let info = OfferInfo::parse(offer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+    if !codec::has_av(&info) {
+        return Err(SfuError::BadSdp(
+            "the offer has no audio or video m-line; WHIP/WHEP needs at least one".into(),
+        ));
+    }
+    let parsed = SdpOffer::from_sdp_string(offer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+    Ok((info, parsed))
+}
+
+impl Sfu {
+    fn ensure_stream(&mut self, stream: &str, now: Instant, allowed: bool) -> Result<(), SfuError> {
+        if self.streams.contains_key(stream) {
+            return Ok(());
+        }
+        if !allowed {
+            return Err(SfuError::StreamNotFound(stream.to_string()));
+        }
+        let ms = self.unix_ms(now);
+        self.streams.insert(stream.to_string(), Stream::new(stream.to_string(), now, ms, false));
+        self.events.push(SfuEvent::StreamCreated(stream.to_string()));
+        Ok(())
+    }
+
+    fn register_peer(&mut self, peer: Peer, now: Instant) -> PeerId {
+        let pid = peer.id;
+        self.demux.add_ufrag(&peer.ufrag, pid);
+        self.sessions.insert(peer.session_id.clone(), pid);
+        self.peers[pid.index as usize] = Some(peer);
+        self.drain(pid, now);
+        self.pump(now);
+        pid
+    }
+
+    fn accept(&mut self, rtc: &mut Rtc, offer: SdpOffer) -> Result<String, SfuError> {
+        for c in &self.candidates {
+            rtc.add_local_candidate(c.clone());
+        }
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| SfuError::BadSdp(format!("offer could not be negotiated: {e}")))?;
+        Ok(answer.to_sdp_string())
+    }
+
+    /// WHIP: attach a publisher to `stream`.
+    pub fn publish(&mut self, now: Instant, stream: &str, offer: &str) -> Result<SessionAnswer, SfuError> {
+        let (info, parsed) = parse_offer(offer)?;
+        let exists = self.streams.contains_key(stream);
+        if !exists && !self.cfg.strategy.auto_create_whip {
+            return Err(SfuError::StreamNotFound(stream.to_string()));
+        }
+        if let Some(s) = self.streams.get(stream) {
+            if s.publisher.is_some() {
+                return Err(SfuError::AlreadyPublished(stream.to_string()));
+            }
+        }
+        let payloads = codec::offer_payloads(&info, true);
+        if payloads.is_empty() {
+            return Err(SfuError::NoCommonCodec {
+                offered: codec::offered_names(&info),
+                available: codec::SUPPORTED.iter().map(|s| s.to_string()).collect(),
+            });
+        }
+        let creds = IceCreds::new();
+        let ufrag = creds.ufrag.clone();
+        let params = payloads.iter().map(|(_, p)| *p).collect();
+        let mut rtc = new_rtc(now, creds, CodecConfig::new_from_payload_params(params));
+        let sdp = self.accept(&mut rtc, parsed)?;
+
+        self.ensure_stream(stream, now, true)?;
+        let pid = self.alloc_id();
+        let session_id = uuid::Uuid::new_v4().to_string();
+        let mut peer = Peer::new(pid, session_id.clone(), stream.to_string(), Role::Publisher, rtc, ufrag, now, self.unix_ms(now));
+        let mut simulcast = false;
+        for m in &info.media {
+            let kind = match m.kind {
+                SdpKind::Audio => MediaKind::Audio,
+                SdpKind::Video => MediaKind::Video,
+                SdpKind::Application => continue,
+            };
+            if m.port_zero || !matches!(m.direction, Direction::SendOnly | Direction::SendRecv) {
+                continue;
+            }
+            let Some(mid) = m.mid.as_deref() else { continue };
+            simulcast |= m.simulcast && m.rids.len() > 1;
+            peer.tracks_in.push(TrackIn {
+                mid: Mid::from(mid),
+                kind,
+                forward_rid: preferred_rid(&m.rids).map(Rid::from),
+                keyframes: Default::default(),
+            });
+        }
+        peer.remote_ufrag = info.ice_ufrag.clone();
+        let st = self.streams.get_mut(stream).ok_or_else(|| SfuError::Internal("stream vanished".into()))?;
+        st.generation += 1;
+        peer.generation = st.generation;
+        st.publisher = Some(pid);
+        st.publish_leave_at_ms = 0;
+        st.publish_left = None;
+        st.gop.clear();
+        for (k, p) in codec::primary(&payloads) {
+            st.set_codec(k, p);
+        }
+        let etag = peer.etag.clone();
+        self.register_peer(peer, now);
+        self.events.push(SfuEvent::PublishStarted(stream.to_string()));
+        Ok(SessionAnswer { session_id, sdp, etag, simulcast })
+    }
+
+    /// WHEP: attach a subscriber to `stream` (which may have no publisher yet).
+    pub fn subscribe(&mut self, now: Instant, stream: &str, offer: &str) -> Result<SessionAnswer, SfuError> {
+        let (info, parsed) = parse_offer(offer)?;
+        let exists = self.streams.contains_key(stream);
+        if !exists && !self.cfg.strategy.auto_create_whep {
+            return Err(SfuError::StreamNotFound(stream.to_string()));
+        }
+        let max = self.cfg.strategy.each_stream_max_sub;
+        let (publisher_codecs, simulcast) = match self.streams.get(stream) {
+            Some(s) => {
+                if s.subscribers.len() >= max as usize {
+                    return Err(SfuError::StreamFull { stream: stream.to_string(), max });
+                }
+                let sim = s
+                    .publisher
+                    .and_then(|p| self.peer(p))
+                    .map(|p| p.tracks_in.iter().any(|t| t.forward_rid.is_some()))
+                    .unwrap_or(false);
+                (s.codecs.clone(), sim)
+            }
+            None => (Vec::new(), false),
+        };
+        let offered = codec::offer_payloads(&info, false);
+        let params: Vec<_> = if publisher_codecs.is_empty() {
+            offered.iter().map(|(_, p)| *p).collect()
+        } else {
+            // The publisher's codec and parameters, for each kind the offer can receive.
+            let cfg = CodecConfig::new_from_payload_params(offered.iter().map(|(_, p)| *p).collect());
+            publisher_codecs
+                .iter()
+                .filter(|(_, p)| cfg.match_params(*p).is_some())
+                .map(|(_, p)| *p)
+                .collect()
+        };
+        if params.is_empty() {
+            let available = if publisher_codecs.is_empty() {
+                codec::SUPPORTED.iter().map(|s| s.to_string()).collect()
+            } else {
+                publisher_codecs
+                    .iter()
+                    .map(|(_, p)| codec::codec_name(p.spec().codec).to_ascii_uppercase())
+                    .collect()
+            };
+            return Err(SfuError::NoCommonCodec { offered: codec::offered_names(&info), available });
+        }
+        let creds = IceCreds::new();
+        let ufrag = creds.ufrag.clone();
+        let mut rtc = new_rtc(now, creds, CodecConfig::new_from_payload_params(params));
+        let sdp = self.accept(&mut rtc, parsed)?;
+
+        self.ensure_stream(stream, now, true)?;
+        let pid = self.alloc_id();
+        let session_id = uuid::Uuid::new_v4().to_string();
+        let mut peer = Peer::new(pid, session_id.clone(), stream.to_string(), Role::Subscriber, rtc, ufrag, now, self.unix_ms(now));
+        for m in &info.media {
+            if m.port_zero || !matches!(m.direction, Direction::RecvOnly | Direction::SendRecv) {
+                continue;
+            }
+            let Some(mid) = m.mid.as_deref() else { continue };
+            match m.kind {
+                SdpKind::Audio if peer.audio_mid.is_none() => peer.audio_mid = Some(Mid::from(mid)),
+                SdpKind::Video if peer.video_mid.is_none() => peer.video_mid = Some(Mid::from(mid)),
+                _ => {}
+            }
+        }
+        peer.remote_ufrag = info.ice_ufrag.clone();
+        let st = self.streams.get_mut(stream).ok_or_else(|| SfuError::Internal("stream vanished".into()))?;
+        st.subscribers.push(pid);
+        st.subscribe_leave_at_ms = 0;
+        st.subscribe_left = None;
+        let etag = peer.etag.clone();
+        self.register_peer(peer, now);
+        self.events.push(SfuEvent::SubscribeStarted(stream.to_string()));
+        Ok(SessionAnswer { session_id, sdp, etag, simulcast })
+    }
+
+    fn session_in_stream(&self, stream: &str, session: &str) -> Result<PeerId, SfuError> {
+        if !self.streams.contains_key(stream) {
+            return Err(SfuError::StreamNotFound(stream.to_string()));
+        }
+        let pid = *self
+            .sessions
+            .get(session)
+            .ok_or_else(|| SfuError::SessionNotFound(session.to_string()))?;
+        match self.peer(pid) {
+            Some(p) if p.stream == stream => Ok(pid),
+            _ => Err(SfuError::SessionNotFound(session.to_string())),
+        }
+    }
+
+    /// The session's current ETag.
+    pub fn etag(&self, stream: &str, session: &str) -> Result<String, SfuError> {
+        let pid = self.session_in_stream(stream, session)?;
+        Ok(self.peer(pid).map(|p| p.etag.clone()).unwrap_or_default())
+    }
+
+    /// PATCH: trickled candidates, or an ICE restart when the fragment carries new
+    /// credentials. `if_match` must equal the ETag (or be `*`) when given.
+    pub fn patch(
+        &mut self,
+        now: Instant,
+        stream: &str,
+        session: &str,
+        frag: &SdpFrag,
+        if_match: Option<&str>,
+    ) -> Result<PatchOutcome, SfuError> {
+        let pid = self.session_in_stream(stream, session)?;
+        let candidates = self.candidates.clone();
+        let peer = self.peer_mut(pid).ok_or_else(|| SfuError::SessionNotFound(session.to_string()))?;
+        if let Some(m) = if_match {
+            let m = m.trim();
+            if m != "*" && m != peer.etag && m.trim_start_matches("W/") != peer.etag {
+                return Err(SfuError::PreconditionFailed);
+            }
+        }
+        let restart = match (&frag.ice_ufrag, &frag.ice_pwd) {
+            (Some(u), Some(p)) if peer.remote_ufrag.as_deref() != Some(u.as_str()) => Some((u.clone(), p.clone())),
+            _ => None,
+        };
+        let mut outcome = PatchOutcome::Trickled;
+        if let Some((ufrag, pass)) = restart {
+            let local = IceCreds::new();
+            let mut api = peer.rtc.direct_api();
+            api.set_remote_ice_credentials(IceCreds { ufrag: ufrag.clone(), pass });
+            api.set_local_ice_credentials(local.clone());
+            let old = std::mem::replace(&mut peer.ufrag, local.ufrag.clone());
+            peer.remote_ufrag = Some(ufrag);
+            peer.etag = etag_for(&peer.ufrag);
+            let mut text = format!("a=ice-ufrag:{}\r\na=ice-pwd:{}\r\n", local.ufrag, local.pass);
+            for c in &candidates {
+                text.push_str(&format!("a={}\r\n", c.to_sdp_string()));
+            }
+            text.push_str("a=end-of-candidates\r\n");
+            outcome = PatchOutcome::Restarted { frag: text, etag: peer.etag.clone() };
+            self.demux.remove_ufrag(&old);
+            self.demux.add_ufrag(&local.ufrag, pid);
+        }
+        if let Some(peer) = self.peer_mut(pid) {
+            for s in &frag.sections {
+                for c in &s.candidates {
+                    // mDNS (.local) and unparsable candidates are skipped: ICE-lite learns
+                    // remote addresses from the client's checks anyway.
+                    if let Ok(c) = Candidate::from_sdp_string(c) {
+                        peer.rtc.add_remote_candidate(c);
+                    }
+                }
+            }
+        }
+        self.drain(pid, now);
+        self.pump(now);
+        Ok(outcome)
+    }
+
+    /// DELETE a session.
+    pub fn delete_session(&mut self, now: Instant, stream: &str, session: &str) -> Result<(), SfuError> {
+        let pid = self.session_in_stream(stream, session)?;
+        self.remove_peer(pid, now, "api-deleted");
+        Ok(())
+    }
+
+    /// `POST /api/streams/{id}`: an explicitly created (pinned) stream.
+    pub fn create_stream(&mut self, now: Instant, stream: &str) -> Result<(), SfuError> {
+        if self.streams.contains_key(stream) {
+            return Err(SfuError::StreamExists(stream.to_string()));
+        }
+        let ms = self.unix_ms(now);
+        self.streams.insert(stream.to_string(), Stream::new(stream.to_string(), now, ms, true));
+        self.events.push(SfuEvent::StreamCreated(stream.to_string()));
+        Ok(())
+    }
+
+    /// `DELETE /api/streams/{id}`: close every session and drop the stream.
+    pub fn delete_stream(&mut self, now: Instant, stream: &str) -> Result<(), SfuError> {
+        if !self.streams.contains_key(stream) {
+            return Err(SfuError::StreamNotFound(stream.to_string()));
+        }
+        self.destroy_stream(stream, now, "api-deleted");
+        Ok(())
+    }
+}
+
+/// Until per-subscriber layer choice exists, forward the highest simulcast layer.
+fn preferred_rid(rids: &[String]) -> Option<&str> {
+    for want in ["f", "h", "q"] {
+        if let Some(r) = rids.iter().find(|r| r.as_str() == want) {
+            return Some(r);
+        }
+    }
+    rids.last().map(|s| s.as_str())
+}

@@ -1,0 +1,249 @@
+//! The I/O edge of the media plane: binds the UDP sockets and the passive ICE-TCP
+//! listeners, and runs one [`Sfu`] on one tokio task. The control plane talks to it
+//! through [`MediaHandle::call`], which runs a closure on the media task.
+
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use str0m::net::Protocol;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use wishcast_api::Strategy;
+
+use crate::addrs::{with_port, Binding};
+use crate::core::{Sfu, SfuConfig, SfuEvent};
+use crate::error::SfuError;
+use crate::metrics::Metrics;
+use crate::tcp_framing::{frame, FrameReader};
+
+type Cmd = Box<dyn FnOnce(&mut Sfu, Instant) + Send>;
+
+/// What to bind and advertise.
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    pub udp: Vec<Binding>,
+    pub tcp: Vec<Binding>,
+    /// Test/firewall mode: advertise only the TCP candidates.
+    pub advertise_udp: bool,
+    pub strategy: Strategy,
+}
+
+/// A cheap, cloneable handle to the running media plane.
+#[derive(Clone)]
+pub struct MediaHandle {
+    tx: mpsc::UnboundedSender<Cmd>,
+    pub metrics: Arc<Metrics>,
+    pub events: broadcast::Sender<SfuEvent>,
+    /// Bound UDP sockets (real ports).
+    pub udp_addrs: Vec<SocketAddr>,
+    /// Bound TCP listeners (real ports).
+    pub tcp_addrs: Vec<SocketAddr>,
+}
+
+impl MediaHandle {
+    /// Run `f` on the media task and return its result.
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Sfu, Instant) -> R + Send + 'static,
+    ) -> Result<R, SfuError> {
+        let (tx, rx) = oneshot::channel();
+        let cmd: Cmd = Box::new(move |sfu, now| {
+            let _ = tx.send(f(sfu, now));
+        });
+        self.tx
+            .send(cmd)
+            .map_err(|_| SfuError::Internal("media plane stopped".into()))?;
+        rx.await.map_err(|_| SfuError::Internal("media plane stopped".into()))
+    }
+}
+
+enum TcpIn {
+    Open(SocketAddr, mpsc::Sender<Vec<u8>>),
+    Frame { remote: SocketAddr, local: SocketAddr, data: Vec<u8> },
+    Closed(SocketAddr),
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Bind every socket, then spawn the media task.
+pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
+    let mut sockets: Vec<(UdpSocket, SocketAddr)> = Vec::new();
+    let mut udp_port = 0u16;
+    let mut udp_candidates = Vec::new();
+    for b in &cfg.udp {
+        let want = if b.bind.port() == 0 && udp_port != 0 { with_port(b, udp_port) } else { b.clone() };
+        let sock = UdpSocket::bind(want.bind).await.map_err(|e| {
+            io::Error::new(e.kind(), format!("webrtc.listen: cannot bind UDP {}: {e}", want.bind))
+        })?;
+        let real = sock.local_addr()?;
+        udp_port = real.port();
+        let fixed = with_port(&want, real.port());
+        // The address str0m sees as the destination of datagrams on this socket.
+        let identity = fixed.advertise.first().copied().unwrap_or(real);
+        if cfg.advertise_udp {
+            udp_candidates.extend(fixed.advertise.iter().copied());
+        }
+        sockets.push((sock, identity));
+    }
+    let (tcp_tx, tcp_rx) = mpsc::channel::<TcpIn>(4096);
+    let mut tcp_candidates = Vec::new();
+    let mut tcp_addrs = Vec::new();
+    let mut tcp_port = 0u16;
+    for b in &cfg.tcp {
+        let want = if b.bind.port() == 0 && tcp_port != 0 { with_port(b, tcp_port) } else { b.clone() };
+        let l = TcpListener::bind(want.bind).await.map_err(|e| {
+            io::Error::new(e.kind(), format!("webrtc.tcp_listen: cannot bind TCP {}: {e}", want.bind))
+        })?;
+        let real = l.local_addr()?;
+        tcp_port = real.port();
+        let fixed = with_port(&want, real.port());
+        let identity = fixed.advertise.first().copied().unwrap_or(real);
+        tcp_candidates.extend(fixed.advertise.iter().copied());
+        tcp_addrs.push(real);
+        tokio::spawn(accept_loop(l, identity, tcp_tx.clone()));
+    }
+    let metrics = Arc::new(Metrics::default());
+    let sfu_cfg = SfuConfig {
+        udp_candidates,
+        tcp_candidates,
+        strategy: cfg.strategy.clone(),
+        ..Default::default()
+    };
+    let sfu = Sfu::new(sfu_cfg, Instant::now(), unix_ms(), metrics.clone());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (events, _) = broadcast::channel(1024);
+    let udp_addrs = sockets.iter().filter_map(|(s, _)| s.local_addr().ok()).collect();
+    tokio::spawn(run(sfu, sockets, rx, tcp_rx, tcp_tx, events.clone()));
+    Ok(MediaHandle { tx, metrics, events, udp_addrs, tcp_addrs })
+}
+
+async fn accept_loop(l: TcpListener, local: SocketAddr, to_core: mpsc::Sender<TcpIn>) {
+    loop {
+        let Ok((stream, remote)) = l.accept().await else { continue };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(tcp_conn(stream, remote, local, to_core.clone()));
+    }
+}
+
+async fn tcp_conn(stream: TcpStream, remote: SocketAddr, local: SocketAddr, to_core: mpsc::Sender<TcpIn>) {
+    let (mut rd, mut wr) = stream.into_split();
+    let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(1024);
+    if to_core.send(TcpIn::Open(remote, out_tx)).await.is_err() {
+        return;
+    }
+    let writer = tokio::spawn(async move {
+        while let Some(buf) = out_rx.recv().await {
+            if wr.write_all(&buf).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut reader = FrameReader::default();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match rd.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                reader.extend(&buf[..n]);
+                while let Some(data) = reader.next_frame() {
+                    if to_core.send(TcpIn::Frame { remote, local, data }).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    writer.abort();
+    let _ = to_core.send(TcpIn::Closed(remote)).await;
+}
+
+async fn run(
+    mut sfu: Sfu,
+    sockets: Vec<(UdpSocket, SocketAddr)>,
+    mut cmds: mpsc::UnboundedReceiver<Cmd>,
+    mut tcp_rx: mpsc::Receiver<TcpIn>,
+    // Held so `tcp_rx` never closes, even with no listener.
+    _tcp_tx: mpsc::Sender<TcpIn>,
+    events: broadcast::Sender<SfuEvent>,
+) {
+    let by_identity: HashMap<SocketAddr, usize> =
+        sockets.iter().enumerate().map(|(i, (_, id))| (*id, i)).collect();
+    let mut tcp_conns: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    let mut buf = vec![0u8; 2048];
+    loop {
+        let now = Instant::now();
+        if now >= sfu.poll_timeout() {
+            sfu.handle_timeout(now);
+        }
+        // Flush output.
+        while let Some(t) = sfu.poll_transmit() {
+            match t.proto {
+                Protocol::Udp => {
+                    let idx = by_identity.get(&t.source).copied().unwrap_or(0);
+                    if let Some((s, _)) = sockets.get(idx) {
+                        if let Err(e) = s.try_send_to(&t.contents, t.destination) {
+                            if e.kind() == io::ErrorKind::WouldBlock {
+                                let _ = s.send_to(&t.contents, t.destination).await;
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    if let (Some(conn), Some(framed)) = (tcp_conns.get(&t.destination), frame(&t.contents)) {
+                        let _ = conn.try_send(framed);
+                    }
+                }
+            }
+        }
+        for e in sfu.take_events() {
+            let _ = events.send(e);
+        }
+        let deadline = tokio::time::Instant::from_std(sfu.poll_timeout());
+        tokio::select! {
+            biased;
+            cmd = cmds.recv() => match cmd {
+                Some(cmd) => cmd(&mut sfu, Instant::now()),
+                None => return,
+            },
+            (idx, res) = poll_fn(|cx| {
+                for (i, (s, _)) in sockets.iter().enumerate() {
+                    let mut rb = tokio::io::ReadBuf::new(&mut buf);
+                    if let Poll::Ready(r) = s.poll_recv_from(cx, &mut rb) {
+                        return Poll::Ready((i, r.map(|a| (a, rb.filled().len()))));
+                    }
+                }
+                Poll::Pending
+            }) => {
+                if let Ok((src, n)) = res {
+                    let (sock, local) = &sockets[idx];
+                    let now = Instant::now();
+                    sfu.handle_datagram(now, Protocol::Udp, src, *local, &buf[..n]);
+                    // Drain what else is queued on this socket without re-polling everything.
+                    for _ in 0..63 {
+                        match sock.try_recv_from(&mut buf) {
+                            Ok((n, src)) => sfu.handle_datagram(now, Protocol::Udp, src, *local, &buf[..n]),
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            msg = tcp_rx.recv() => match msg {
+                Some(TcpIn::Open(remote, tx)) => { tcp_conns.insert(remote, tx); }
+                Some(TcpIn::Frame { remote, local, data }) => {
+                    sfu.handle_datagram(Instant::now(), Protocol::Tcp, remote, local, &data);
+                }
+                Some(TcpIn::Closed(remote)) => { tcp_conns.remove(&remote); }
+                None => {}
+            },
+            _ = tokio::time::sleep_until(deadline) => sfu.handle_timeout(Instant::now()),
+        }
+    }
+}

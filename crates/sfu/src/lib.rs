@@ -1,0 +1,27 @@
+//! The media plane of a wishcast node.
+//!
+//! [`core::Sfu`] is a sans-IO state machine: it owns every peer (one str0m `Rtc` per
+//! WHIP/WHEP session), the streams that tie publishers to subscribers, the
+//! demultiplexer that maps datagrams to peers, and a timer queue. It never touches a
+//! socket or a clock: callers hand it datagrams and `Instant`s and collect
+//! [`str0m::net::Transmit`]s. [`driver`] is the thin tokio edge that owns the UDP
+//! sockets and the ICE-TCP listener and runs the core on one task.
+
+pub mod addrs;
+pub mod codec;
+pub mod core;
+pub mod demux;
+pub mod driver;
+pub mod error;
+pub mod gop;
+pub mod keyframe;
+pub mod metrics;
+pub mod peer;
+pub mod stream;
+pub mod tcp_framing;
+pub mod timeline;
+pub mod timers;
+
+pub use crate::core::{Sfu, SfuConfig, SessionAnswer, SfuEvent};
+pub use error::SfuError;
+pub use str0m;

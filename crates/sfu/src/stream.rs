@@ -1,0 +1,88 @@
+//! A stream: at most one publisher, any number of subscribers, the publisher's codecs,
+//! the cached GOP and the output timelines that keep subscribers continuous.
+
+use std::time::Instant;
+
+use str0m::format::PayloadParams;
+use str0m::media::MediaKind;
+
+use crate::gop::GopCache;
+use crate::peer::PeerId;
+use crate::timeline::Timeline;
+
+pub struct Stream {
+    pub id: String,
+    pub created_at_ms: u64,
+    pub created_at: Instant,
+    /// Created by `POST /api/streams/{id}`: never reaped as an orphan.
+    pub pinned: bool,
+    pub publisher: Option<PeerId>,
+    pub publish_leave_at_ms: u64,
+    pub publish_left: Option<Instant>,
+    pub subscribers: Vec<PeerId>,
+    pub subscribe_leave_at_ms: u64,
+    pub subscribe_left: Option<Instant>,
+    /// The publisher's codec per kind (kept after it leaves, for continuity).
+    pub codecs: Vec<(MediaKind, PayloadParams)>,
+    pub gop: GopCache,
+    pub audio_time: Timeline,
+    pub video_time: Timeline,
+    /// Increments with each new publisher.
+    pub generation: u64,
+    /// Cumulative counters, monotonic across republish and churn.
+    pub publish_bytes: u64,
+    pub publish_packets: u64,
+    pub subscribe_bytes: u64,
+    pub subscribe_packets: u64,
+}
+
+impl Stream {
+    pub fn new(id: String, now: Instant, now_ms: u64, pinned: bool) -> Self {
+        Stream {
+            id,
+            created_at_ms: now_ms,
+            created_at: now,
+            pinned,
+            publisher: None,
+            publish_leave_at_ms: 0,
+            publish_left: None,
+            subscribers: Vec::new(),
+            subscribe_leave_at_ms: now_ms,
+            subscribe_left: Some(now),
+            codecs: Vec::new(),
+            gop: GopCache::default(),
+            audio_time: Timeline::default(),
+            video_time: Timeline::default(),
+            generation: 0,
+            publish_bytes: 0,
+            publish_packets: 0,
+            subscribe_bytes: 0,
+            subscribe_packets: 0,
+        }
+    }
+
+    pub fn codec_for(&self, kind: MediaKind) -> Option<&PayloadParams> {
+        self.codecs.iter().find(|(k, _)| *k == kind).map(|(_, p)| p)
+    }
+
+    pub fn set_codec(&mut self, kind: MediaKind, params: PayloadParams) {
+        match self.codecs.iter_mut().find(|(k, _)| *k == kind) {
+            Some(slot) => slot.1 = params,
+            None => self.codecs.push((kind, params)),
+        }
+    }
+
+    /// When the stream last became empty of both publishers and subscribers.
+    pub fn empty_since(&self) -> Option<Instant> {
+        if self.publisher.is_some() || !self.subscribers.is_empty() {
+            return None;
+        }
+        let mut t = self.created_at;
+        for x in [self.publish_left, self.subscribe_left].into_iter().flatten() {
+            if x > t {
+                t = x;
+            }
+        }
+        Some(t)
+    }
+}
