@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Live777's `[strategy]` table, snake_case on the wire.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Strategy {
     /// Maximum subscribers per stream on this node. Enforced: WHEP answers 409 when full.
     pub each_stream_max_sub: u32,
@@ -15,7 +15,8 @@ pub struct Strategy {
     pub auto_create_whep: bool,
     /// ms after the publisher left before the stream is deleted; -1 = never.
     pub auto_delete_whip: i64,
-    /// ms after the last subscriber left before the stream is deleted; -1 = never.
+    /// ms after the last subscriber left (or the stream was created, if nobody ever
+    /// subscribed) before the stream is deleted, publisher or not; -1 = never.
     pub auto_delete_whep: i64,
 }
 

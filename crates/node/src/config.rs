@@ -140,7 +140,7 @@ pub fn apply_env(cfg: &mut NodeConfig, get: impl Fn(&str) -> Option<String>) -> 
     if let Some(port) = get("PORT") {
         let p: u16 = port
             .parse()
-            .map_err(|_| ConfigError(format!("env PORT: `{port}` is not a port number (1-65535)")))?;
+            .map_err(|_| ConfigError(format!("env PORT: `{port}` is not a port number (0-65535, 0 = any free port)")))?;
         let host = cfg.http.listen.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or("0.0.0.0".into());
         cfg.http.listen = format!("{host}:{p}");
     }
@@ -229,6 +229,7 @@ impl NodeConfig {
                 self.log.level
             )));
         }
+        self.auth.validate().map_err(|e| ConfigError(format!("config: {e}")))?;
         if self.strategy.each_stream_max_sub == 0 {
             return Err(ConfigError("config key `strategy.each_stream_max_sub`: must be at least 1".into()));
         }

@@ -35,6 +35,7 @@ impl From<SfuError> for ApiError {
             }
             SfuError::NoCommonCodec { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             SfuError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            SfuError::NotOwner => StatusCode::FORBIDDEN,
             SfuError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status.is_server_error() {

@@ -1,6 +1,7 @@
 //! Per-request authentication and authorization: token from `Authorization: Bearer`
 //! or `?token=`, checked against the route's [`Access`] requirement.
 
+use std::hash::BuildHasher;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -13,6 +14,22 @@ fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// Who may later PATCH/DELETE a session: `None` = anyone allowed on the stream
+/// (admins, auth off); `Some(h)` = only a request bearing the same token (keyed hash).
+pub type Owner = Option<u64>;
+
+/// Authenticate, authorize, and compute the session-owner key for scoped tokens.
+pub fn require_owner(state: &AppState, headers: &HeaderMap, uri: &Uri, access: Access) -> Result<(Principal, Owner), ApiError> {
+    let principal = require(state, headers, uri, access)?;
+    let owner = if principal.is_admin() {
+        None
+    } else {
+        let header = headers.get("authorization").and_then(|v| v.to_str().ok());
+        request_token(header, uri.query()).map(|t| state.owner_keys.hash_one(t.as_bytes()))
+    };
+    Ok((principal, owner))
+}
+
 /// Authenticate the request and check it may perform `access`.
 pub fn require(state: &AppState, headers: &HeaderMap, uri: &Uri, access: Access) -> Result<Principal, ApiError> {
     let header = headers.get("authorization").and_then(|v| v.to_str().ok());
@@ -20,7 +37,7 @@ pub fn require(state: &AppState, headers: &HeaderMap, uri: &Uri, access: Access)
     let principal = state.auth.authenticate(token.as_deref(), now_unix()).map_err(|e| {
         let msg = match e {
             AuthError::Missing => "authentication required: send `Authorization: Bearer <token>` or `?token=`".to_string(),
-            other => format!("invalid token: {other}"),
+            other => other.to_string(),
         };
         ApiError::new(StatusCode::UNAUTHORIZED, msg)
     })?;

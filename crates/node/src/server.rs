@@ -75,6 +75,7 @@ pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
             media: media.clone(),
             auth: Authenticator::new(&cfg.auth),
             ice_links: ice_links::render(&cfg.ice_servers),
+            owner_keys: std::hash::RandomState::new(),
             cfg,
         }),
     };

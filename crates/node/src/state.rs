@@ -18,6 +18,8 @@ pub struct Inner {
     pub cfg: NodeConfig,
     /// Pre-rendered `Link: <url>; rel="ice-server"...` header values.
     pub ice_links: Vec<String>,
+    /// Random keys for hashing the token that created a session (ownership checks).
+    pub owner_keys: std::hash::RandomState,
 }
 
 impl std::ops::Deref for AppState {

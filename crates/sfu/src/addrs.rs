@@ -34,9 +34,16 @@ pub fn interface_ips(v6: bool) -> Vec<IpAddr> {
 }
 
 /// Plan the sockets for a listen address. A wildcard address becomes one socket per
-/// non-loopback interface address (loopback if that is all there is). With public IPs,
-/// the first socket advertises them instead of its own address.
+/// non-loopback interface address (loopback if that is all there is). With public IPs
+/// (1:1 NAT), one socket binds the listen address as given (wildcard included, so the
+/// NAT may forward to any interface) and advertises only the public addresses.
 pub fn plan(listen: SocketAddr, public_ips: &[IpAddr], interfaces: &[IpAddr]) -> Vec<Binding> {
+    if !public_ips.is_empty() {
+        return vec![Binding {
+            bind: listen,
+            advertise: public_ips.iter().map(|ip| SocketAddr::new(*ip, listen.port())).collect(),
+        }];
+    }
     let ips: Vec<IpAddr> = if listen.ip().is_unspecified() {
         if interfaces.is_empty() {
             vec![if listen.is_ipv6() { IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]) } else { IpAddr::from([127, 0, 0, 1]) }]
@@ -46,22 +53,13 @@ pub fn plan(listen: SocketAddr, public_ips: &[IpAddr], interfaces: &[IpAddr]) ->
     } else {
         vec![listen.ip()]
     };
-    let mut out: Vec<Binding> = ips
+    ips
         .into_iter()
         .map(|ip| {
             let a = SocketAddr::new(ip, listen.port());
             Binding { bind: a, advertise: vec![a] }
         })
-        .collect();
-    if !public_ips.is_empty() {
-        for b in out.iter_mut() {
-            b.advertise.clear();
-        }
-        if let Some(first) = out.first_mut() {
-            first.advertise = public_ips.iter().map(|ip| SocketAddr::new(*ip, listen.port())).collect();
-        }
-    }
-    out
+        .collect()
 }
 
 /// After binding (port 0 may have become a real port), fix the advertised ports.
@@ -93,5 +91,11 @@ mod tests {
         let p = plan(l, &["203.0.113.7".parse().unwrap()], &[]);
         assert_eq!(p[0].bind, l);
         assert_eq!(p[0].advertise, vec!["203.0.113.7:7777".parse().unwrap()]);
+        let w: SocketAddr = "0.0.0.0:7777".parse().unwrap();
+        let ifs = ["192.0.2.2".parse().unwrap(), "198.51.100.1".parse().unwrap()];
+        let p = plan(w, &["203.0.113.7".parse().unwrap(), "203.0.113.8".parse().unwrap()], &ifs);
+        assert_eq!(p.len(), 1, "one wildcard socket behind 1:1 NAT");
+        assert_eq!(p[0].bind, w);
+        assert_eq!(p[0].advertise.len(), 2);
     }
 }

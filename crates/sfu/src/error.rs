@@ -18,6 +18,8 @@ pub enum SfuError {
     StreamFull { stream: String, max: u32 },
     /// 422: no codec in common; names what each side has.
     NoCommonCodec { offered: Vec<String>, available: Vec<String> },
+    /// 403: a scoped token tried to change a session it did not create.
+    NotOwner,
     /// 412: If-Match did not match the session's ETag.
     PreconditionFailed,
     /// 500: a bug or a library failure, never a client mistake.
@@ -42,6 +44,10 @@ impl fmt::Display for SfuError {
                 "no codec in common: the offer has [{}], this stream/server accepts [{}]",
                 offered.join(", "),
                 available.join(", ")
+            ),
+            SfuError::NotOwner => write!(
+                f,
+                "forbidden: this session was created with another token; use the token that created it or an admin token"
             ),
             SfuError::PreconditionFailed => {
                 write!(f, "If-Match does not match the session's current ETag")

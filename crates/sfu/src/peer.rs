@@ -56,6 +56,8 @@ pub struct Peer {
     pub etag: String,
     pub state: SessionState,
     pub created_at_ms: u64,
+    /// Keyed hash of the scoped token that created the session; `None` = unrestricted.
+    pub owner: Option<u64>,
     /// Deadline the timer queue holds for this peer.
     pub deadline: Instant,
     /// A heap entry for `deadline` is pending.
@@ -104,6 +106,7 @@ impl Peer {
             remote_ufrag: None,
             state: SessionState::New,
             created_at_ms,
+            owner: None,
             deadline: now,
             timer_armed: false,
             addrs: Vec::new(),

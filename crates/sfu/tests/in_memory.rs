@@ -60,14 +60,14 @@ fn client(now: Instant, port: u16, dir: Direction) -> (Rtc, SocketAddr, str0m::c
 
 fn publisher(sfu: &mut Sfu, now: Instant, port: u16) -> Client {
     let (mut rtc, addr, offer, pending, mid) = client(now, port, Direction::SendOnly);
-    let a = sfu.publish(now, "s", &offer.to_sdp_string()).expect("publish accepted");
+    let a = sfu.publish(now, "s", &offer.to_sdp_string(), None).expect("publish accepted");
     rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(&a.sdp).unwrap()).unwrap();
     Client { rtc, addr, mid, received: Vec::new(), session: a.session_id }
 }
 
 fn subscriber(sfu: &mut Sfu, now: Instant, port: u16) -> Client {
     let (mut rtc, addr, offer, pending, mid) = client(now, port, Direction::RecvOnly);
-    let a = sfu.subscribe(now, "s", &offer.to_sdp_string()).expect("subscribe accepted");
+    let a = sfu.subscribe(now, "s", &offer.to_sdp_string(), None).expect("subscribe accepted");
     rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(&a.sdp).unwrap()).unwrap();
     Client { rtc, addr, mid, received: Vec::new(), session: a.session_id }
 }

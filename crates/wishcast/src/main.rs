@@ -31,6 +31,9 @@ fn load_config(path: Option<&PathBuf>) -> Result<wishcast_node::NodeConfig, Stri
     for k in unknown {
         eprintln!("warning: unknown config key `{k}` ignored");
     }
+    if !cfg.webrtc.ice_lite {
+        eprintln!("warning: config key `webrtc.ice_lite = false` has no effect: wishcast nodes are always ICE-lite");
+    }
     wishcast_node::config::apply_env(&mut cfg, |k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
     cfg.validate().map_err(|e| e.to_string())?;
     Ok(cfg)
@@ -41,7 +44,28 @@ fn init_logging(level: &str) {
         "{level},str0m=warn,dimpl=warn,is=warn,sctp_proto=warn,hyper=warn"
     ))
     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn main() -> ExitCode {
@@ -83,7 +107,7 @@ fn main() -> ExitCode {
                 eprintln!("wishcast: http server stopped: {r:?}");
                 ExitCode::FAILURE
             }
-            _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+            _ = shutdown_signal() => ExitCode::SUCCESS,
         }
     })
 }

@@ -62,7 +62,12 @@ pub fn render(m: &Metrics) -> String {
     counter(&mut o, "wishcast_nacks_sent_total", "NACKs sent to publishers.", "", g(&m.nacks_sent));
     counter(&mut o, "wishcast_plis_received_total", "Keyframe requests (PLI/FIR) received from subscribers.", "", g(&m.plis_received));
     counter(&mut o, "wishcast_keyframe_requests_sent_total", "Keyframe requests sent to publishers (after coalescing).", "", g(&m.keyframe_requests_sent));
-    counter(&mut o, "wishcast_datagrams_total", "Datagrams on the media sockets.", "{direction=\"in\"}", g(&m.datagrams_in));
+    let _ = writeln!(
+        o,
+        "# HELP wishcast_datagrams_total Datagrams (UDP or ICE-TCP frames) on the media sockets.\n# TYPE wishcast_datagrams_total counter\nwishcast_datagrams_total{{direction=\"in\"}} {}\nwishcast_datagrams_total{{direction=\"out\"}} {}",
+        g(&m.datagrams_in),
+        g(&m.datagrams_out)
+    );
     counter(&mut o, "wishcast_datagrams_unrouted_total", "Datagrams that matched no session.", "", g(&m.datagrams_unrouted));
     let _ = writeln!(o, "# HELP wishcast_keyframe_wait_seconds Subscriber join to first keyframe sent.\n# TYPE wishcast_keyframe_wait_seconds histogram");
     for (i, le) in KEYFRAME_WAIT_BUCKETS_MS.iter().enumerate() {

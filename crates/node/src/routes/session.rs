@@ -10,7 +10,7 @@ use wishcast_sfu::core::PatchOutcome;
 
 use super::{check_content_type, utf8};
 use crate::error::{ApiError, ApiResult};
-use crate::guard::require;
+use crate::guard::require_owner;
 use crate::state::AppState;
 
 pub async fn patch(
@@ -20,14 +20,14 @@ pub async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    require(&state, &headers, &uri, Access::Session(&stream))?;
+    let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
     check_content_type(&headers, "application/trickle-ice-sdpfrag")?;
     let frag = SdpFrag::parse(utf8(&body)?)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid sdpfrag: {e}")))?;
     let if_match = headers.get("if-match").and_then(|v| v.to_str().ok()).map(str::to_string);
     let outcome = state
         .media
-        .call(move |sfu, now| sfu.patch(now, &stream, &session, &frag, if_match.as_deref()))
+        .call(move |sfu, now| sfu.patch(now, &stream, &session, &frag, if_match.as_deref(), owner))
         .await??;
     Ok(match outcome {
         PatchOutcome::Trickled => StatusCode::NO_CONTENT.into_response(),
@@ -49,10 +49,10 @@ pub async fn delete(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    require(&state, &headers, &uri, Access::Session(&stream))?;
+    let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
     state
         .media
-        .call(move |sfu, now| sfu.delete_session(now, &stream, &session))
+        .call(move |sfu, now| sfu.delete_session_as(now, &stream, &session, owner))
         .await??;
     Ok(StatusCode::OK.into_response())
 }

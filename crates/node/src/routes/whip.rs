@@ -8,7 +8,7 @@ use wishcast_auth::Access;
 
 use super::{check_content_type, check_name, utf8};
 use crate::error::{ApiError, ApiResult};
-use crate::guard::require;
+use crate::guard::require_owner;
 use crate::state::AppState;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ async fn offer(
 ) -> ApiResult<Response> {
     check_name("stream", &stream)?;
     let access = if kind == Kind::Whip { Access::Publish(&stream) } else { Access::Subscribe(&stream) };
-    require(&state, &headers, &uri, access)?;
+    let (_, owner) = require_owner(&state, &headers, &uri, access)?;
     check_content_type(&headers, "application/sdp")?;
     let sdp = utf8(&body)?.to_string();
     if sdp.trim().is_empty() {
@@ -45,8 +45,8 @@ async fn offer(
     let answer = state
         .media
         .call(move |sfu, now| match kind {
-            Kind::Whip => sfu.publish(now, &s, &sdp),
-            Kind::Whep => sfu.subscribe(now, &s, &sdp),
+            Kind::Whip => sfu.publish(now, &s, &sdp, owner),
+            Kind::Whep => sfu.subscribe(now, &s, &sdp, owner),
         })
         .await??;
     let location = wishcast_api::paths::session(&stream, &answer.session_id);
@@ -62,15 +62,6 @@ async fn offer(
     }
     for l in &state.ice_links {
         if let Ok(v) = HeaderValue::from_str(l) {
-            h.append("link", v);
-        }
-    }
-    if kind == Kind::Whep && answer.simulcast {
-        let layer = format!(
-            "<{}>; rel=\"urn:ietf:params:whep:ext:core:layer\"",
-            wishcast_api::paths::session_layer(&stream, &answer.session_id)
-        );
-        if let Ok(v) = HeaderValue::from_str(&layer) {
             h.append("link", v);
         }
     }

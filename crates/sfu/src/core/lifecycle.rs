@@ -9,6 +9,8 @@ use crate::peer::{PeerId, Role};
 
 /// An auto-created stream nobody uses is reaped after this long.
 const ORPHAN_AFTER: Duration = Duration::from_secs(5);
+/// A session whose ICE/DTLS never completes is closed after this long.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Sfu {
     pub(super) fn after_peer_timeout(&mut self, pid: PeerId, now: Instant) {
@@ -91,9 +93,7 @@ impl Sfu {
             }
             if s.subscribers.is_empty() && st.auto_delete_whep >= 0 {
                 if let Some(t) = s.subscribe_left {
-                    if s.subscribe_leave_at_ms > 0
-                        && s.publisher.is_some()
-                        && now.saturating_duration_since(t) >= Duration::from_millis(st.auto_delete_whep as u64)
+                    if now.saturating_duration_since(t) >= Duration::from_millis(st.auto_delete_whep as u64)
                     {
                         doomed.push((s.id.clone(), "subscribe-leave-timeout"));
                         continue;
@@ -117,7 +117,10 @@ impl Sfu {
             .iter()
             .flatten()
             .filter(|p| {
-                !p.rtc.is_alive()
+                (p.state != wishcast_api::SessionState::Connected
+                    && p.state != wishcast_api::SessionState::Disconnected
+                    && now.saturating_duration_since(p.joined_at) >= CONNECT_TIMEOUT)
+                    || !p.rtc.is_alive()
                     || p.disconnected_since
                         .map(|t| now.saturating_duration_since(t) >= self.cfg.disconnect_grace)
                         .unwrap_or(false)

@@ -90,7 +90,8 @@ impl Sfu {
     }
 
     /// WHIP: attach a publisher to `stream`.
-    pub fn publish(&mut self, now: Instant, stream: &str, offer: &str) -> Result<SessionAnswer, SfuError> {
+    /// `owner`: see [`crate::peer::Peer::owner`].
+    pub fn publish(&mut self, now: Instant, stream: &str, offer: &str, owner: Option<u64>) -> Result<SessionAnswer, SfuError> {
         let (info, parsed) = parse_offer(offer)?;
         let exists = self.streams.contains_key(stream);
         if !exists && !self.cfg.strategy.auto_create_whip {
@@ -138,6 +139,7 @@ impl Sfu {
             });
         }
         peer.remote_ufrag = info.ice_ufrag.clone();
+        peer.owner = owner;
         let st = self.streams.get_mut(stream).ok_or_else(|| SfuError::Internal("stream vanished".into()))?;
         st.generation += 1;
         peer.generation = st.generation;
@@ -155,7 +157,7 @@ impl Sfu {
     }
 
     /// WHEP: attach a subscriber to `stream` (which may have no publisher yet).
-    pub fn subscribe(&mut self, now: Instant, stream: &str, offer: &str) -> Result<SessionAnswer, SfuError> {
+    pub fn subscribe(&mut self, now: Instant, stream: &str, offer: &str, owner: Option<u64>) -> Result<SessionAnswer, SfuError> {
         let (info, parsed) = parse_offer(offer)?;
         let exists = self.streams.contains_key(stream);
         if !exists && !self.cfg.strategy.auto_create_whep {
@@ -180,13 +182,24 @@ impl Sfu {
         let params: Vec<_> = if publisher_codecs.is_empty() {
             offered.iter().map(|(_, p)| *p).collect()
         } else {
-            // The publisher's codec and parameters, for each kind the offer can receive.
+            // The publisher's codec and parameters first, for each kind the offer can
+            // receive; then the offer's other codecs, so a republish with another codec
+            // still reaches this subscriber.
             let cfg = CodecConfig::new_from_payload_params(offered.iter().map(|(_, p)| *p).collect());
-            publisher_codecs
+            let mut v: Vec<_> = publisher_codecs
                 .iter()
                 .filter(|(_, p)| cfg.match_params(*p).is_some())
                 .map(|(_, p)| *p)
-                .collect()
+                .collect();
+            if !v.is_empty() {
+                for (_, p) in &offered {
+                    let clash = v.iter().any(|q| q.pt() == p.pt() || q.spec().codec == p.spec().codec);
+                    if !clash {
+                        v.push(*p);
+                    }
+                }
+            }
+            v
         };
         if params.is_empty() {
             let available = if publisher_codecs.is_empty() {
@@ -220,6 +233,7 @@ impl Sfu {
             }
         }
         peer.remote_ufrag = info.ice_ufrag.clone();
+        peer.owner = owner;
         let st = self.streams.get_mut(stream).ok_or_else(|| SfuError::Internal("stream vanished".into()))?;
         st.subscribers.push(pid);
         st.subscribe_leave_at_ms = 0;
@@ -228,6 +242,17 @@ impl Sfu {
         self.register_peer(peer, now);
         self.events.push(SfuEvent::SubscribeStarted(stream.to_string()));
         Ok(SessionAnswer { session_id, sdp, etag, simulcast })
+    }
+
+    /// Like `session_in_stream`, and the caller must own it when it was created with a
+    /// scoped token (`caller = None` means an admin or auth off).
+    fn owned_session(&self, stream: &str, session: &str, caller: Option<u64>) -> Result<PeerId, SfuError> {
+        let pid = self.session_in_stream(stream, session)?;
+        match (caller, self.peer(pid).and_then(|p| p.owner)) {
+            (Some(c), Some(o)) if c == o => Ok(pid),
+            (None, _) => Ok(pid),
+            _ => Err(SfuError::NotOwner),
+        }
     }
 
     fn session_in_stream(&self, stream: &str, session: &str) -> Result<PeerId, SfuError> {
@@ -259,8 +284,9 @@ impl Sfu {
         session: &str,
         frag: &SdpFrag,
         if_match: Option<&str>,
+        caller: Option<u64>,
     ) -> Result<PatchOutcome, SfuError> {
-        let pid = self.session_in_stream(stream, session)?;
+        let pid = self.owned_session(stream, session, caller)?;
         let candidates = self.candidates.clone();
         let peer = self.peer_mut(pid).ok_or_else(|| SfuError::SessionNotFound(session.to_string()))?;
         if let Some(m) = if_match {
@@ -307,9 +333,14 @@ impl Sfu {
         Ok(outcome)
     }
 
-    /// DELETE a session.
+    /// DELETE a session (as an admin).
     pub fn delete_session(&mut self, now: Instant, stream: &str, session: &str) -> Result<(), SfuError> {
-        let pid = self.session_in_stream(stream, session)?;
+        self.delete_session_as(now, stream, session, None)
+    }
+
+    /// DELETE a session on behalf of `caller` (see `owned_session`).
+    pub fn delete_session_as(&mut self, now: Instant, stream: &str, session: &str, caller: Option<u64>) -> Result<(), SfuError> {
+        let pid = self.owned_session(stream, session, caller)?;
         self.remove_peer(pid, now, "api-deleted");
         Ok(())
     }
