@@ -50,6 +50,8 @@ pub struct WebrtcConfig {
     pub advertise_udp: bool,
     /// Accepted for Live777 compatibility; wishcast is always ICE-lite.
     pub ice_lite: bool,
+    /// Enables test-only routes (`POST /session/{stream}/{id}/bwe_cap`). Keep off in production.
+    pub test_hooks: bool,
 }
 
 impl Default for WebrtcConfig {
@@ -62,6 +64,7 @@ impl Default for WebrtcConfig {
             public_hostname: None,
             advertise_udp: true,
             ice_lite: true,
+            test_hooks: false,
         }
     }
 }

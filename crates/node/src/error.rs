@@ -28,7 +28,8 @@ impl IntoResponse for ApiError {
 impl From<SfuError> for ApiError {
     fn from(e: SfuError) -> Self {
         let status = match &e {
-            SfuError::BadSdp(_) => StatusCode::BAD_REQUEST,
+            SfuError::BadSdp(_) | SfuError::Invalid(_) => StatusCode::BAD_REQUEST,
+            SfuError::NotSimulcast(_) => StatusCode::NOT_FOUND,
             SfuError::StreamNotFound(_) | SfuError::SessionNotFound(_) => StatusCode::NOT_FOUND,
             SfuError::AlreadyPublished(_) | SfuError::StreamExists(_) | SfuError::StreamFull { .. } => {
                 StatusCode::CONFLICT

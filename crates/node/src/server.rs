@@ -33,8 +33,15 @@ pub fn router(state: AppState) -> Router {
         .route("/whep/{stream}", post(routes::whip::whep))
         .route(
             "/session/{stream}/{session}",
-            axum::routing::patch(routes::session::patch).delete(routes::session::delete),
+            axum::routing::patch(routes::session::patch)
+                .delete(routes::session::delete)
+                .post(routes::layer::mute),
         )
+        .route(
+            "/session/{stream}/{session}/layer",
+            get(routes::layer::get).post(routes::layer::select).delete(routes::layer::disable),
+        )
+        .route("/session/{stream}/{session}/bwe_cap", post(routes::layer::bwe_cap))
         .route("/api/streams/", get(routes::streams::list))
         .route(
             "/api/streams/{id}",

@@ -18,6 +18,10 @@ pub enum SfuError {
     StreamFull { stream: String, max: u32 },
     /// 422: no codec in common; names what each side has.
     NoCommonCodec { offered: Vec<String>, available: Vec<String> },
+    /// 400: a well-formed request that makes no sense for this session.
+    Invalid(String),
+    /// 404: the stream's publisher does not send simulcast.
+    NotSimulcast(String),
     /// 403: a scoped token tried to change a session it did not create.
     NotOwner,
     /// 412: If-Match did not match the session's ETag.
@@ -45,6 +49,10 @@ impl fmt::Display for SfuError {
                 offered.join(", "),
                 available.join(", ")
             ),
+            SfuError::Invalid(m) => write!(f, "{m}"),
+            SfuError::NotSimulcast(s) => {
+                write!(f, "stream '{s}' has no simulcast layers (its publisher sends a single encoding, or none)")
+            }
             SfuError::NotOwner => write!(
                 f,
                 "forbidden: this session was created with another token; use the token that created it or an admin token"

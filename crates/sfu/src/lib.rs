@@ -15,6 +15,7 @@ pub mod driver;
 pub mod error;
 pub mod gop;
 pub mod keyframe;
+pub mod layers;
 pub mod metrics;
 pub mod peer;
 pub mod stream;

@@ -10,6 +10,8 @@ use str0m::Rtc;
 use wishcast_api::SessionState;
 
 use crate::keyframe::KeyframeLimiter;
+use crate::layers::Selector;
+use crate::timeline::Timeline;
 
 /// Slot index plus generation, so a stale id never reaches a reused slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,13 +26,46 @@ pub enum Role {
     Subscriber,
 }
 
+/// One encoding of a publisher's track (a simulcast layer, or the only one).
+pub struct LayerIn {
+    pub rid: Option<Rid>,
+    pub keyframes: KeyframeLimiter,
+    /// Bytes received in the current measurement window.
+    pub window_bytes: u64,
+    /// Measured bit/s over the last window.
+    pub bitrate: u64,
+}
+
+impl LayerIn {
+    pub fn new(rid: Option<Rid>) -> Self {
+        LayerIn { rid, keyframes: KeyframeLimiter::default(), window_bytes: 0, bitrate: 0 }
+    }
+}
+
 /// A publisher's incoming track.
 pub struct TrackIn {
     pub mid: Mid,
     pub kind: MediaKind,
-    /// Simulcast: the rid forwarded to subscribers (issue 3 adds per-subscriber choice).
-    pub forward_rid: Option<Rid>,
-    pub keyframes: KeyframeLimiter,
+    /// Encodings; more than one means simulcast.
+    pub layers: Vec<LayerIn>,
+}
+
+impl TrackIn {
+    pub fn simulcast(&self) -> bool {
+        self.layers.iter().any(|l| l.rid.is_some())
+    }
+
+    /// The layer for a frame's rid, added on first sight.
+    pub fn layer_mut(&mut self, rid: Option<Rid>) -> &mut LayerIn {
+        let i = match self.layers.iter().position(|l| l.rid == rid) {
+            Some(i) => i,
+            None => {
+                self.layers.push(LayerIn::new(rid));
+                self.layers.len() - 1
+            }
+        };
+        &mut self.layers[i]
+    }
 }
 
 /// Per (mid, rid) cumulative counters from str0m stats events.
@@ -71,6 +106,19 @@ pub struct Peer {
     pub video_mid: Option<Mid>,
     /// Subscriber: waiting for a keyframe before video is written.
     pub video_needs_keyframe: bool,
+    /// Subscriber: simulcast layer choice.
+    pub selector: Selector,
+    /// Subscriber: latest egress bandwidth estimate (bit/s).
+    pub bwe_estimate: Option<u64>,
+    /// Subscriber: test/operator cap applied to the estimate (bit/s).
+    pub bwe_cap: Option<u64>,
+    /// Subscriber: per-kind forwarding switches (mute), and video off (`DELETE .../layer`).
+    pub audio_enabled: bool,
+    pub video_enabled: bool,
+    pub video_layer_off: bool,
+    /// Subscriber: continuous output time across publisher and layer switches.
+    pub video_time: Timeline,
+    pub audio_time: Timeline,
     pub joined_at: Instant,
     pub disconnected_since: Option<Instant>,
     pub first_keyframe_sent: bool,
@@ -114,6 +162,14 @@ impl Peer {
             audio_mid: None,
             video_mid: None,
             video_needs_keyframe: true,
+            selector: Selector::default(),
+            bwe_estimate: None,
+            bwe_cap: None,
+            audio_enabled: true,
+            video_enabled: true,
+            video_layer_off: false,
+            video_time: Timeline::default(),
+            audio_time: Timeline::default(),
             joined_at: now,
             disconnected_since: None,
             first_keyframe_sent: false,
@@ -123,6 +179,15 @@ impl Peer {
             last_rate_bytes: 0,
             last_rate_at: None,
             generation: 0,
+        }
+    }
+
+    /// The estimate used for layer choice (cap applied).
+    pub fn effective_estimate(&self) -> Option<u64> {
+        match (self.bwe_estimate, self.bwe_cap) {
+            (Some(e), Some(c)) => Some(e.min(c)),
+            (None, Some(c)) => Some(c),
+            (e, None) => e,
         }
     }
 

@@ -4,11 +4,11 @@
 use std::time::Instant;
 
 use str0m::format::PayloadParams;
-use str0m::media::MediaKind;
+use str0m::media::{MediaKind, Rid};
 
 use crate::gop::GopCache;
 use crate::peer::PeerId;
-use crate::timeline::Timeline;
+
 
 pub struct Stream {
     pub id: String,
@@ -24,9 +24,8 @@ pub struct Stream {
     pub subscribe_left: Option<Instant>,
     /// The publisher's codec per kind (kept after it leaves, for continuity).
     pub codecs: Vec<(MediaKind, PayloadParams)>,
-    pub gop: GopCache,
-    pub audio_time: Timeline,
-    pub video_time: Timeline,
+    /// The current GOP of each video encoding (rid), for fast start.
+    pub gops: Vec<(Option<Rid>, GopCache)>,
     /// Increments with each new publisher.
     pub generation: u64,
     /// Cumulative counters, monotonic across republish and churn.
@@ -50,15 +49,28 @@ impl Stream {
             subscribe_leave_at_ms: now_ms,
             subscribe_left: Some(now),
             codecs: Vec::new(),
-            gop: GopCache::default(),
-            audio_time: Timeline::default(),
-            video_time: Timeline::default(),
+            gops: Vec::new(),
             generation: 0,
             publish_bytes: 0,
             publish_packets: 0,
             subscribe_bytes: 0,
             subscribe_packets: 0,
         }
+    }
+
+    pub fn gop_mut(&mut self, rid: Option<Rid>) -> &mut GopCache {
+        let i = match self.gops.iter().position(|(r, _)| *r == rid) {
+            Some(i) => i,
+            None => {
+                self.gops.push((rid, GopCache::default()));
+                self.gops.len() - 1
+            }
+        };
+        &mut self.gops[i].1
+    }
+
+    pub fn gop(&self, rid: Option<Rid>) -> Option<&GopCache> {
+        self.gops.iter().find(|(r, _)| *r == rid).map(|(_, g)| g)
     }
 
     pub fn codec_for(&self, kind: MediaKind) -> Option<&PayloadParams> {

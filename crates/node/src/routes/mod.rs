@@ -1,6 +1,7 @@
 //! HTTP routes of a node, one file per resource.
 
 pub mod info;
+pub mod layer;
 pub mod metrics;
 pub mod session;
 pub mod sse;

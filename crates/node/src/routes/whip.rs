@@ -65,5 +65,14 @@ async fn offer(
             h.append("link", v);
         }
     }
+    if kind == Kind::Whep && answer.simulcast {
+        let layer = format!(
+            "<{}>; rel=\"urn:ietf:params:whep:ext:core:layer\"",
+            wishcast_api::paths::session_layer(&stream, &answer.session_id)
+        );
+        if let Ok(v) = HeaderValue::from_str(&layer) {
+            resp.headers_mut().append("link", v);
+        }
+    }
     Ok(resp)
 }

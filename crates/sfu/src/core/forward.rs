@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use str0m::channel::ChannelData;
-use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, MediaTime};
+use str0m::bwe::{Bitrate, BweKind};
+use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, MediaTime, Rid};
 use str0m::{Event, IceConnectionState};
 use wishcast_api::SessionState;
 
 use super::{Sfu, SfuEvent};
+use crate::layers::Layer;
 use crate::peer::{MediaCounter, PeerId, Role};
 
 impl Sfu {
@@ -28,8 +30,9 @@ impl Sfu {
             Event::MediaData(d) => self.on_media(pid, d, now),
             Event::KeyframeRequest(req) => {
                 self.metrics.plis_received.fetch_add(1, Relaxed);
-                if let Some(stream) = self.peer(pid).map(|p| p.stream.clone()) {
-                    self.request_keyframe(&stream, now, Some(req.kind));
+                // The subscriber wants a keyframe of the layer it receives.
+                if let Some((stream, rid)) = self.peer(pid).map(|p| (p.stream.clone(), p.selector.current)) {
+                    self.request_keyframe(&stream, now, Some(req.kind), rid.map(Some));
                 }
             }
             Event::ChannelOpen(id, _label) => {
@@ -51,6 +54,11 @@ impl Sfu {
             Event::MediaEgressStats(s) => {
                 let c = MediaCounter { mid: s.mid, rid: s.rid, bytes: s.bytes, packets: s.packets, nacks: s.nacks, plis: s.plis };
                 self.on_counter(pid, c, false);
+            }
+            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+                if let Some(p) = self.peer_mut(pid) {
+                    p.bwe_estimate = Some(estimate.as_u64());
+                }
             }
             Event::PeerStats(_) => {
                 if let Some(p) = self.peer_mut(pid) {
@@ -103,7 +111,7 @@ impl Sfu {
             self.send_gop(pid, &stream, now);
             let needs = self.peer(pid).map(|p| p.video_needs_keyframe && p.video_mid.is_some()).unwrap_or(false);
             if needs {
-                self.request_keyframe(&stream, now, None);
+                self.request_keyframe(&stream, now, None, None);
             }
         }
     }
@@ -131,23 +139,32 @@ impl Sfu {
         self.events_session_changed(pid);
     }
 
-    /// Ask the publisher of `stream` for a keyframe, at most once per 500 ms per track.
-    pub(super) fn request_keyframe(&mut self, stream: &str, now: Instant, kind: Option<KeyframeRequestKind>) {
+    /// Ask the publisher of `stream` for a keyframe, at most once per 500 ms per layer.
+    /// `only` restricts the request to one encoding (simulcast layer switch).
+    pub(super) fn request_keyframe(
+        &mut self,
+        stream: &str,
+        now: Instant,
+        kind: Option<KeyframeRequestKind>,
+        only: Option<Option<Rid>>,
+    ) {
         let Some(pub_id) = self.streams.get(stream).and_then(|s| s.publisher) else { return };
         let Some(publisher) = self.peer_mut(pub_id) else { return };
         let mut sent = 0u64;
-        for i in 0..publisher.tracks_in.len() {
-            if publisher.tracks_in[i].kind != MediaKind::Video {
+        for t in publisher.tracks_in.iter_mut() {
+            if t.kind != MediaKind::Video {
                 continue;
             }
-            if !publisher.tracks_in[i].keyframes.request(now) {
-                continue;
-            }
-            let (mid, rid) = (publisher.tracks_in[i].mid, publisher.tracks_in[i].forward_rid);
-            if let Some(mut w) = publisher.rtc.writer(mid) {
-                let k = kind.filter(|k| w.is_request_keyframe_possible(*k)).unwrap_or(KeyframeRequestKind::Pli);
-                if w.request_keyframe(rid, k).is_ok() {
-                    sent += 1;
+            let mid = t.mid;
+            for l in t.layers.iter_mut() {
+                if only.is_some_and(|o| o != l.rid) || !l.keyframes.request(now) {
+                    continue;
+                }
+                if let Some(mut w) = publisher.rtc.writer(mid) {
+                    let k = kind.filter(|k| w.is_request_keyframe_possible(*k)).unwrap_or(KeyframeRequestKind::Pli);
+                    if w.request_keyframe(l.rid, k).is_ok() {
+                        sent += 1;
+                    }
                 }
             }
         }
@@ -155,21 +172,25 @@ impl Sfu {
         self.drain(pub_id, now);
     }
 
-    /// A deferred (coalesced) keyframe request whose interval has passed.
+    /// Deferred (coalesced) keyframe requests whose interval has passed.
     pub(super) fn flush_keyframe_requests(&mut self, pid: PeerId, now: Instant) {
         let Some(publisher) = self.peer_mut(pid) else { return };
-        let mut any = false;
-        for i in 0..publisher.tracks_in.len() {
-            if !publisher.tracks_in[i].keyframes.due(now) {
-                continue;
-            }
-            let (mid, rid) = (publisher.tracks_in[i].mid, publisher.tracks_in[i].forward_rid);
-            if let Some(mut w) = publisher.rtc.writer(mid) {
-                any |= w.request_keyframe(rid, KeyframeRequestKind::Pli).is_ok();
+        let mut sent = 0;
+        for t in publisher.tracks_in.iter_mut() {
+            let mid = t.mid;
+            for l in t.layers.iter_mut() {
+                if !l.keyframes.due(now) {
+                    continue;
+                }
+                if let Some(mut w) = publisher.rtc.writer(mid) {
+                    if w.request_keyframe(l.rid, KeyframeRequestKind::Pli).is_ok() {
+                        sent += 1;
+                    }
+                }
             }
         }
-        if any {
-            self.metrics.keyframe_requests_sent.fetch_add(1, Relaxed);
+        if sent > 0 {
+            self.metrics.keyframe_requests_sent.fetch_add(sent, Relaxed);
             self.drain(pid, now);
         }
     }
@@ -180,16 +201,16 @@ impl Sfu {
             return;
         }
         let Some(track) = peer.tracks_in.iter_mut().find(|t| t.mid == data.mid) else { return };
-        if track.forward_rid.is_some() && data.rid.is_some() && track.forward_rid != data.rid {
-            return;
-        }
         let kind = track.kind;
+        let mid = track.mid;
         let keyframe = kind == MediaKind::Video && data.is_keyframe();
+        let layer = track.layer_mut(data.rid);
+        layer.window_bytes += data.data.len() as u64;
         if keyframe {
-            track.keyframes.satisfied();
+            layer.keyframes.satisfied();
         }
-        if !data.contiguous && kind == MediaKind::Video && track.keyframes.request(now) {
-            let (mid, rid) = (track.mid, track.forward_rid);
+        if !data.contiguous && kind == MediaKind::Video && layer.keyframes.request(now) {
+            let rid = layer.rid;
             if let Some(mut w) = peer.rtc.writer(mid) {
                 let _ = w.request_keyframe(rid, KeyframeRequestKind::Pli);
             }
@@ -200,67 +221,133 @@ impl Sfu {
         if stream.codec_for(kind).map(|p| p.spec() != data.params.spec()).unwrap_or(true) {
             stream.set_codec(kind, data.params);
         }
-        let freq = data.time.frequency();
-        let step = (freq.get() as u64 / if kind == MediaKind::Video { 30 } else { 50 }).max(1);
-        let out = match kind {
-            MediaKind::Video => stream.video_time.map(generation, data.time.numer(), step),
-            MediaKind::Audio => stream.audio_time.map(generation, data.time.numer(), step),
-        };
         let data = Arc::new(data);
         if kind == MediaKind::Video {
-            stream.gop.push(&data);
+            stream.gop_mut(data.rid).push(&data);
         }
-        let time = MediaTime::new(out, freq);
         let subs = std::mem::take(&mut stream.subscribers);
         for &sub in &subs {
-            self.write_to(sub, kind, &data, time, now);
+            self.write_to(sub, kind, &data, generation, now);
         }
         if let Some(stream) = self.streams.get_mut(&stream_id) {
-            // Subscribers added while writing cannot happen (single-threaded), so restore.
+            // Nothing can add subscribers while we write (single-threaded), so restore.
             stream.subscribers = subs;
         }
     }
 
-    /// Write one frame to one subscriber and drain it.
-    fn write_to(&mut self, sub: PeerId, kind: MediaKind, data: &MediaData, time: MediaTime, now: Instant) {
+    /// Write one frame to one subscriber (if its mute/layer state wants it) and drain it.
+    fn write_to(&mut self, sub: PeerId, kind: MediaKind, data: &MediaData, generation: u64, now: Instant) {
         let metrics = self.metrics.clone();
         let Some(peer) = self.peer_mut(sub) else { return };
         if peer.state != SessionState::Connected && peer.state != SessionState::Disconnected {
             return;
         }
         let Some(mid) = peer.mid_for(kind) else { return };
-        if kind == MediaKind::Video && peer.video_needs_keyframe {
-            if !data.is_keyframe() {
-                return;
+        let keyframe = data.is_keyframe();
+        let freq = data.time.frequency();
+        let out = match kind {
+            MediaKind::Audio => {
+                if !peer.audio_enabled {
+                    return;
+                }
+                let step = (freq.get() as u64 / 50).max(1);
+                peer.audio_time.map(generation << 8, data.time.numer(), step)
             }
-            peer.video_needs_keyframe = false;
-            if !peer.first_keyframe_sent {
-                peer.first_keyframe_sent = true;
-                metrics.observe_keyframe_wait(now.saturating_duration_since(peer.joined_at).as_millis() as u64);
+            MediaKind::Video => {
+                if !peer.video_enabled || peer.video_layer_off {
+                    return;
+                }
+                if let Some(rid) = data.rid {
+                    if !peer.selector.accept(rid, keyframe) {
+                        return;
+                    }
+                }
+                if peer.video_needs_keyframe {
+                    if !keyframe {
+                        return;
+                    }
+                    peer.video_needs_keyframe = false;
+                    if !peer.first_keyframe_sent {
+                        peer.first_keyframe_sent = true;
+                        metrics.observe_keyframe_wait(now.saturating_duration_since(peer.joined_at).as_millis() as u64);
+                    }
+                }
+                // A simulcast layer switch re-bases time like a new publisher would.
+                let layer_key = data.rid.map(|r| rid_key(&r)).unwrap_or(0);
+                let step = (freq.get() as u64 / 30).max(1);
+                peer.video_time.map(generation << 8 | layer_key, data.time.numer(), step)
             }
-        }
+        };
         let Some(w) = peer.rtc.writer(mid) else { return };
         let Some(pt) = w.match_params(data.params) else { return };
-        if let Err(e) = w.write(pt, data.network_time, time, data.data.clone()) {
+        if let Err(e) = w.write(pt, data.network_time, MediaTime::new(out, freq), data.data.clone()) {
             tracing::debug!("write to subscriber failed: {e}");
         }
         self.drain(sub, now);
     }
 
-    /// Replay the cached GOP to a subscriber that just connected.
+    /// Replay the cached GOP of the subscriber's layer to a subscriber that just connected.
     fn send_gop(&mut self, sub: PeerId, stream_id: &str, now: Instant) {
-        let Some(stream) = self.streams.get_mut(stream_id) else { return };
-        if stream.gop.is_empty() || stream.publisher.is_none() {
+        let Some(stream) = self.streams.get(stream_id) else { return };
+        if stream.publisher.is_none() {
             return;
         }
         let generation = stream.generation;
-        let frames: Vec<Arc<MediaData>> = stream.gop.frames().to_vec();
-        // Map times on a scratch copy of the timeline so the live timeline is not disturbed.
-        let mut tl = stream.video_time;
+        let target = self.peer(sub).and_then(|p| p.selector.target);
+        let Some(gop) = stream.gop(target).or_else(|| stream.gops.iter().map(|(_, g)| g).find(|g| !g.is_empty())) else {
+            return;
+        };
+        let frames: Vec<Arc<MediaData>> = gop.frames().to_vec();
+        if let (Some(first), Some(p)) = (frames.first(), self.peer_mut(sub)) {
+            if let Some(rid) = first.rid {
+                p.selector.target = Some(rid);
+            }
+        }
         for f in &frames {
-            let step = (f.time.frequency().get() as u64 / 30).max(1);
-            let out = tl.map(generation, f.time.numer(), step);
-            self.write_to(sub, MediaKind::Video, f, MediaTime::new(out, f.time.frequency()), now);
+            self.write_to(sub, MediaKind::Video, f, generation, now);
+        }
+    }
+
+    /// Once a second: measure layer bitrates, re-choose each subscriber's layer and ask
+    /// for keyframes of the layers subscribers are waiting to switch to.
+    pub(super) fn update_layers(&mut self, now: Instant, elapsed_secs: f64) {
+        let streams: Vec<(String, PeerId)> =
+            self.streams.values().filter_map(|s| s.publisher.map(|p| (s.id.clone(), p))).collect();
+        for (stream_id, pub_id) in streams {
+            let Some(publisher) = self.peer_mut(pub_id) else { continue };
+            let mut layers: Vec<Layer> = Vec::new();
+            for t in publisher.tracks_in.iter_mut().filter(|t| t.kind == MediaKind::Video) {
+                for l in t.layers.iter_mut() {
+                    l.bitrate = (l.window_bytes as f64 * 8.0 / elapsed_secs.max(0.001)) as u64;
+                    l.window_bytes = 0;
+                    if let Some(rid) = l.rid {
+                        layers.push(Layer { rid, bitrate: l.bitrate });
+                    }
+                }
+            }
+            if layers.is_empty() {
+                continue;
+            }
+            let top: u64 = layers.iter().map(|l| l.bitrate).max().unwrap_or(0);
+            let subs = self.streams.get(&stream_id).map(|s| s.subscribers.clone()).unwrap_or_default();
+            let mut wanted: Vec<Rid> = Vec::new();
+            for sub in subs {
+                let Some(p) = self.peer_mut(sub) else { continue };
+                let est = p.effective_estimate();
+                let target = p.selector.update(&layers, est, now);
+                if let Some(t) = target {
+                    if p.selector.current != Some(t) && !wanted.contains(&t) {
+                        wanted.push(t);
+                    }
+                }
+                // Let BWE probe for the best layer.
+                let desired = Bitrate::bps((top as f64 * 1.2) as u64 + 100_000);
+                p.rtc.bwe().set_bitrate(Bitrate::kbps(100), desired);
+                self.drain(sub, now);
+            }
+            for rid in wanted {
+                self.request_keyframe(&stream_id, now, None, Some(Some(rid)));
+            }
         }
     }
 
@@ -282,4 +369,9 @@ impl Sfu {
             self.drain(t, now);
         }
     }
+}
+
+/// A small stable number per rid, to key timelines per layer.
+fn rid_key(r: &Rid) -> u64 {
+    r.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)) & 0xff
 }

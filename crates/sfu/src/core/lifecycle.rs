@@ -50,7 +50,7 @@ impl Sfu {
                         s.publisher = None;
                         s.publish_leave_at_ms = ms;
                         s.publish_left = Some(now);
-                        s.gop.clear();
+                        s.gops.clear();
                         self.events.push(SfuEvent::PublishStopped { stream: peer.stream.clone(), reason });
                     }
                 }
@@ -80,6 +80,9 @@ impl Sfu {
 
     /// Once a second: strategy auto-delete, orphan reaping, gauges.
     pub(super) fn tick(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last_layer_update).as_secs_f64();
+        self.last_layer_update = now;
+        self.update_layers(now, elapsed);
         let st = self.cfg.strategy.clone();
         let mut doomed: Vec<(String, &'static str)> = Vec::new();
         for s in self.streams.values() {

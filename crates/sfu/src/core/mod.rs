@@ -5,6 +5,7 @@
 //! produced while draining go to a work queue that is pumped until empty, so fan-out
 //! never recurses.
 
+mod control;
 mod forward;
 mod lifecycle;
 mod session;
@@ -25,6 +26,7 @@ use crate::peer::{Peer, PeerId};
 use crate::stream::Stream;
 use crate::timers::Timers;
 
+pub use control::LayerView;
 pub use session::{PatchOutcome, SessionAnswer};
 
 /// What the media plane needs to know about its sockets and policy.
@@ -80,6 +82,7 @@ pub struct Sfu {
     epoch: Instant,
     epoch_ms: u64,
     last_tick: Instant,
+    last_layer_update: Instant,
 }
 
 impl Sfu {
@@ -118,6 +121,7 @@ impl Sfu {
             epoch: now,
             epoch_ms: now_ms,
             last_tick: now,
+            last_layer_update: now,
         }
     }
 

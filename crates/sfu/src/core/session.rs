@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use str0m::bwe::Bitrate;
 use str0m::change::SdpOffer;
 use str0m::format::CodecConfig;
 use str0m::media::{MediaKind, Mid, Rid};
@@ -12,7 +13,7 @@ use wishcast_sdp::{Direction, MediaKind as SdpKind, OfferInfo, SdpFrag};
 use super::{Sfu, SfuEvent};
 use crate::codec;
 use crate::error::SfuError;
-use crate::peer::{etag_for, Peer, PeerId, Role, TrackIn};
+use crate::peer::{etag_for, LayerIn, Peer, PeerId, Role, TrackIn};
 use crate::stream::Stream;
 
 /// A created session, ready for the 201 response.
@@ -34,11 +35,19 @@ pub enum PatchOutcome {
     Restarted { frag: String, etag: String },
 }
 
-fn new_rtc(now: Instant, creds: IceCreds, codecs: CodecConfig) -> Rtc {
+/// Starting estimate for subscribers of simulcast streams (BWE on).
+const INITIAL_BWE: Bitrate = Bitrate::kbps(1_500);
+
+fn new_rtc(now: Instant, creds: IceCreds, codecs: CodecConfig, bwe: bool) -> Rtc {
     let mut b = Rtc::builder()
         .set_ice_lite(true)
         .set_local_ice_credentials(creds)
         .set_stats_interval(Some(Duration::from_secs(1)));
+    if bwe {
+        // Only where a layer must be chosen: the pacer would otherwise hold back a
+        // single-layer stream whenever the estimate lags its bitrate.
+        b = b.enable_bwe(Some(INITIAL_BWE));
+    }
     *b.codec_config() = codecs;
     b.build(now)
 }
@@ -112,7 +121,7 @@ impl Sfu {
         let creds = IceCreds::new();
         let ufrag = creds.ufrag.clone();
         let params = payloads.iter().map(|(_, p)| *p).collect();
-        let mut rtc = new_rtc(now, creds, CodecConfig::new_from_payload_params(params));
+        let mut rtc = new_rtc(now, creds, CodecConfig::new_from_payload_params(params), false);
         let sdp = self.accept(&mut rtc, parsed)?;
 
         self.ensure_stream(stream, now, true)?;
@@ -131,12 +140,12 @@ impl Sfu {
             }
             let Some(mid) = m.mid.as_deref() else { continue };
             simulcast |= m.simulcast && m.rids.len() > 1;
-            peer.tracks_in.push(TrackIn {
-                mid: Mid::from(mid),
-                kind,
-                forward_rid: preferred_rid(&m.rids).map(Rid::from),
-                keyframes: Default::default(),
-            });
+            let layers = if m.rids.is_empty() {
+                vec![LayerIn::new(None)]
+            } else {
+                m.rids.iter().map(|r| LayerIn::new(Some(Rid::from(r.as_str())))).collect()
+            };
+            peer.tracks_in.push(TrackIn { mid: Mid::from(mid), kind, layers });
         }
         peer.remote_ufrag = info.ice_ufrag.clone();
         peer.owner = owner;
@@ -146,7 +155,7 @@ impl Sfu {
         st.publisher = Some(pid);
         st.publish_leave_at_ms = 0;
         st.publish_left = None;
-        st.gop.clear();
+        st.gops.clear();
         for (k, p) in codec::primary(&payloads) {
             st.set_codec(k, p);
         }
@@ -172,7 +181,7 @@ impl Sfu {
                 let sim = s
                     .publisher
                     .and_then(|p| self.peer(p))
-                    .map(|p| p.tracks_in.iter().any(|t| t.forward_rid.is_some()))
+                    .map(|p| p.tracks_in.iter().any(|t| t.simulcast()))
                     .unwrap_or(false);
                 (s.codecs.clone(), sim)
             }
@@ -214,7 +223,7 @@ impl Sfu {
         }
         let creds = IceCreds::new();
         let ufrag = creds.ufrag.clone();
-        let mut rtc = new_rtc(now, creds, CodecConfig::new_from_payload_params(params));
+        let mut rtc = new_rtc(now, creds, CodecConfig::new_from_payload_params(params), simulcast);
         let sdp = self.accept(&mut rtc, parsed)?;
 
         self.ensure_stream(stream, now, true)?;
@@ -246,7 +255,7 @@ impl Sfu {
 
     /// Like `session_in_stream`, and the caller must own it when it was created with a
     /// scoped token (`caller = None` means an admin or auth off).
-    fn owned_session(&self, stream: &str, session: &str, caller: Option<u64>) -> Result<PeerId, SfuError> {
+    pub(super) fn owned_session(&self, stream: &str, session: &str, caller: Option<u64>) -> Result<PeerId, SfuError> {
         let pid = self.session_in_stream(stream, session)?;
         match (caller, self.peer(pid).and_then(|p| p.owner)) {
             (Some(c), Some(o)) if c == o => Ok(pid),
@@ -364,14 +373,4 @@ impl Sfu {
         self.destroy_stream(stream, now, "api-deleted");
         Ok(())
     }
-}
-
-/// Until per-subscriber layer choice exists, forward the highest simulcast layer.
-fn preferred_rid(rids: &[String]) -> Option<&str> {
-    for want in ["f", "h", "q"] {
-        if let Some(r) = rids.iter().find(|r| r.as_str() == want) {
-            return Some(r);
-        }
-    }
-    rids.last().map(|s| s.as_str())
 }

@@ -1,0 +1,135 @@
+//! Per-subscriber controls: `GET/POST/DELETE /session/{stream}/{id}/layer` (WHEP layer
+//! extension, Live777 JSON), `POST /session/{stream}/{id}` mute per kind, and the
+//! `POST /session/{stream}/{id}/bwe_cap` test hook (only with `webrtc.test_hooks`).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use wishcast_auth::Access;
+use wishcast_sfu::str0m::media::MediaKind;
+
+use super::check_content_type;
+use crate::error::{ApiError, ApiResult};
+use crate::guard::require_owner;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LayerJson {
+    encoding_id: String,
+    bitrate: u64,
+    active: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SelectLayer {
+    #[serde(default)]
+    encoding_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KindSwitch {
+    kind: String,
+    enabled: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BweCap {
+    bps: Option<u64>,
+}
+
+fn json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+    check_content_type(headers, "application/json")?;
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path((stream, session)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
+    let layers = state.media.call(move |sfu, _| sfu.layers(&stream, &session, owner)).await??;
+    let v: Vec<LayerJson> = layers
+        .into_iter()
+        .map(|l| LayerJson { encoding_id: l.rid, bitrate: l.bitrate, active: l.active })
+        .collect();
+    Ok(Json(v).into_response())
+}
+
+pub async fn select(
+    State(state): State<AppState>,
+    Path((stream, session)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
+    let req: SelectLayer = json(&headers, &body)?;
+    state
+        .media
+        .call(move |sfu, now| sfu.select_layer(now, &stream, &session, req.encoding_id.as_deref(), owner))
+        .await??;
+    Ok(StatusCode::OK.into_response())
+}
+
+pub async fn disable(
+    State(state): State<AppState>,
+    Path((stream, session)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
+    state.media.call(move |sfu, _| sfu.disable_video_layer(&stream, &session, owner)).await??;
+    Ok(StatusCode::OK.into_response())
+}
+
+pub async fn mute(
+    State(state): State<AppState>,
+    Path((stream, session)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
+    let req: KindSwitch = json(&headers, &body)?;
+    let kind = match req.kind.as_str() {
+        "audio" => MediaKind::Audio,
+        "video" => MediaKind::Video,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("`kind` must be \"audio\" or \"video\", got \"{other}\""),
+            ));
+        }
+    };
+    state
+        .media
+        .call(move |sfu, now| sfu.set_kind_enabled(now, &stream, &session, kind, req.enabled, owner))
+        .await??;
+    Ok((StatusCode::OK, Json(serde_json::json!({}))).into_response())
+}
+
+pub async fn bwe_cap(
+    State(state): State<AppState>,
+    Path((stream, session)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    if !state.cfg.webrtc.test_hooks {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "test hooks are off (webrtc.test_hooks = false)"));
+    }
+    crate::guard::require(&state, &headers, &uri, Access::Admin)?;
+    let req: BweCap = json(&headers, &body)?;
+    state.media.call(move |sfu, _| sfu.set_bwe_cap(&stream, &session, req.bps)).await??;
+    Ok(StatusCode::OK.into_response())
+}
