@@ -40,6 +40,21 @@ except ImportError as e:  # pragma: no cover - environment problem
     print(json.dumps({"ok": False, "error": f"aiortc not installed ({e}); run scripts/install-test-deps"}))
     sys.exit(1)
 
+# Record which codecs the receivers actually decode (aiortc picks the decoder
+# from the RTP payload type; the answer SDP may list several codecs).
+import aiortc.rtcrtpreceiver as _rtcrtpreceiver
+
+DECODED_CODECS = set()
+_get_decoder = _rtcrtpreceiver.get_decoder
+
+
+def _recording_get_decoder(codec):
+    DECODED_CODECS.add(codec.mimeType)
+    return _get_decoder(codec)
+
+
+_rtcrtpreceiver.get_decoder = _recording_get_decoder
+
 WIDTH, HEIGHT = 320, 240
 BITS = 16
 BLOCK_W = WIDTH // BITS
@@ -119,8 +134,8 @@ def http(method, url, body=None, content_type=None, token=None):
         return e.code, dict(e.headers), e.read().decode(errors="replace")
 
 
-def answer_video_codec(sdp):
-    """First payload type's codec name of the m=video section of an SDP."""
+def answer_video_codecs(sdp):
+    """Codec names of the m=video section of an SDP, in payload-type order."""
     lines = sdp.splitlines()
     in_video, pts = False, []
     rtpmap = {}
@@ -132,7 +147,7 @@ def answer_video_codec(sdp):
         elif in_video and line.startswith("a=rtpmap:"):
             pt, rest = line[len("a=rtpmap:") :].split(" ", 1)
             rtpmap[pt] = rest.split("/")[0]
-    return rtpmap.get(pts[0]) if pts else None
+    return [rtpmap[pt] for pt in pts if pt in rtpmap]
 
 
 class Session:
@@ -177,12 +192,14 @@ class Session:
         )
 
     async def close(self, delete=True):
-        await self.pc.close()
+        """DELETE the session resource first (while it is alive), then close the PeerConnection."""
+        status = None
         if delete and self.location:
             url = urllib.parse.urljoin(self.opts.base + "/", self.location)
             status, _, _ = await asyncio.to_thread(http, "DELETE", url, None, None, self.opts.token)
-            return status
-        return None
+            self.location = None
+        await self.pc.close()
+        return status
 
     def diag(self):
         return {"name": self.name, "location": self.location, "events": self.events, "answer": self.answer}
@@ -251,7 +268,7 @@ async def run(opts, result):
             sessions.append(sub)
         await pub.wait_connected()
         await sub.wait_connected()
-        result["answerCodec"] = answer_video_codec(sub.answer)
+        result["answerCodecs"] = answer_video_codecs(sub.answer)
 
         t0 = time.monotonic()
         while len(sub.frames) < opts.frames and time.monotonic() - t0 < opts.timeout:
@@ -280,8 +297,11 @@ async def run(opts, result):
             failures.append(f"frame numbers do not increase ({increasing} of {len(counters) - 1} steps): {counters[:20]}")
         if sub.audio_frames == 0:
             failures.append("subscriber received no audio frames")
-        if (result["answerCodec"] or "").lower() != opts.codec.lower():
-            failures.append(f"WHEP answer's video codec is {result['answerCodec']}, expected {opts.codec}")
+        result["decodedCodecs"] = sorted(c for c in DECODED_CODECS if c.lower().startswith("video/"))
+        if opts.codec.lower() not in [c.lower() for c in result["answerCodecs"]]:
+            failures.append(f"WHEP answer's video codecs {result['answerCodecs']} lack {opts.codec}")
+        if result["decodedCodecs"] != [f"video/{opts.codec}"]:
+            failures.append(f"subscriber decoded video as {result['decodedCodecs']}, expected only video/{opts.codec}")
         if failures:
             raise RuntimeError("; ".join(failures))
 

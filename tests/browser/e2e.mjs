@@ -4,8 +4,9 @@
 //   node tests/browser/e2e.mjs --base http://127.0.0.1:PORT --scenario NAME [--codec VP8]
 //        [--token TOKEN] [--no-wait-ice] [--stream NAME] [--max-median-ms 3000]
 //
-// Scenarios: fanout, early-subscribe, republish, republish-abrupt, tcp,
-//            datachannel, join-latency
+// Scenarios: fanout, early-subscribe, republish (DELETE + close),
+//            republish-pcclose (pc.close() only), republish-abrupt (page closed),
+//            tcp, datachannel, join-latency
 //
 // Prints exactly one JSON line on stdout ({"ok":true|false, ...}); on failure
 // the diagnostics (session events, SDPs, getStats, page console) go to stderr.
@@ -15,7 +16,7 @@ import { launchBrowser, wc, sleep, waitStats, median } from './lib.mjs';
 
 const USAGE =
   'usage: node tests/browser/e2e.mjs --base http://127.0.0.1:PORT --scenario ' +
-  '{fanout|early-subscribe|republish|republish-abrupt|tcp|datachannel|join-latency} ' +
+  '{fanout|early-subscribe|republish|republish-pcclose|republish-abrupt|tcp|datachannel|join-latency} ' +
   '[--codec VP8|VP9|H264|AV1] [--token T] [--no-wait-ice] [--stream NAME] [--max-median-ms N] [--timeout-s N]';
 
 function parseArgs(argv) {
@@ -95,6 +96,26 @@ class Ctx {
     const s = { name, page, id };
     this.sessions.push(s);
     return s;
+  }
+  /** With --no-wait-ice every live session must have trickled its candidates (PATCH -> 204/200). */
+  async checkTrickle() {
+    for (const s of this.sessions) {
+      let info;
+      const end = Date.now() + 8000;
+      for (;;) {
+        try {
+          info = await wc.info(s.page, s.id);
+        } catch {
+          info = null; // session already closed by the scenario
+        }
+        if (!info || info.events.some((e) => /^trickle(-error)?:/.test(e)) || Date.now() > end) break;
+        await sleep(100);
+      }
+      if (!info) continue;
+      const ev = info.events.find((e) => /^trickle(-error)?:/.test(e));
+      (this.result.trickle ||= {})[s.name] = ev || null;
+      this.check.that(ev === 'trickle:204' || ev === 'trickle:200', `${s.name}: PATCH application/trickle-ice-sdpfrag -> ${ev || 'not sent within 8 s'} (expected 204)`);
+    }
   }
   async diagnostics() {
     const out = [];
@@ -214,7 +235,13 @@ const scenarios = {
     ctx.result.player = await assertPlaying(ctx, player);
   },
 
-  async republish(ctx, { abrupt = false } = {}) {
+  /**
+   * leave: 'delete' = DELETE the session then close the PeerConnection;
+   *        'pcclose' = only pc.close() (no DELETE; the page stays);
+   *        'abrupt' = the page is closed (no DELETE, no orderly shutdown).
+   */
+  async republish(ctx, { leave = 'delete' } = {}) {
+    const abrupt = leave !== 'delete';
     const pub1 = await ctx.publisher('publisher1');
     ctx.result.publisher1 = await publisherReady(ctx, pub1);
     const player = await ctx.player('player');
@@ -222,9 +249,13 @@ const scenarios = {
     ctx.check.throwIfFailed();
 
     // The first publisher goes away.
-    if (abrupt) {
+    if (leave === 'abrupt') {
       // No DELETE: the page (and its PeerConnection) just disappears.
       await pub1.page.close();
+      ctx.sessions = ctx.sessions.filter((s) => s !== pub1);
+    } else if (leave === 'pcclose') {
+      // No DELETE: the PeerConnection is closed (DTLS close_notify etc.).
+      await wc.close(pub1.page, pub1.id, { del: false });
       ctx.sessions = ctx.sessions.filter((s) => s !== pub1);
     } else {
       ctx.result.deleteStatus = await wc.close(pub1.page, pub1.id, { del: true });
@@ -238,7 +269,9 @@ const scenarios = {
     // an abrupt leave the server has to notice the dead peer first.
     const pub2 = await ctx.publisher('publisher2', { retryConflictMs: abrupt ? 30000 : 3000 });
     const info2 = await wc.info(pub2.page, pub2.id);
-    ctx.result.publish2Retries = info2.events.filter((e) => e.startsWith('post-retry')).length;
+    const retries = info2.events.filter((e) => e.startsWith('post-retry'));
+    ctx.result.publish2Retries = retries.length;
+    if (retries.length) ctx.result.publish2FirstRetry = retries[0];
     ctx.result.publish2AfterMs = Date.now() - tSwitch;
     ctx.result.publisher2 = await publisherReady(ctx, pub2);
 
@@ -256,7 +289,11 @@ const scenarios = {
   },
 
   async 'republish-abrupt'(ctx) {
-    return scenarios.republish(ctx, { abrupt: true });
+    return scenarios.republish(ctx, { leave: 'abrupt' });
+  },
+
+  async 'republish-pcclose'(ctx) {
+    return scenarios.republish(ctx, { leave: 'pcclose' });
   },
 
   async tcp(ctx) {
@@ -407,6 +444,7 @@ async function main() {
     result.chromium = b.version;
     ctx = new Ctx(opts, b);
     await run(ctx);
+    if (!opts.waitIce) await ctx.checkTrickle();
     ctx.check.throwIfFailed();
     Object.assign(result, ctx.result, { ok: true, elapsedMs: Date.now() - t0 });
     console.log(JSON.stringify(result));

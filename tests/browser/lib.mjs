@@ -263,6 +263,7 @@ export function installClient() {
       });
     }
     s.offer = pc.localDescription.sdp;
+    s.token = opts.token;
     const headers = { 'Content-Type': 'application/sdp' };
     if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
     s.t.post = performance.now();
@@ -525,17 +526,22 @@ export function installClient() {
     }
   }
 
+  /**
+   * Ends a session: DELETE its resource first (while it is certainly alive,
+   * so the status is meaningful), then close the PeerConnection.
+   */
   async function close(id, { del = true } = {}) {
     const s = get(id);
+    let status = null;
+    if (del && s.location) {
+      const headers = s.token ? { Authorization: `Bearer ${s.token}` } : {};
+      const res = await fetch(new URL(s.location, location.href), { method: 'DELETE', headers });
+      status = res.status;
+    }
     try {
       s.pc.close();
     } catch {}
     if (s.media) s.media.getTracks().forEach((t) => t.stop());
-    let status = null;
-    if (del && s.location) {
-      const res = await fetch(new URL(s.location, location.href), { method: 'DELETE' });
-      status = res.status;
-    }
     if (s.video) s.video.remove();
     sessions.delete(id);
     return status;

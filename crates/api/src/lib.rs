@@ -3,6 +3,7 @@
 //! WHIP/WHEP HTTP client used by tests, the load tool and cascading.
 
 pub mod client;
+pub mod cluster;
 pub mod paths;
 pub mod strategy;
 pub mod stream;

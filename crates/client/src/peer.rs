@@ -149,10 +149,8 @@ impl Driver {
                 self.channel = Some(id);
                 self.state.send_modify(|s| s.channel_open = true);
             }
-            Event::ChannelClose(id) => {
-                if self.channel == Some(id) {
-                    self.state.send_modify(|s| s.channel_open = false);
-                }
+            Event::ChannelClose(id) if self.channel == Some(id) => {
+                self.state.send_modify(|s| s.channel_open = false);
             }
             Event::ChannelData(d) => {
                 let _ = self.data_tx.send(DataMessage { binary: d.binary, data: d.data });
@@ -219,8 +217,7 @@ impl Driver {
             Err(_) => return,
         };
         let mut buf = vec![0u8; 2048];
-        loop {
-            let Some(timeout) = self.drain() else { break };
+        while let Some(timeout) = self.drain() {
             self.flush(&socket).await;
             // str0m may report a far-away timeout; wake at least every 100 ms anyway.
             let deadline = timeout.min(Instant::now() + Duration::from_millis(100));

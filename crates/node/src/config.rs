@@ -17,6 +17,8 @@ pub struct NodeConfig {
     pub auth: AuthConfig,
     pub strategy: Strategy,
     pub log: LogConfig,
+    /// Self-registration with a cluster manager (see `cluster.rs`).
+    pub cluster: crate::cluster::ClusterConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -233,6 +235,7 @@ impl NodeConfig {
             )));
         }
         self.auth.validate().map_err(|e| ConfigError(format!("config: {e}")))?;
+        self.cluster.validate().map_err(ConfigError)?;
         if self.strategy.each_stream_max_sub == 0 {
             return Err(ConfigError("config key `strategy.each_stream_max_sub`: must be at least 1".into()));
         }

@@ -14,8 +14,9 @@ fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-/// Who may later PATCH/DELETE a session: `None` = anyone allowed on the stream
-/// (admins, auth off); `Some(h)` = only a request bearing the same token (keyed hash).
+/// Who is asking, for session ownership: `None` = an admin (or auth off), who may
+/// change any session; `Some(h)` = a scoped token (keyed hash), which may change only
+/// the sessions it created (sessions created by admins are off limits to it).
 pub type Owner = Option<u64>;
 
 /// Authenticate, authorize, and compute the session-owner key for scoped tokens.

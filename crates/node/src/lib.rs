@@ -3,6 +3,7 @@
 //! metrics, CORS and auth. Media itself lives in `wishcast-sfu`; this crate only
 //! translates HTTP into calls on the media task.
 
+pub mod cluster;
 pub mod config;
 mod cors;
 mod error;

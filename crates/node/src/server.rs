@@ -86,7 +86,11 @@ pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
             cfg,
         }),
     };
+    let heartbeat = crate::cluster::spawn(&state.cfg, http_addr, media.clone());
     let app = router(state);
-    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    let task = tokio::spawn(async move {
+        let _heartbeat = heartbeat;
+        axum::serve(listener, app).await
+    });
     Ok(RunningNode { http_addr, media, task })
 }

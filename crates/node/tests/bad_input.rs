@@ -334,3 +334,52 @@ async fn subscriber_limit_gives_409() {
     c.status("subscriber on another stream", &r, 201);
     c.finish();
 }
+
+/// A publisher-style (sendonly) offer POSTed to WHEP, or a recvonly one to WHIP, is a
+/// direction mistake: the answer must say so instead of claiming that codecs the
+/// server supports are not supported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_direction_offers_are_explained() {
+    let node = common::start().await;
+    let mut c = Checks::default();
+    for (path, body, want_word) in [
+        ("/whep/dir", pub_offer(), "recvonly"),
+        ("/whip/dir", sub_offer(), "sendonly"),
+        ("/whip/dir2", pub_offer().replace("a=sendonly", "a=inactive"), "sendonly"),
+    ] {
+        let r = post(&node, path, Some(SDP), body).await;
+        c.check(
+            &format!("POST {path}: want 400/422, got {} ({})", r.status, r.body.trim()),
+            r.status == 400 || r.status == 422,
+        );
+        let b = r.body.to_ascii_lowercase();
+        c.check(
+            &format!("POST {path}: body should explain the direction (`{want_word}`), got {:?}", r.body.trim()),
+            b.contains(want_word) || b.contains("direction"),
+        );
+        c.check(
+            &format!("POST {path}: body must not claim a codec mismatch for codecs both sides have: {:?}", r.body.trim()),
+            !b.contains("no codec in common"),
+        );
+    }
+    c.finish();
+}
+
+/// 400 bodies are for people: no parser internals or memory addresses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_bodies_do_not_leak_internals() {
+    let node = common::start().await;
+    let offer = pub_offer();
+    let no_mid: String = offer.lines().filter(|l| !l.starts_with("a=mid:")).map(|l| format!("{l}\r\n")).collect();
+    let mut c = Checks::default();
+    for (path, body) in [("/whip/leak", no_mid.clone()), ("/whep/leak", no_mid)] {
+        let r = post(&node, path, Some(SDP), body).await;
+        c.status(&format!("POST {path} offer without a=mid"), &r, 400);
+        let leaks = r.body.contains("PointerOffset")
+            || r.body.split(|ch: char| !ch.is_ascii_alphanumeric()).any(|w| {
+                w.len() >= 10 && w.starts_with("0x") && w[2..].chars().all(|ch| ch.is_ascii_hexdigit())
+            });
+        c.check(&format!("POST {path}: body leaks parser internals: {:?}", r.body.trim()), !leaks);
+    }
+    c.finish();
+}

@@ -73,19 +73,26 @@ impl Selector {
         let fit_idx = fits.as_ref().and_then(|f| sorted.iter().position(|l| &l.rid == f));
         match (cur_idx, fit_idx) {
             (Some(c), Some(f)) if f > c => {
-                // Going up: the next layer must fit with headroom for UP_HOLD.
-                let next = sorted[c + 1];
-                if (next.bitrate as f64) * UP_FACTOR <= est {
-                    let since = *self.up_since.get_or_insert(now);
-                    if now.saturating_duration_since(since) >= UP_HOLD {
-                        self.target = Some(next.rid);
+                // Going up: the highest layer that fits with headroom, held for UP_HOLD.
+                let up = sorted[c + 1..]
+                    .iter()
+                    .rev()
+                    .find(|l| (l.bitrate as f64) * UP_FACTOR <= est)
+                    .map(|l| l.rid);
+                match up {
+                    Some(up) => {
+                        let since = *self.up_since.get_or_insert(now);
+                        if now.saturating_duration_since(since) >= UP_HOLD {
+                            self.target = Some(up);
+                            self.up_since = None;
+                        } else {
+                            self.target = self.current;
+                        }
+                    }
+                    None => {
                         self.up_since = None;
-                    } else {
                         self.target = self.current;
                     }
-                } else {
-                    self.up_since = None;
-                    self.target = self.current;
                 }
             }
             _ => {
@@ -166,9 +173,12 @@ mod tests {
         assert_eq!(s.update(&layers(), Some(800_000), t + Duration::from_millis(500)), Some(r("q")));
         assert_eq!(s.update(&layers(), Some(800_000), t + UP_HOLD), Some(r("h")));
         assert!(s.accept(r("h"), true));
-        // Then one step at a time up to f.
+        // With plenty of room, straight to the best layer that fits (after the hold).
         let t2 = t + Duration::from_secs(10);
-        assert_eq!(s.update(&layers(), Some(5_000_000), t2), Some(r("h")));
+        s.accept(r("q"), true);
+        s.target = Some(r("q"));
+        s.current = Some(r("q"));
+        assert_eq!(s.update(&layers(), Some(5_000_000), t2), Some(r("q")));
         assert_eq!(s.update(&layers(), Some(5_000_000), t2 + UP_HOLD), Some(r("f")));
     }
 

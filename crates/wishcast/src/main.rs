@@ -1,9 +1,15 @@
 //! The `wishcast` binary: CLI parsing and wiring only.
+//!
+//! * `wishcast node [-c node.toml]`: one media node.
+//! * `wishcast manager [-c manager.toml]`: the cluster manager.
+//! * `wishcast run [--nodes N]` (the default): a manager plus N self-registering nodes
+//!   in one process, for a quick start.
 
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "wishcast", version, about = "WebRTC media cluster: WHIP/WHEP SFU node and cluster manager")]
@@ -20,14 +26,55 @@ enum Command {
         #[arg(short, long)]
         config: Option<PathBuf>,
     },
+    /// Run the cluster manager (Liveman's liveman.toml keys are accepted).
+    Manager {
+        /// Path to manager.toml.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Run a manager and N nodes in one process (the default command).
+    Run(RunArgs),
+    /// Read a password on stdin and print its argon2id hash for `[[auth.accounts]] password`.
+    HashPassword,
 }
 
-fn load_config(path: Option<&PathBuf>) -> Result<wishcast_node::NodeConfig, String> {
-    let text = match path {
-        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("cannot read config {}: {e}", p.display()))?,
-        None => String::new(),
-    };
-    let (mut cfg, unknown) = wishcast_node::config::parse(&text).map_err(|e| e.to_string())?;
+#[derive(Args, Clone)]
+struct RunArgs {
+    /// Number of media nodes.
+    #[arg(long, default_value_t = 2)]
+    nodes: u16,
+    /// Manager config (its `http.listen` is overridden by --listen).
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// Node config used as the template for every node (listen addresses and `[cluster]` are set by `run`).
+    #[arg(long)]
+    node_config: Option<PathBuf>,
+    /// Manager HTTP address.
+    #[arg(long, default_value = "0.0.0.0:8888")]
+    listen: String,
+    /// Node i uses HTTP and UDP port base+10*i and ICE-TCP port base+10*i+1; 0 = any free ports.
+    #[arg(long, default_value_t = 7777)]
+    base_port: u16,
+    /// Region reported by the nodes.
+    #[arg(long, default_value = "")]
+    region: String,
+}
+
+impl Default for RunArgs {
+    fn default() -> Self {
+        RunArgs { nodes: 2, config: None, node_config: None, listen: "0.0.0.0:8888".into(), base_port: 7777, region: String::new() }
+    }
+}
+
+fn read(path: Option<&PathBuf>) -> Result<String, String> {
+    match path {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("cannot read config {}: {e}", p.display())),
+        None => Ok(String::new()),
+    }
+}
+
+fn load_node_config(path: Option<&PathBuf>) -> Result<wishcast_node::NodeConfig, String> {
+    let (mut cfg, unknown) = wishcast_node::config::parse(&read(path)?).map_err(|e| e.to_string())?;
     for k in unknown {
         eprintln!("warning: unknown config key `{k}` ignored");
     }
@@ -39,9 +86,19 @@ fn load_config(path: Option<&PathBuf>) -> Result<wishcast_node::NodeConfig, Stri
     Ok(cfg)
 }
 
+fn load_manager_config(path: Option<&PathBuf>) -> Result<wishcast_manager::ManagerConfig, String> {
+    let (mut cfg, unknown) = wishcast_manager::config::parse(&read(path)?).map_err(|e| e.to_string())?;
+    for k in unknown {
+        eprintln!("warning: config key `{k}` ignored");
+    }
+    wishcast_manager::config::apply_env(&mut cfg, |k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
+    cfg.validate().map_err(|e| e.to_string())?;
+    Ok(cfg)
+}
+
 fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(format!(
-        "{level},str0m=warn,dimpl=warn,is=warn,sctp_proto=warn,hyper=warn"
+        "{level},str0m=warn,dimpl=warn,is=warn,sctp_proto=warn,hyper=warn,reqwest=warn"
     ))
     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -68,13 +125,50 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
+        eprintln!("wishcast: cannot start runtime: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("wishcast: {e}");
+    ExitCode::FAILURE
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match &cli.command {
-        Some(Command::Node { config }) => config.clone(),
-        None => None,
-    };
-    let cfg = match load_config(config.as_ref()) {
+    match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+        Command::Node { config } => node(config),
+        Command::Manager { config } => manager(config),
+        Command::Run(args) => run(args),
+        Command::HashPassword => hash_password(),
+    }
+}
+
+fn hash_password() -> ExitCode {
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err() || line.trim_end_matches(['\r', '\n']).is_empty() {
+        eprintln!("wishcast: type the password on stdin, e.g. `echo -n secret | wishcast hash-password`");
+        return ExitCode::from(2);
+    }
+    let mut salt = [0u8; 16];
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut salt));
+    if let Err(e) = random {
+        return fail(format!("cannot read /dev/urandom for a salt: {e}"));
+    }
+    match wishcast_manager::accounts::hash_password(line.trim_end_matches(['\r', '\n']), &salt) {
+        Ok(h) => {
+            println!("{h}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn node(config: Option<PathBuf>) -> ExitCode {
+    let cfg = match load_node_config(config.as_ref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("wishcast: {e}");
@@ -82,20 +176,14 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&cfg.log.level);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("wishcast: cannot start runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(c) => return c,
     };
     rt.block_on(async move {
         let node = match wishcast_node::start(cfg).await {
             Ok(n) => n,
-            Err(e) => {
-                eprintln!("wishcast: {e}");
-                return ExitCode::FAILURE;
-            }
+            Err(e) => return fail(e),
         };
         println!("wishcast node listening on http://{}", node.http_addr);
         println!(
@@ -109,5 +197,144 @@ fn main() -> ExitCode {
             }
             _ = shutdown_signal() => ExitCode::SUCCESS,
         }
+    })
+}
+
+fn print_manager(m: &wishcast_manager::RunningManager) {
+    println!("wishcast manager listening on {}", m.public_url);
+    println!("  dashboard: {0}/   WHIP: {0}/whip/<stream>   WHEP: {0}/whep/<stream>", m.public_url);
+    println!("  nodes: {0}/api/nodes/   streams: {0}/api/streams/", m.public_url);
+}
+
+async fn serve_manager(mut m: wishcast_manager::RunningManager) -> ExitCode {
+    let Some(task) = m.task.take() else { return ExitCode::FAILURE };
+    tokio::select! {
+        r = task => {
+            eprintln!("wishcast: manager http server stopped: {r:?}");
+            ExitCode::FAILURE
+        }
+        _ = shutdown_signal() => ExitCode::SUCCESS,
+    }
+}
+
+fn manager(config: Option<PathBuf>) -> ExitCode {
+    let cfg = match load_manager_config(config.as_ref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("wishcast: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&cfg.log.level);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(c) => return c,
+    };
+    rt.block_on(async move {
+        let m = match wishcast_manager::start(cfg).await {
+            Ok(m) => m,
+            Err(e) => return fail(e),
+        };
+        print_manager(&m);
+        serve_manager(m).await
+    })
+}
+
+/// A free TCP port on `host` (bound and released: a quick-start convenience).
+fn free_port(host: std::net::IpAddr) -> Result<u16, String> {
+    TcpListener::bind(SocketAddr::new(host, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("cannot find a free port on {host}: {e}"))
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let prepared = (|| -> Result<_, String> {
+        let mut mcfg = load_manager_config(args.config.as_ref())?;
+        mcfg.http.listen = args.listen.clone();
+        let listen: SocketAddr = mcfg.validate().map_err(|e| format!("--listen: {e}"))?;
+        let template = load_node_config(args.node_config.as_ref())?;
+        if args.nodes == 0 {
+            return Err("--nodes must be at least 1".into());
+        }
+        if args.base_port != 0 && u32::from(args.base_port) + 10 * u32::from(args.nodes) > 65535 {
+            return Err("--base-port is too high for that many nodes".into());
+        }
+        Ok((mcfg, listen, template))
+    })();
+    let (mcfg, listen, template) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("wishcast: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&mcfg.log.level);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(c) => return c,
+    };
+    rt.block_on(async move {
+        // Nodes share the manager's credentials, so client tokens work on both.
+        // Nodes authenticate their heartbeats with a manager token: a static one, else an
+        // admin JWT signed with the manager's secret (valid as long as this process runs).
+        let cluster_token = mcfg.auth.tokens.first().cloned().unwrap_or_else(|| {
+            if mcfg.auth.secret.is_empty() {
+                return String::new();
+            }
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let claims = wishcast_auth::Claims { id: "*".into(), exp: now + 10 * 365 * 86_400, mode: 7 };
+            wishcast_auth::sign_hs256(mcfg.auth.secret.as_bytes(), &claims)
+        });
+        let auth = mcfg.auth.auth_config();
+        let m = match wishcast_manager::start(mcfg).await {
+            Ok(m) => m,
+            Err(e) => return fail(e),
+        };
+        let host = listen.ip();
+        let loopback = if host.is_ipv6() { "[::1]".to_string() } else { "127.0.0.1".to_string() };
+        let mut nodes = Vec::new();
+        for i in 0..args.nodes {
+            let mut cfg = template.clone();
+            let base = if args.base_port == 0 { 0 } else { args.base_port + 10 * i };
+            let http_port = if base == 0 {
+                match free_port(host) {
+                    Ok(p) => p,
+                    Err(e) => return fail(e),
+                }
+            } else {
+                base
+            };
+            let tcp_port = if base == 0 { 0 } else { base + 1 };
+            cfg.http.listen = SocketAddr::new(host, http_port).to_string();
+            cfg.webrtc.listen = SocketAddr::new(host, base).to_string();
+            cfg.webrtc.tcp_listen = SocketAddr::new(host, tcp_port).to_string();
+            cfg.auth = auth.clone();
+            cfg.cluster.manager = m.public_url.clone();
+            cfg.cluster.token = cluster_token.clone();
+            cfg.cluster.alias = format!("node{}", i + 1);
+            cfg.cluster.region = args.region.clone();
+            let node_host = if host.is_unspecified() { loopback.clone() } else { SocketAddr::new(host, 0).to_string().trim_end_matches(":0").to_string() };
+            cfg.cluster.public_url = format!("http://{node_host}:{http_port}");
+            match wishcast_node::start(cfg).await {
+                Ok(n) => {
+                    println!(
+                        "  node{}: http://{}  media UDP {:?} TCP {:?}",
+                        i + 1,
+                        n.http_addr,
+                        n.media.udp_addrs,
+                        n.media.tcp_addrs
+                    );
+                    nodes.push(n);
+                }
+                Err(e) => return fail(format!("node{}: {e}", i + 1)),
+            }
+        }
+        print_manager(&m);
+        let code = serve_manager(m).await;
+        for n in nodes {
+            n.task.abort();
+        }
+        code
     })
 }

@@ -57,9 +57,22 @@ fn early_subscribe_vp8() {
     browser("early-subscribe", "VP8");
 }
 
+/// The WHEP answer is made before the publisher's codec is known.
+#[test]
+fn early_subscribe_h264() {
+    browser("early-subscribe", "H264");
+}
+
 #[test]
 fn republish_vp8() {
     browser("republish", "VP8");
+}
+
+/// The first publisher closes its PeerConnection without DELETE: the server
+/// must end that session by itself and accept the next publisher.
+#[test]
+fn republish_pcclose_vp8() {
+    browser("republish-pcclose", "VP8");
 }
 
 /// The first publisher vanishes without DELETE; the server must notice the
@@ -120,4 +133,12 @@ fn aiortc_early_subscribe_vp8() {
     common::require_aiortc();
     let node = Node::start_default();
     aiortc_scenario(&node, "VP8", &["--scenario", "early-subscribe"]);
+}
+
+#[test]
+fn aiortc_early_subscribe_h264() {
+    let _g = serial();
+    common::require_aiortc();
+    let node = Node::start_default();
+    aiortc_scenario(&node, "H264", &["--scenario", "early-subscribe"]);
 }

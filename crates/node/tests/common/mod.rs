@@ -144,7 +144,7 @@ pub async fn send_frames(p: &mut Publisher, first: u32, count: u32, fps: u32, go
     for i in 0..count {
         tick.tick().await;
         let seq = first + i;
-        let keyframe = seq % gop == 0;
+        let keyframe = seq.is_multiple_of(gop);
         let data = synth::video_frame(codec, seq, frame_size(seq, keyframe), keyframe);
         p.send_video_frame(data, keyframe).await.expect("write video");
         if audio {
@@ -211,6 +211,15 @@ impl Received {
     /// Assert the video is intact, in order, starts with a keyframe, has no gaps
     /// and ends with `last`; keyframe flags must match what was sent.
     pub fn assert_video(&self, who: &str, sent: &[Sent], last: u32) {
+        eprintln!(
+            "{who}: {} video frames (seq {:?}..={:?}, rtp {:?}..={:?}), {} audio frames",
+            self.video.len(),
+            self.video.first().map(|v| v.1.seq),
+            self.video.last().map(|v| v.1.seq),
+            self.video.first().map(|v| v.0.rtp_time),
+            self.video.last().map(|v| v.0.rtp_time),
+            self.audio.len()
+        );
         assert_eq!(self.unreadable, 0, "{who}: frames without marker");
         assert!(!self.video.is_empty(), "{who}: no video received");
         let seqs = self.video_seqs();

@@ -138,3 +138,11 @@ impl Sfu {
         Ok(())
     }
 }
+
+impl Sfu {
+    /// A subscriber's bandwidth estimate and cap (bit/s), for stats and tests.
+    pub fn subscriber_estimate(&self, session: &str) -> Option<(Option<u64>, Option<u64>)> {
+        let pid = self.sessions.get(session)?;
+        self.peer(*pid).map(|p| (p.bwe_estimate, p.bwe_cap))
+    }
+}

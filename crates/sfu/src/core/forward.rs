@@ -12,7 +12,7 @@ use str0m::{Event, IceConnectionState};
 use wishcast_api::SessionState;
 
 use super::{Sfu, SfuEvent};
-use crate::layers::Layer;
+use crate::layers::{Layer, UP_FACTOR};
 use crate::peer::{MediaCounter, PeerId, Role};
 
 impl Sfu {
@@ -107,6 +107,12 @@ impl Sfu {
         let role = peer.role;
         let stream = peer.stream.clone();
         self.events.push(SfuEvent::SessionChanged(stream.clone()));
+        if role == Role::Publisher {
+            let waiting = self.streams.get(&stream).map(|s| !s.subscribers.is_empty()).unwrap_or(false);
+            if waiting {
+                self.request_keyframe(&stream, now, None, None);
+            }
+        }
         if role == Role::Subscriber {
             self.send_gop(pid, &stream, now);
             let needs = self.peer(pid).map(|p| p.video_needs_keyframe && p.video_mid.is_some()).unwrap_or(false);
@@ -340,9 +346,18 @@ impl Sfu {
                         wanted.push(t);
                     }
                 }
-                // Let BWE probe for the best layer.
-                let desired = Bitrate::bps((top as f64 * 1.2) as u64 + 100_000);
-                p.rtc.bwe().set_bitrate(Bitrate::kbps(100), desired);
+                // Let BWE discover room for the best layer: probe towards it, and pad up
+                // to the next layer so the estimate can grow past the current rate.
+                let cur_rate = p
+                    .selector
+                    .current
+                    .and_then(|c| layers.iter().find(|l| l.rid == c))
+                    .map(|l| l.bitrate)
+                    .unwrap_or(0);
+                let next_rate = layers.iter().map(|l| l.bitrate).filter(|b| *b > cur_rate).min();
+                let desired = Bitrate::bps((top as f64 * UP_FACTOR * 1.3) as u64 + 200_000);
+                let minimum = Bitrate::bps(next_rate.map(|r| (r as f64 * UP_FACTOR) as u64).unwrap_or(100_000));
+                p.rtc.bwe().set_bitrate(minimum, desired);
                 self.drain(sub, now);
             }
             for rid in wanted {

@@ -271,6 +271,9 @@ impl Sfu {
             match peer.rtc.poll_output() {
                 Ok(str0m::Output::Transmit(t)) => self.transmits.push_back(t),
                 Ok(str0m::Output::Timeout(t)) => {
+                    // A deadline at or before `now` would make the timer loop spin:
+                    // whatever is due now was just handled, so look again in 1 ms.
+                    let t = t.max(now + Duration::from_millis(1));
                     if t != peer.deadline || !peer.timer_armed {
                         peer.deadline = t;
                         peer.timer_armed = true;

@@ -52,14 +52,42 @@ fn new_rtc(now: Instant, creds: IceCreds, codecs: CodecConfig, bwe: bool) -> Rtc
     b.build(now)
 }
 
-fn parse_offer(offer: &str) -> Result<(OfferInfo, SdpOffer), SfuError> {
+/// Parse and sanity-check an offer. `remote_sends`: WHIP (true) or WHEP (false).
+fn parse_offer(offer: &str, remote_sends: bool) -> Result<(OfferInfo, SdpOffer), SfuError> {
     let info = OfferInfo::parse(offer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
     if !codec::has_av(&info) {
         return Err(SfuError::BadSdp(
             "the offer has no audio or video m-line; WHIP/WHEP needs at least one".into(),
         ));
     }
-    let parsed = SdpOffer::from_sdp_string(offer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+    if let Some((i, _)) = info.media.iter().enumerate().find(|(_, m)| m.mid.is_none()) {
+        return Err(SfuError::BadSdp(format!(
+            "m-line {} has no a=mid; WHIP/WHEP offers must carry a=mid on every m-line (BUNDLE)",
+            i + 1
+        )));
+    }
+    let usable = info.media.iter().any(|m| {
+        matches!(m.kind, SdpKind::Audio | SdpKind::Video)
+            && !m.port_zero
+            && match m.direction {
+                Direction::SendRecv => true,
+                Direction::SendOnly => remote_sends,
+                Direction::RecvOnly => !remote_sends,
+                Direction::Inactive => false,
+            }
+    });
+    if !usable {
+        return Err(SfuError::BadSdp(if remote_sends {
+            "a WHIP offer must send media: make its audio/video m-lines sendonly or sendrecv".into()
+        } else {
+            "a WHEP offer must receive media: make its audio/video m-lines recvonly or sendrecv".into()
+        }));
+    }
+    let parsed = SdpOffer::from_sdp_string(offer).map_err(|e| {
+        // str0m's parser messages carry internal pointers: log them, answer plainly.
+        tracing::debug!("str0m rejected an offer our inspector accepted: {e}");
+        SfuError::BadSdp("the offer could not be parsed as a WebRTC session description".into())
+    })?;
     Ok((info, parsed))
 }
 
@@ -91,17 +119,17 @@ impl Sfu {
         for c in &self.candidates {
             rtc.add_local_candidate(c.clone());
         }
-        let answer = rtc
-            .sdp_api()
-            .accept_offer(offer)
-            .map_err(|e| SfuError::BadSdp(format!("offer could not be negotiated: {e}")))?;
+        let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| {
+            tracing::debug!("offer not accepted: {e}");
+            SfuError::BadSdp("the offer could not be negotiated (check BUNDLE, a=mid, DTLS fingerprint and ICE credentials)".into())
+        })?;
         Ok(answer.to_sdp_string())
     }
 
     /// WHIP: attach a publisher to `stream`.
     /// `owner`: see [`crate::peer::Peer::owner`].
     pub fn publish(&mut self, now: Instant, stream: &str, offer: &str, owner: Option<u64>) -> Result<SessionAnswer, SfuError> {
-        let (info, parsed) = parse_offer(offer)?;
+        let (info, parsed) = parse_offer(offer, true)?;
         let exists = self.streams.contains_key(stream);
         if !exists && !self.cfg.strategy.auto_create_whip {
             return Err(SfuError::StreamNotFound(stream.to_string()));
@@ -156,6 +184,17 @@ impl Sfu {
         st.publish_leave_at_ms = 0;
         st.publish_left = None;
         st.gops.clear();
+        // A new publisher's delta frames cannot follow the old one's pictures.
+        let subs = st.subscribers.clone();
+        for sub in subs {
+            if let Some(p) = self.peer_mut(sub) {
+                p.video_needs_keyframe = true;
+                p.selector.current = None;
+            }
+        }
+        let Some(st) = self.streams.get_mut(stream) else {
+            return Err(SfuError::Internal("stream vanished".into()));
+        };
         for (k, p) in codec::primary(&payloads) {
             st.set_codec(k, p);
         }
@@ -167,7 +206,7 @@ impl Sfu {
 
     /// WHEP: attach a subscriber to `stream` (which may have no publisher yet).
     pub fn subscribe(&mut self, now: Instant, stream: &str, offer: &str, owner: Option<u64>) -> Result<SessionAnswer, SfuError> {
-        let (info, parsed) = parse_offer(offer)?;
+        let (info, parsed) = parse_offer(offer, false)?;
         let exists = self.streams.contains_key(stream);
         if !exists && !self.cfg.strategy.auto_create_whep {
             return Err(SfuError::StreamNotFound(stream.to_string()));

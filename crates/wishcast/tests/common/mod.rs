@@ -263,7 +263,8 @@ fn which(cmd: &str) -> Option<PathBuf> {
 /// Chromium binary used by the browser tests.
 pub fn chromium_path() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CHROMIUM_PATH") {
-        return Some(PathBuf::from(p));
+        let p = PathBuf::from(p);
+        return p.is_file().then_some(p);
     }
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(PathBuf::from).find(|p| p.is_file())
 }
@@ -279,7 +280,7 @@ pub fn require_browser_deps() {
         missing.push(format!("{}/node_modules/playwright-core (npm ci)", repo_root().display()));
     }
     if chromium_path().is_none() {
-        missing.push("/usr/bin/chromium (apt-get install chromium)".to_string());
+        missing.push("Chromium: /usr/bin/chromium or $CHROMIUM_PATH (apt-get install chromium)".to_string());
     }
     if !missing.is_empty() {
         panic!("browser test dependencies missing: {}; {INSTALL_HINT}", missing.join(", "));

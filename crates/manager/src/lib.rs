@@ -1,0 +1,30 @@
+//! The wishcast cluster manager (Liveman-compatible): it knows every media node —
+//! static `[[nodes]]` polled every second, and nodes that register themselves with
+//! heartbeats — and their health and load; it places each WHIP publisher and WHEP
+//! viewer on a node with a pure, unit-tested placement function (client region, least
+//! loaded, `pub_max`/`sub_max`, capacity reserved at decision time); it proxies
+//! WHIP/WHEP and session requests to that node (or redirects with `307`), cascading a
+//! stream onto another node with the node's `POST /api/cascade/{stream}` when every
+//! node serving it is full, and tearing idle relays down; and it serves cluster views
+//! (merged streams, SSE, nodes, metrics), logins and token minting, and adds
+//! `[extra_ice]` servers to answers. Start one with [`start`].
+
+pub mod accounts;
+pub mod cascade;
+pub mod config;
+mod cors;
+pub mod error;
+pub mod extra_ice;
+mod guard;
+pub mod health;
+pub mod metrics;
+pub mod placement;
+pub mod proxy;
+pub mod registry;
+mod routes;
+mod server;
+pub mod state;
+pub mod views;
+
+pub use config::ManagerConfig;
+pub use server::{router, start, RunningManager};

@@ -1,0 +1,90 @@
+//! `POST /api/login` (username/password → 24-hour admin JWT) and `POST /api/token`
+//! (admins mint scoped JWTs). Responses: `{"access_token": "...", "token_type": "Bearer"}`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use wishcast_auth::{Access, Claims, MODE_ADMIN, MODE_PUBLISH, MODE_SUBSCRIBE};
+
+use super::json_body;
+use crate::error::{ApiError, ApiResult};
+use crate::guard::{now_unix, require};
+use crate::state::AppState;
+
+/// Lifetime of a login token.
+pub const LOGIN_TTL_SECS: u64 = 24 * 3600;
+/// Longest token `/api/token` mints (one year).
+pub const MAX_TOKEN_SECS: u64 = 366 * 24 * 3600;
+
+#[derive(Deserialize)]
+struct Login {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn error_json(status: StatusCode, msg: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": msg }))).into_response()
+}
+
+fn token_json(t: String) -> Response {
+    Json(serde_json::json!({ "access_token": t, "token_type": "Bearer" })).into_response()
+}
+
+pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+    let l: Login = json_body(&headers, &body)?;
+    if l.username.is_empty() || l.password.is_empty() {
+        return Ok(error_json(StatusCode::BAD_REQUEST, "Missing credentials"));
+    }
+    let accounts = state.cfg.auth.accounts.clone();
+    let (u, p) = (l.username, l.password);
+    // argon2 is deliberately slow: keep it off the async workers.
+    let ok = tokio::task::spawn_blocking(move || crate::accounts::verify(&accounts, &u, &p)).await.unwrap_or(false);
+    if !ok {
+        return Ok(error_json(StatusCode::UNAUTHORIZED, "Wrong credentials"));
+    }
+    let claims = Claims { id: "*".into(), exp: now_unix() + LOGIN_TTL_SECS, mode: MODE_SUBSCRIBE | MODE_PUBLISH | MODE_ADMIN };
+    let t = state.auth.mint(&claims).ok_or_else(|| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "login needs `[auth] secret` in the manager config to sign tokens")
+    })?;
+    Ok(token_json(t))
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    id: String,
+    duration: u64,
+    #[serde(default)]
+    subscribe: bool,
+    #[serde(default)]
+    publish: bool,
+    #[serde(default)]
+    admin: bool,
+}
+
+pub async fn token(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+    let principal = require(&state, &headers, &uri, Access::Admin)?;
+    if !principal.is_admin() {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden: only admins may mint tokens"));
+    }
+    let r: TokenRequest = json_body(&headers, &body)?;
+    if r.id.is_empty() {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "`id` must be a stream name or `*`"));
+    }
+    if r.duration == 0 || r.duration > MAX_TOKEN_SECS {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("`duration` must be 1..={MAX_TOKEN_SECS} seconds"),
+        ));
+    }
+    let mode = (r.subscribe as u8) * MODE_SUBSCRIBE + (r.publish as u8) * MODE_PUBLISH + (r.admin as u8) * MODE_ADMIN;
+    let claims = Claims { id: r.id, exp: now_unix() + r.duration, mode };
+    let t = state.auth.mint(&claims).ok_or_else(|| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "minting tokens needs `[auth] secret` in the manager config")
+    })?;
+    Ok(token_json(t))
+}

@@ -1,0 +1,17 @@
+//! `GET /api/cascade/`: the cascade relays the manager maintains.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use wishcast_auth::Access;
+
+use crate::error::ApiResult;
+use crate::guard::require;
+use crate::state::AppState;
+
+pub async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+    require(&state, &headers, &uri, Access::Admin)?;
+    let relays = state.registry.lock().relays.clone();
+    Ok(Json(relays).into_response())
+}

@@ -1,0 +1,96 @@
+//! `PATCH/DELETE/POST /session/{stream}/{id}` and `GET/POST/DELETE .../layer`: routed to
+//! the node that owns the session, with the node's token; the response is streamed back.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use wishcast_api::paths;
+use wishcast_auth::Access;
+
+use crate::error::{ApiError, ApiResult};
+use crate::guard::require_owner;
+use crate::proxy::{forward_query, stream_body};
+use crate::state::AppState;
+
+pub async fn session(
+    State(state): State<AppState>,
+    Path((stream, session)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let path = paths::session(&stream, &session);
+    forward(state, stream, session, path, method, uri, headers, body).await
+}
+
+pub async fn layer(
+    State(state): State<AppState>,
+    Path((stream, session)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let path = paths::session_layer(&stream, &session);
+    forward(state, stream, session, path, method, uri, headers, body).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn forward(
+    state: AppState,
+    stream: String,
+    session: String,
+    path: String,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let (principal, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
+    let Some((route, node)) = state.registry.route(&stream, &session) else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("session `{session}` of stream `{stream}` is unknown: it has ended, or was not created through this manager"),
+        ));
+    };
+    if !principal.is_admin() && !route.indexed {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden: this session was not created through this manager; use an admin token",
+        ));
+    }
+    if !principal.is_admin() && route.owner.is_some() && route.owner != owner {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden: this session was created with another token"));
+    }
+    let m = reqwest::Method::from_bytes(method.as_str().as_bytes())
+        .map_err(|_| ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"))?;
+    let mut rb = state.nodes.request(m, &node, &format!("{path}{}", forward_query(uri.query())));
+    for h in ["content-type", "if-match", "if-none-match"] {
+        if let Some(v) = headers.get(h) {
+            rb = rb.header(h, v.as_bytes());
+        }
+    }
+    if !body.is_empty() {
+        rb = rb.body(body);
+    }
+    let resp = state.nodes.send(rb, &node, &state.metrics).await?;
+    let status = resp.status();
+    let is_session_delete = method == Method::DELETE && !path.ends_with("/layer");
+    if is_session_delete && (status.is_success() || status == StatusCode::NOT_FOUND) {
+        state.registry.remove_route(&stream, &session);
+    }
+    let upstream = resp.headers().clone();
+    let mut r = Response::new(stream_body(resp));
+    *r.status_mut() = status;
+    for h in ["content-type", "etag", "content-length"] {
+        if let Some(v) = upstream.get(h) {
+            r.headers_mut().insert(h, v.clone());
+        }
+    }
+    for v in upstream.get_all("link") {
+        r.headers_mut().append("link", v.clone());
+    }
+    Ok(r)
+}

@@ -1,0 +1,115 @@
+//! Starting the manager: build the state, bind the listener, spawn the health
+//! pollers, the registry sweeper and the cascade sweeper, and serve the router.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use wishcast_auth::Authenticator;
+
+use crate::config::ManagerConfig;
+use crate::extra_ice::ExtraIce;
+use crate::metrics::ManagerMetrics;
+use crate::proxy::{NodeClient, MAX_SDP};
+use crate::registry::Registry;
+use crate::routes;
+use crate::state::{AppState, Inner};
+
+/// Heartbeats carry the node's stream list: allow more than an SDP.
+const MAX_HEARTBEAT: usize = 16 * 1024 * 1024;
+
+/// A manager that is serving. Dropping it stops the background tasks and the listener.
+pub struct RunningManager {
+    pub http_addr: SocketAddr,
+    /// URL clients and nodes use to reach the manager.
+    pub public_url: String,
+    pub registry: Arc<Registry>,
+    pub task: Option<JoinHandle<io::Result<()>>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for RunningManager {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        if let Some(t) = &self.task {
+            t.abort();
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let cors_on = state.cfg.http.cors;
+    let session = get(routes::session::session)
+        .patch(routes::session::session)
+        .delete(routes::session::session)
+        .post(routes::session::session);
+    let r = Router::new()
+        .route("/whip/{stream}", post(routes::offer::whip))
+        .route("/whep/{stream}", post(routes::offer::whep))
+        .route("/session/{stream}/{session}", session)
+        .route(
+            "/session/{stream}/{session}/layer",
+            get(routes::session::layer).post(routes::session::layer).delete(routes::session::layer),
+        )
+        .route("/api/whip/{alias}/{stream}", post(routes::offer::whip_on))
+        .route("/api/whep/{alias}/{stream}", post(routes::offer::whep_on))
+        .route("/api/nodes/", get(routes::nodes::list))
+        .route("/api/nodes/{alias}/drain", post(routes::nodes::drain))
+        .route("/api/nodes/{alias}/undrain", post(routes::nodes::undrain))
+        .route(
+            wishcast_api::cluster::HEARTBEAT_PATH,
+            post(routes::cluster::heartbeat).layer(DefaultBodyLimit::max(MAX_HEARTBEAT)),
+        )
+        .route("/api/streams/", get(routes::streams::list))
+        .route(
+            "/api/streams/{id}",
+            get(routes::streams::get).post(routes::streams::create).delete(routes::streams::delete),
+        )
+        .route("/api/sse/streams", get(routes::sse::streams))
+        .route("/api/cascade/", get(routes::cascade::list))
+        .route("/api/login", post(routes::auth::login))
+        .route("/api/token", post(routes::auth::token))
+        .route("/api/info", get(routes::system::info))
+        .route("/metrics", get(routes::system::metrics))
+        .route("/", get(routes::system::page))
+        .layer(DefaultBodyLimit::max(MAX_SDP))
+        .with_state(state);
+    if cors_on { r.layer(axum::middleware::from_fn(crate::cors::cors)) } else { r }
+}
+
+/// Validate the config, bind, and serve in the background.
+pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
+    let listen = cfg.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("http.listen: cannot bind {listen}: {e}")))?;
+    let http_addr = listener.local_addr()?;
+    let public_url = cfg.public_url(http_addr);
+    let registry = Registry::new(&cfg.nodes, cfg.health.clone());
+    let nodes = NodeClient::new(Duration::from_millis(cfg.health.request_timeout_ms));
+    let state = AppState {
+        inner: Arc::new(Inner {
+            registry: registry.clone(),
+            auth: Authenticator::new(&cfg.auth.auth_config()),
+            extra_ice: ExtraIce::new(cfg.extra_ice.clone(), nodes.http.clone()),
+            nodes,
+            metrics: ManagerMetrics::default(),
+            owner_keys: std::hash::RandomState::new(),
+            public_url: public_url.clone(),
+            cfg,
+        }),
+    };
+    let mut tasks = crate::health::spawn(&state);
+    tasks.push(tokio::spawn(crate::cascade::sweeper(state.clone())));
+    let app = router(state);
+    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(RunningManager { http_addr, public_url, registry, task: Some(task), tasks })
+}

@@ -1,0 +1,36 @@
+//! Shared state of the manager's HTTP handlers and background tasks.
+
+use std::sync::Arc;
+
+use wishcast_auth::Authenticator;
+
+use crate::config::ManagerConfig;
+use crate::extra_ice::ExtraIce;
+use crate::metrics::ManagerMetrics;
+use crate::proxy::NodeClient;
+use crate::registry::Registry;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub inner: Arc<Inner>,
+}
+
+pub struct Inner {
+    pub cfg: ManagerConfig,
+    pub registry: Arc<Registry>,
+    pub auth: Authenticator,
+    pub nodes: NodeClient,
+    pub extra_ice: ExtraIce,
+    pub metrics: ManagerMetrics,
+    /// Random keys for hashing the token that created a session (ownership checks).
+    pub owner_keys: std::hash::RandomState,
+    /// URL clients and nodes use to reach this manager.
+    pub public_url: String,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}

@@ -1,0 +1,135 @@
+//! Logins, token minting and the auth matrix on the manager.
+
+mod common;
+
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::Argon2;
+use common::fake;
+use common::start_manager;
+use wishcast_manager::config::{Account, NodeEntry};
+
+const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n";
+
+async fn manager(a: &fake::FakeNode) -> common::TestManager {
+    let salt = SaltString::encode_b64(b"wishcast-salt-16").unwrap();
+    let hash = Argon2::default().hash_password(b"s3cret!", &salt).unwrap().to_string();
+    let m = start_manager(|c| {
+        c.auth.secret = "jwt-secret".into();
+        c.auth.tokens = vec!["static-admin".into()];
+        c.auth.accounts = vec![
+            Account { username: "live777".into(), password: "live777".into() },
+            Account { username: "ops".into(), password: hash },
+        ];
+        c.nodes = vec![NodeEntry { alias: "a".into(), url: a.base.clone(), ..Default::default() }];
+    })
+    .await;
+    m.wait_running_auth(&["a"], "static-admin").await;
+    m
+}
+
+async fn login(m: &common::TestManager, user: &str, pass: &str) -> (u16, serde_json::Value) {
+    let r = m.http.post(m.url("/api/login")).json(&serde_json::json!({"username": user, "password": pass})).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn status(m: &common::TestManager, method: &str, path: &str, token: Option<&str>, body: Option<(&str, String)>) -> u16 {
+    let mut rq = m.http.request(method.parse().unwrap(), m.url(path));
+    if let Some(t) = token {
+        rq = rq.bearer_auth(t);
+    }
+    if let Some((ct, b)) = body {
+        rq = rq.header("content-type", ct).body(b);
+    }
+    rq.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn login_gives_a_24h_admin_token_and_admins_mint_scoped_tokens() {
+    let a = fake::start(10).await;
+    let m = manager(&a).await;
+    assert_eq!(login(&m, "live777", "wrong").await, (401, serde_json::json!({"error": "Wrong credentials"})));
+    assert_eq!(login(&m, "nobody", "live777").await.0, 401);
+    assert_eq!(login(&m, "", "").await, (400, serde_json::json!({"error": "Missing credentials"})));
+    let (s, plain) = login(&m, "live777", "live777").await;
+    assert_eq!(s, 200);
+    assert_eq!(plain["token_type"], "Bearer");
+    let (s, hashed) = login(&m, "ops", "s3cret!").await;
+    assert_eq!(s, 200, "argon2 password");
+    let admin = hashed["access_token"].as_str().unwrap().to_string();
+    let claims = wishcast_auth::verify_hs256(b"jwt-secret", &admin, 0).unwrap();
+    assert_eq!((claims.id.as_str(), claims.mode), ("*", 7));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(claims.exp >= now + 86_390 && claims.exp <= now + 86_410);
+    assert_eq!(status(&m, "GET", "/api/nodes/", Some(&admin), None).await, 200);
+
+    // Mint a subscribe-only token for one stream.
+    let r = m
+        .http
+        .post(m.url("/api/token"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"id": "cam", "duration": 60, "subscribe": true, "publish": false, "admin": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let scoped = r.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_string();
+    let c = wishcast_auth::verify_hs256(b"jwt-secret", &scoped, 0).unwrap();
+    assert_eq!((c.id.as_str(), c.mode), ("cam", 4));
+    let sdp = || Some(("application/sdp", OFFER.to_string()));
+    assert_eq!(status(&m, "POST", "/whep/cam", Some(&scoped), sdp()).await, 201);
+    assert_eq!(status(&m, "POST", "/whip/cam", Some(&scoped), sdp()).await, 403);
+    assert_eq!(status(&m, "POST", "/whep/other", Some(&scoped), sdp()).await, 403);
+    assert_eq!(status(&m, "GET", "/api/nodes/", Some(&scoped), None).await, 403);
+    let mint = Some(("application/json", r#"{"id":"*","duration":60,"subscribe":true,"publish":true,"admin":true}"#.to_string()));
+    assert_eq!(status(&m, "POST", "/api/token", Some(&scoped), mint.clone()).await, 403, "scoped tokens cannot mint");
+    assert_eq!(status(&m, "POST", "/api/token", None, mint.clone()).await, 401);
+    assert_eq!(status(&m, "POST", "/api/token", Some("static-admin"), mint).await, 200);
+    let bad = Some(("application/json", r#"{"id":"x","duration":0}"#.to_string()));
+    assert_eq!(status(&m, "POST", "/api/token", Some("static-admin"), bad).await, 422);
+    let nojson = Some(("text/plain", "{}".to_string()));
+    assert_eq!(status(&m, "POST", "/api/token", Some("static-admin"), nojson).await, 415);
+
+    // The node only ever saw requests without the client's token.
+    for r in a.state.log.lock().unwrap().iter() {
+        assert!(r.auth.is_none(), "{} {} carried {:?}", r.method, r.path, r.auth);
+    }
+}
+
+#[tokio::test]
+async fn auth_matrix() {
+    let a = fake::start(10).await;
+    let m = manager(&a).await;
+    let secret = b"jwt-secret";
+    let jwt = |id: &str, mode: u8| wishcast_auth::sign_hs256(secret, &wishcast_auth::Claims { id: id.into(), exp: 4_000_000_000, mode });
+    let forged = wishcast_auth::sign_hs256(b"", &wishcast_auth::Claims { id: "*".into(), exp: 4_000_000_000, mode: 7 });
+    let reader = jwt("cam", 4);
+    let star_no_x = jwt("*", 6);
+    let sdp = || Some(("application/sdp", OFFER.to_string()));
+    // (method, path, body?, no token, static admin, scoped reader, `*` without x, forged)
+    let cases: Vec<(&str, &str, bool, [u16; 5])> = vec![
+        ("GET", "/api/nodes/", false, [401, 200, 403, 403, 401]),
+        ("GET", "/api/streams/", false, [401, 200, 403, 403, 401]),
+        ("GET", "/api/streams/cam", false, [401, 200, 200, 200, 401]),
+        ("GET", "/api/cascade/", false, [401, 200, 403, 403, 401]),
+        ("POST", "/api/nodes/a/drain", false, [401, 204, 403, 403, 401]),
+        ("POST", "/api/nodes/a/undrain", false, [401, 204, 403, 403, 401]),
+        ("POST", "/whep/cam", true, [401, 201, 201, 201, 401]),
+        ("POST", "/whip/cam2", true, [401, 201, 403, 201, 401]),
+        ("GET", "/api/info", false, [200, 200, 200, 200, 200]),
+        ("GET", "/metrics", false, [200, 200, 200, 200, 200]),
+    ];
+    for (method, path, body, want) in cases {
+        let tokens: [Option<&str>; 5] = [None, Some("static-admin"), Some(&reader), Some(&star_no_x), Some(&forged)];
+        for (i, t) in tokens.iter().enumerate() {
+            let b = if body { sdp() } else { None };
+            let got = status(&m, method, path, *t, b).await;
+            assert_eq!(got, want[i], "{method} {path} with token #{i}");
+        }
+    }
+    // A viewer's session can be hung up by the same token, not by another scoped one.
+    let r = m.http.post(m.url("/whep/cam")).bearer_auth(&reader).header("content-type", "application/sdp").body(OFFER).send().await.unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let other_reader = jwt("cam", 5);
+    assert_eq!(status(&m, "DELETE", &loc, Some(&other_reader), None).await, 403);
+    assert_eq!(status(&m, "DELETE", &loc, Some(&reader), None).await, 200);
+}
