@@ -284,6 +284,7 @@ export function installClient() {
     s.location = res.headers.get('Location');
     s.etag = res.headers.get('ETag');
     s.contentType = res.headers.get('Content-Type');
+    s.links = (res.headers.get('Link') || '').split(/,(?=\s*<)/).map((l) => l.trim()).filter(Boolean);
     s.answer = await res.text();
     s.t.answer = performance.now();
     if (!s.location) throw new Error(`POST ${url} -> ${res.status} without Location header`);
@@ -344,8 +345,24 @@ export function installClient() {
     });
     s.media = media;
     if (wantVideo) {
-      const vt = pc.addTransceiver(media.getVideoTracks()[0], { direction: 'sendonly', streams: [media] });
+      // opts.sendEncodings: explicit simulcast encodings; opts.simulcast: true
+      // for the default three rid layers q/h/f (use a 1280x720 camera).
+      const sendEncodings = opts.sendEncodings || (opts.simulcast ? SIMULCAST_ENCODINGS : null);
+      const init = { direction: 'sendonly', streams: [media] };
+      if (sendEncodings) init.sendEncodings = sendEncodings;
+      const vt = pc.addTransceiver(media.getVideoTracks()[0], init);
       preferCodec(vt, codec);
+      if (opts.degradationPreference) {
+        // e.g. 'maintain-resolution': keep every simulcast layer at its size
+        // even when the (2-core) machine is CPU-limited.
+        try {
+          const params = vt.sender.getParameters();
+          params.degradationPreference = opts.degradationPreference;
+          await vt.sender.setParameters(params);
+        } catch (e) {
+          s.events.push(`degradationPreference-error:${e}`);
+        }
+      }
     }
     if (wantAudio) {
       const at = pc.addTransceiver(media.getAudioTracks()[0], { direction: 'sendonly', streams: [media] });
@@ -374,6 +391,47 @@ export function installClient() {
     if (opts.datachannel) attachDataChannel(s, pc.createDataChannel(opts.datachannel === true ? 'wishcast' : opts.datachannel));
     await negotiate(s, url, opts);
     return s.id;
+  }
+
+  const SIMULCAST_ENCODINGS = [
+    { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000 },
+    { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000 },
+    { rid: 'f', maxBitrate: 1500000 },
+  ];
+
+  /** Absolute URL of the session resource (from the POST's Location header). */
+  function sessionUrl(id) {
+    const s = get(id);
+    if (!s.location) throw new Error(`session ${id}: no Location header was received`);
+    return new URL(s.location, location.href).href;
+  }
+
+  /** Link headers of the POST's 201 response. */
+  function links(id) {
+    return get(id).links || [];
+  }
+
+  /**
+   * Same-origin request to the session resource or below it, e.g.
+   * control(id, 'GET', '/layer') or control(id, 'POST', '', {kind:'video',enabled:false}).
+   * A non-undefined `body` is sent as JSON. Resolves with {status, body, json}.
+   */
+  async function control(id, method, suffix = '', body = undefined) {
+    const s = get(id);
+    const headers = {};
+    if (s.token) headers.Authorization = `Bearer ${s.token}`;
+    const init = { method, headers };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const res = await fetch(sessionUrl(id) + suffix, init);
+    const text = await res.text();
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {}
+    return { status: res.status, body: text, json, contentType: res.headers.get('Content-Type') };
   }
 
   function get(id) {
@@ -462,6 +520,20 @@ export function installClient() {
           codec: codecOf(r) || (prev && prev.codec),
         };
       } else if (r.type === 'outbound-rtp' && r.kind === 'video') {
+        // Simulcast: one outbound-rtp per rid (outVideo keeps the last one seen).
+        (out.outVideoLayers ||= []).push({
+          rid: r.rid ?? null,
+          active: r.active,
+          frameWidth: r.frameWidth || 0,
+          frameHeight: r.frameHeight || 0,
+          framesEncoded: r.framesEncoded || 0,
+          keyFramesEncoded: r.keyFramesEncoded || 0,
+          bytesSent: r.bytesSent || 0,
+          framesPerSecond: r.framesPerSecond || 0,
+          targetBitrate: r.targetBitrate || 0,
+          qualityLimitationReason: r.qualityLimitationReason || null,
+          pliCount: r.pliCount || 0,
+        });
         out.outVideo = {
           packetsSent: r.packetsSent || 0,
           bytesSent: r.bytesSent || 0,
@@ -566,7 +638,7 @@ export function installClient() {
 
   function info(id) {
     const s = get(id);
-    return { id: s.id, role: s.role, location: s.location, etag: s.etag, status: s.status, contentType: s.contentType, offer: s.offer, answer: s.answer, events: s.events };
+    return { id: s.id, role: s.role, location: s.location, etag: s.etag, status: s.status, contentType: s.contentType, links: s.links || [], offer: s.offer, answer: s.answer, events: s.events };
   }
 
   /** Local loopback "server": answers an offer with a page-local peer. */
@@ -609,7 +681,7 @@ export function installClient() {
     };
   }
 
-  window.wc = { publish, play, waitConnected, stats, waitFirstFrame, close, send, channels, messages, info, loopback, capabilities, sessions };
+  window.wc = { publish, play, waitConnected, stats, waitFirstFrame, close, send, channels, messages, info, loopback, capabilities, sessions, sessionUrl, links, control };
 }
 
 // ---------------------------------------------------------------------------
@@ -629,6 +701,10 @@ export const wc = {
   info: (page, id) => page.evaluate((i) => window.wc.info(i), id),
   loopback: (page, codec, opts = {}) => page.evaluate(([c, o]) => window.wc.loopback(c, o), [codec, opts]),
   capabilities: (page) => page.evaluate(() => window.wc.capabilities()),
+  sessionUrl: (page, id) => page.evaluate((i) => window.wc.sessionUrl(i), id),
+  links: (page, id) => page.evaluate((i) => window.wc.links(i), id),
+  control: (page, id, method, suffix = '', body = undefined) =>
+    page.evaluate(([i, m, sfx, b]) => window.wc.control(i, m, sfx, b === null ? undefined : b), [id, method, suffix, body === undefined ? null : body]),
 };
 
 /** Polls the in-page stats of `id` until `pred(stats)` holds. */

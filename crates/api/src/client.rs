@@ -46,11 +46,25 @@ impl WhipClient {
 
     /// POST an SDP offer to a WHIP or WHEP endpoint.
     pub async fn offer(&self, url: &str, sdp: &str, token: Option<&str>) -> Result<Answer, ClientError> {
+        self.offer_with(url, sdp, token, &[]).await
+    }
+
+    /// Like [`offer`](Self::offer), with extra request headers.
+    pub async fn offer_with(
+        &self,
+        url: &str,
+        sdp: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Result<Answer, ClientError> {
         let mut req = self
             .http
             .post(url)
             .header("content-type", "application/sdp")
             .body(sdp.to_string());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

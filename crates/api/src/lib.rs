@@ -3,6 +3,10 @@
 //! WHIP/WHEP HTTP client used by tests, the load tool and cascading.
 
 pub mod client;
+
+/// Header a wishcast node sends when it pulls a stream for a cascade relay. Honoured
+/// only from admin principals: relays do not count against `each_stream_max_sub`.
+pub const RELAY_HEADER: &str = "x-wishcast-relay";
 pub mod cluster;
 pub mod paths;
 pub mod strategy;

@@ -105,7 +105,7 @@ async fn dead_nodes_are_stopped_within_3_seconds_and_publishers_avoid_them() {
 /// Needs the node-side `POST /api/cascade/{stream}` (pull via WHEP, the relay's
 /// `cascade.sessionUrl` set, and relay pulls admitted beyond `each_stream_max_sub`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the node-side POST /api/cascade/{stream} route (being written by the lead)"]
+
 async fn five_viewers_on_three_nodes_with_sub_max_2_cascade_and_all_decode() {
     let n1 = start_node(node_config(2)).await;
     let n2 = start_node(node_config(2)).await;

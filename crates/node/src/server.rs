@@ -48,12 +48,46 @@ pub fn router(state: AppState) -> Router {
             get(routes::streams::get).post(routes::streams::create).delete(routes::streams::delete),
         )
         .route("/api/sse/streams", get(routes::sse::streams))
+        .route("/api/cascade/{stream}", post(routes::cascade::cascade))
         .route("/api/info", get(routes::info::info))
         .route("/api/strategy/", get(routes::info::strategy))
         .route("/metrics", get(routes::metrics::metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);
     if cors_on { r.layer(axum::middleware::from_fn(cors::cors)) } else { r }
+}
+
+fn relay_client() -> wishcast_api::client::WhipClient {
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap_or_default();
+    wishcast_api::client::WhipClient::new(http)
+}
+
+/// DELETE the remote session of every relay that ends (fire and forget).
+fn spawn_relay_hangups(media: &MediaHandle, client: wishcast_api::client::WhipClient) -> Option<AbortOnDrop> {
+    let mut rx = media.take_relay_closed()?;
+    Some(AbortOnDrop(tokio::spawn(async move {
+        while let Some(r) = rx.recv().await {
+            let c = client.clone();
+            tokio::spawn(async move {
+                if let Err(e) = c.delete(&r.session_url, r.token.as_deref()).await {
+                    tracing::warn!(url = %r.session_url, "could not hang up upstream relay session: {e}");
+                }
+            });
+        }
+    })))
+}
+
+/// Aborts its task when dropped.
+pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Bind everything and serve in the background.
@@ -83,13 +117,16 @@ pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
             auth: Authenticator::new(&cfg.auth),
             ice_links: ice_links::render(&cfg.ice_servers),
             owner_keys: std::hash::RandomState::new(),
+            relay_client: relay_client(),
             cfg,
         }),
     };
     let heartbeat = crate::cluster::spawn(&state.cfg, http_addr, media.clone());
+    let hangups = spawn_relay_hangups(&media, state.relay_client.clone());
     let app = router(state);
     let task = tokio::spawn(async move {
         let _heartbeat = heartbeat;
+        let _hangups = hangups;
         axum::serve(listener, app).await
     });
     Ok(RunningNode { http_addr, media, task })

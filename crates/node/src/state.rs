@@ -20,6 +20,8 @@ pub struct Inner {
     pub ice_links: Vec<String>,
     /// Random keys for hashing the token that created a session (ownership checks).
     pub owner_keys: std::hash::RandomState,
+    /// HTTP client for cascade relays (connect 5 s, total 30 s).
+    pub relay_client: wishcast_api::client::WhipClient,
 }
 
 impl std::ops::Deref for AppState {

@@ -24,6 +24,11 @@ impl Demux {
         self.by_ufrag.remove(ufrag);
     }
 
+    /// Route datagrams from a known remote address (a relay's upstream candidates).
+    pub fn add_addr(&mut self, proto: Protocol, addr: SocketAddr, peer: PeerId) {
+        self.by_addr.insert((proto, addr), peer);
+    }
+
     /// Forget every address that routes to `peer`.
     pub fn remove_peer_addrs(&mut self, addrs: &[(Protocol, SocketAddr)]) {
         for a in addrs {
@@ -42,13 +47,15 @@ impl Demux {
         let first = *data.first()?;
         if first < 2 {
             let msg = StunMessage::parse(data).ok()?;
-            let (local_ufrag, _) = msg.split_username()?;
-            let peer = *self.by_ufrag.get(local_ufrag)?;
-            let learned = match self.by_addr.insert((proto, source), peer) {
-                Some(prev) => prev != peer,
-                None => true,
-            };
-            return Some((peer, learned));
+            // Requests name our ufrag. Responses (to checks our relay peers send as the
+            // controlling agent) carry no USERNAME: they route by address below.
+            if let Some(peer) = msg.split_username().and_then(|(u, _)| self.by_ufrag.get(u)).copied() {
+                let learned = match self.by_addr.insert((proto, source), peer) {
+                    Some(prev) => prev != peer,
+                    None => true,
+                };
+                return Some((peer, learned));
+            }
         }
         self.by_addr.get(&(proto, source)).map(|p| (*p, false))
     }

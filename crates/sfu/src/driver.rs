@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use wishcast_api::Strategy;
 
 use crate::addrs::{with_port, Binding};
-use crate::core::{Sfu, SfuConfig, SfuEvent};
+use crate::core::{RelayClosed, Sfu, SfuConfig, SfuEvent};
 use crate::error::SfuError;
 use crate::metrics::Metrics;
 use crate::tcp_framing::{frame, FrameReader};
@@ -44,9 +44,15 @@ pub struct MediaHandle {
     pub udp_addrs: Vec<SocketAddr>,
     /// Bound TCP listeners (real ports).
     pub tcp_addrs: Vec<SocketAddr>,
+    relay_closed: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<RelayClosed>>>>,
 }
 
 impl MediaHandle {
+    /// Ended cascade relays whose remote sessions should be DELETEd (taken once).
+    pub fn take_relay_closed(&self) -> Option<mpsc::UnboundedReceiver<RelayClosed>> {
+        self.relay_closed.lock().ok()?.take()
+    }
+
     /// Run `f` on the media task and return its result.
     pub async fn call<R: Send + 'static>(
         &self,
@@ -120,9 +126,17 @@ pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
     let sfu = Sfu::new(sfu_cfg, Instant::now(), unix_ms(), metrics.clone());
     let (tx, rx) = mpsc::unbounded_channel();
     let (events, _) = broadcast::channel(1024);
+    let (relay_tx, relay_rx) = mpsc::unbounded_channel();
     let udp_addrs = sockets.iter().filter_map(|(s, _)| s.local_addr().ok()).collect();
-    tokio::spawn(run(sfu, sockets, rx, tcp_rx, tcp_tx, events.clone()));
-    Ok(MediaHandle { tx, metrics, events, udp_addrs, tcp_addrs })
+    tokio::spawn(run(sfu, sockets, rx, tcp_rx, tcp_tx, events.clone(), relay_tx));
+    Ok(MediaHandle {
+        tx,
+        metrics,
+        events,
+        udp_addrs,
+        tcp_addrs,
+        relay_closed: Arc::new(std::sync::Mutex::new(Some(relay_rx))),
+    })
 }
 
 async fn accept_loop(l: TcpListener, local: SocketAddr, to_core: mpsc::Sender<TcpIn>) {
@@ -173,6 +187,7 @@ async fn run(
     // Held so `tcp_rx` never closes, even with no listener.
     _tcp_tx: mpsc::Sender<TcpIn>,
     events: broadcast::Sender<SfuEvent>,
+    relay_closed: mpsc::UnboundedSender<RelayClosed>,
 ) {
     let by_identity: HashMap<SocketAddr, usize> =
         sockets.iter().enumerate().map(|(i, (_, id))| (*id, i)).collect();
@@ -205,6 +220,9 @@ async fn run(
         }
         for e in sfu.take_events() {
             let _ = events.send(e);
+        }
+        for r in sfu.take_closed_relays() {
+            let _ = relay_closed.send(r);
         }
         let deadline = tokio::time::Instant::from_std(sfu.poll_timeout());
         tokio::select! {

@@ -127,6 +127,10 @@ pub struct Peer {
     pub bitrate: u64,
     last_rate_bytes: u64,
     last_rate_at: Option<Instant>,
+    /// A WHEP session opened by another node's cascade relay (not a viewer).
+    pub relay_viewer: bool,
+    /// Set for cascade relays (this node is the WebRTC client).
+    pub relay: Option<crate::core::RelayInfo>,
     /// Publisher generation (increments per publisher on a stream).
     pub generation: u64,
 }
@@ -179,6 +183,8 @@ impl Peer {
             last_rate_bytes: 0,
             last_rate_at: None,
             generation: 0,
+            relay: None,
+            relay_viewer: false,
         }
     }
 

@@ -1,5 +1,6 @@
 //! HTTP routes of a node, one file per resource.
 
+pub mod cascade;
 pub mod info;
 pub mod layer;
 pub mod metrics;

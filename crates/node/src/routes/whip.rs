@@ -35,7 +35,8 @@ async fn offer(
 ) -> ApiResult<Response> {
     check_name("stream", &stream)?;
     let access = if kind == Kind::Whip { Access::Publish(&stream) } else { Access::Subscribe(&stream) };
-    let (_, owner) = require_owner(&state, &headers, &uri, access)?;
+    let (principal, owner) = require_owner(&state, &headers, &uri, access)?;
+    let relay = kind == Kind::Whep && principal.is_admin() && headers.contains_key(wishcast_api::RELAY_HEADER);
     check_content_type(&headers, "application/sdp")?;
     let sdp = utf8(&body)?.to_string();
     if sdp.trim().is_empty() {
@@ -46,7 +47,7 @@ async fn offer(
         .media
         .call(move |sfu, now| match kind {
             Kind::Whip => sfu.publish(now, &s, &sdp, owner),
-            Kind::Whep => sfu.subscribe(now, &s, &sdp, owner),
+            Kind::Whep => sfu.subscribe_with(now, &s, &sdp, owner, relay),
         })
         .await??;
     let location = wishcast_api::paths::session(&stream, &answer.session_id);

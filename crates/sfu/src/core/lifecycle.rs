@@ -34,6 +34,11 @@ impl Sfu {
             return;
         }
         self.free.push(pid.index);
+        if let Some(r) = peer.relay.take() {
+            if let Some(url) = r.session_url {
+                self.closed_relays.push(super::relay::RelayClosed { session_url: url, token: r.token });
+            }
+        }
         peer.rtc.disconnect();
         // Flush whatever the close produced (e.g. DTLS close_notify).
         while let Ok(str0m::Output::Transmit(t)) = peer.rtc.poll_output() {

@@ -8,6 +8,7 @@
 mod control;
 mod forward;
 mod lifecycle;
+mod relay;
 mod session;
 mod snapshot;
 
@@ -27,6 +28,7 @@ use crate::stream::Stream;
 use crate::timers::Timers;
 
 pub use control::LayerView;
+pub use relay::{RelayClosed, RelayInfo, RelayKind};
 pub use session::{PatchOutcome, SessionAnswer};
 
 /// What the media plane needs to know about its sockets and policy.
@@ -78,6 +80,7 @@ pub struct Sfu {
     transmits: VecDeque<Transmit>,
     work: VecDeque<(PeerId, Event)>,
     events: Vec<SfuEvent>,
+    closed_relays: Vec<relay::RelayClosed>,
     metrics: Arc<Metrics>,
     epoch: Instant,
     epoch_ms: u64,
@@ -117,6 +120,7 @@ impl Sfu {
             transmits: VecDeque::new(),
             work: VecDeque::new(),
             events: Vec::new(),
+            closed_relays: Vec::new(),
             metrics,
             epoch: now,
             epoch_ms: now_ms,

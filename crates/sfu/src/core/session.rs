@@ -105,7 +105,7 @@ impl Sfu {
         Ok(())
     }
 
-    fn register_peer(&mut self, peer: Peer, now: Instant) -> PeerId {
+    pub(super) fn register_peer(&mut self, peer: Peer, now: Instant) -> PeerId {
         let pid = peer.id;
         self.demux.add_ufrag(&peer.ufrag, pid);
         self.sessions.insert(peer.session_id.clone(), pid);
@@ -206,6 +206,19 @@ impl Sfu {
 
     /// WHEP: attach a subscriber to `stream` (which may have no publisher yet).
     pub fn subscribe(&mut self, now: Instant, stream: &str, offer: &str, owner: Option<u64>) -> Result<SessionAnswer, SfuError> {
+        self.subscribe_with(now, stream, offer, owner, false)
+    }
+
+    /// WHEP with `relay = true`: a cascade relay pulling this stream; it is not counted
+    /// against `each_stream_max_sub` (the manager sizes relays itself).
+    pub fn subscribe_with(
+        &mut self,
+        now: Instant,
+        stream: &str,
+        offer: &str,
+        owner: Option<u64>,
+        relay: bool,
+    ) -> Result<SessionAnswer, SfuError> {
         let (info, parsed) = parse_offer(offer, false)?;
         let exists = self.streams.contains_key(stream);
         if !exists && !self.cfg.strategy.auto_create_whep {
@@ -214,7 +227,8 @@ impl Sfu {
         let max = self.cfg.strategy.each_stream_max_sub;
         let (publisher_codecs, simulcast) = match self.streams.get(stream) {
             Some(s) => {
-                if s.subscribers.len() >= max as usize {
+                let viewers = s.subscribers.iter().filter(|p| self.peer(**p).map(|p| !p.relay_viewer).unwrap_or(false)).count();
+                if !relay && viewers >= max as usize {
                     return Err(SfuError::StreamFull { stream: stream.to_string(), max });
                 }
                 let sim = s
@@ -282,6 +296,7 @@ impl Sfu {
         }
         peer.remote_ufrag = info.ice_ufrag.clone();
         peer.owner = owner;
+        peer.relay_viewer = relay;
         let st = self.streams.get_mut(stream).ok_or_else(|| SfuError::Internal("stream vanished".into()))?;
         st.subscribers.push(pid);
         st.subscribe_leave_at_ms = 0;

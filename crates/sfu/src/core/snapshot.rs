@@ -16,7 +16,7 @@ impl Sfu {
             created_at: p.created_at_ms,
             leave_at: 0,
             state: p.state,
-            cascade: None,
+            cascade: p.relay.as_ref().map(super::relay::cascade_view),
             has_data_channel: !p.channels.is_empty(),
             stats: Stats { bytes: p.total_bytes(), packets: p.total_packets(), bitrate: p.bitrate },
         }
