@@ -219,6 +219,13 @@ export function installClient() {
     });
   }
 
+  /** opts.iceServers / opts.iceTransportPolicy ('all' | 'relay') for the RTCPeerConnection. */
+  function pcConfig(opts) {
+    const cfg = { iceServers: opts.iceServers || [], bundlePolicy: 'max-bundle' };
+    if (opts.iceTransportPolicy) cfg.iceTransportPolicy = opts.iceTransportPolicy;
+    return cfg;
+  }
+
   function newSession(role, pc) {
     const id = nextId++;
     const s = {
@@ -252,8 +259,12 @@ export function installClient() {
   async function negotiate(s, url, opts) {
     const { pc } = s;
     const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
-    const waitIce = opts.waitIce !== false;
+    // opts.iceServersFromLinks: the ICE servers come with the answer (Link
+    // rel="ice-server", RFC 9725 §4.6), so the offer is POSTed before
+    // setLocalDescription and the servers are configured before gathering starts.
+    const fromLinks = !!opts.iceServersFromLinks;
+    if (!fromLinks) await pc.setLocalDescription(offer);
+    const waitIce = opts.waitIce !== false && !fromLinks;
     const pending = [];
     if (waitIce) {
       await waitIceGathering(pc);
@@ -262,7 +273,7 @@ export function installClient() {
         if (ev.candidate && ev.candidate.candidate) pending.push(ev.candidate);
       });
     }
-    s.offer = pc.localDescription.sdp;
+    s.offer = fromLinks ? offer.sdp : pc.localDescription.sdp;
     s.token = opts.token;
     const headers = { 'Content-Type': 'application/sdp' };
     if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
@@ -281,6 +292,11 @@ export function installClient() {
       throw new Error(`POST ${url} -> HTTP ${res.status}: ${body.slice(0, 500)}`);
     }
     s.status = res.status;
+    // A followed redirect (e.g. the manager's 307 to a node): the session URL
+    // is relative to the node's URL, not to the page.
+    s.redirected = res.redirected;
+    s.responseUrl = res.url;
+    if (res.redirected) s.base = res.url;
     s.location = res.headers.get('Location');
     s.etag = res.headers.get('ETag');
     s.contentType = res.headers.get('Content-Type');
@@ -289,8 +305,35 @@ export function installClient() {
     s.t.answer = performance.now();
     if (!s.location) throw new Error(`POST ${url} -> ${res.status} without Location header`);
     if (!/^v=0/m.test(s.answer)) throw new Error(`POST ${url} -> body is not SDP: ${s.answer.slice(0, 300)}`);
+    if (fromLinks) {
+      s.linkIceServers = parseIceServerLinks(s.links);
+      pc.setConfiguration({ ...pc.getConfiguration(), iceServers: s.linkIceServers });
+      pc.addEventListener('icecandidateerror', (ev) =>
+        s.events.push(`icecandidateerror:${ev.errorCode}:${ev.url}:${ev.errorText}`),
+      );
+      await pc.setLocalDescription(offer);
+    }
     await pc.setRemoteDescription({ type: 'answer', sdp: s.answer });
     if (!waitIce) trickle(s, pending, opts).catch((e) => s.events.push(`trickle-error:${e}`));
+  }
+
+  /** Link header values -> RTCIceServer[] (rel="ice-server" only). */
+  function parseIceServerLinks(links) {
+    const out = [];
+    for (const l of links || []) {
+      const m = /^\s*<([^>]*)>(.*)$/.exec(l);
+      if (!m) continue;
+      const params = {};
+      const re = /;\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;,\s]*))/g;
+      let p;
+      while ((p = re.exec(m[2]))) params[p[1].toLowerCase()] = p[2] != null ? p[2].replace(/\\(.)/g, '$1') : p[3];
+      if (params.rel !== 'ice-server') continue;
+      const server = { urls: m[1] };
+      if (params.username != null) server.username = params.username;
+      if (params.credential != null) server.credential = params.credential;
+      out.push(server);
+    }
+    return out;
   }
 
   async function trickle(s, pending, opts) {
@@ -307,7 +350,7 @@ export function installClient() {
     const headers = { 'Content-Type': 'application/trickle-ice-sdpfrag' };
     if (s.etag) headers['If-Match'] = s.etag;
     if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
-    const res = await fetch(new URL(s.location, location.href), { method: 'PATCH', headers, body: frag });
+    const res = await fetch(new URL(s.location, s.base || location.href), { method: 'PATCH', headers, body: frag });
     s.events.push(`trickle:${res.status}`);
   }
 
@@ -334,7 +377,7 @@ export function installClient() {
 
   async function publish(url, opts = {}) {
     const codec = opts.codec || 'VP8';
-    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection(pcConfig(opts));
     const s = newSession('publish', pc);
     s.t = { start: performance.now() };
     const wantAudio = opts.audio !== false;
@@ -374,7 +417,7 @@ export function installClient() {
   }
 
   async function play(url, opts = {}) {
-    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection(pcConfig(opts));
     const s = newSession('play', pc);
     s.t = { start: performance.now() };
     makeVideoElement(s);
@@ -403,7 +446,7 @@ export function installClient() {
   function sessionUrl(id) {
     const s = get(id);
     if (!s.location) throw new Error(`session ${id}: no Location header was received`);
-    return new URL(s.location, location.href).href;
+    return new URL(s.location, s.base || location.href).href;
   }
 
   /** Link headers of the POST's 201 response. */
@@ -559,7 +602,7 @@ export function installClient() {
           out.pair = {
             state: p.state,
             currentRoundTripTime: p.currentRoundTripTime,
-            local: { protocol: l.protocol, candidateType: l.candidateType, address: l.address, port: l.port, tcpType: l.tcpType },
+            local: { protocol: l.protocol, candidateType: l.candidateType, address: l.address, port: l.port, tcpType: l.tcpType, relayProtocol: l.relayProtocol, url: l.url },
             remote: { protocol: rc.protocol, candidateType: rc.candidateType, address: rc.address, port: rc.port, tcpType: rc.tcpType },
           };
         }
@@ -607,7 +650,7 @@ export function installClient() {
     let status = null;
     if (del && s.location) {
       const headers = s.token ? { Authorization: `Bearer ${s.token}` } : {};
-      const res = await fetch(new URL(s.location, location.href), { method: 'DELETE', headers });
+      const res = await fetch(new URL(s.location, s.base || location.href), { method: 'DELETE', headers });
       status = res.status;
     }
     try {
@@ -638,7 +681,11 @@ export function installClient() {
 
   function info(id) {
     const s = get(id);
-    return { id: s.id, role: s.role, location: s.location, etag: s.etag, status: s.status, contentType: s.contentType, links: s.links || [], offer: s.offer, answer: s.answer, events: s.events };
+    return {
+      id: s.id, role: s.role, location: s.location, etag: s.etag, status: s.status, contentType: s.contentType, links: s.links || [], offer: s.offer, answer: s.answer, events: s.events,
+      redirected: !!s.redirected, responseUrl: s.responseUrl || null, sessionUrl: s.location ? new URL(s.location, s.base || location.href).href : null,
+      linkIceServers: s.linkIceServers || null, iceServers: s.pc.getConfiguration().iceServers, iceTransportPolicy: s.pc.getConfiguration().iceTransportPolicy,
+    };
   }
 
   /** Local loopback "server": answers an offer with a page-local peer. */
@@ -681,7 +728,7 @@ export function installClient() {
     };
   }
 
-  window.wc = { publish, play, waitConnected, stats, waitFirstFrame, close, send, channels, messages, info, loopback, capabilities, sessions, sessionUrl, links, control };
+  window.wc = { publish, play, waitConnected, stats, waitFirstFrame, close, send, channels, messages, info, loopback, capabilities, sessions, sessionUrl, links, control, parseIceServerLinks, pcConfig };
 }
 
 // ---------------------------------------------------------------------------

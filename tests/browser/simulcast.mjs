@@ -251,6 +251,7 @@ async function growth(p, ms) {
   return {
     frames: vid(b).framesDecoded - vid(a).framesDecoded,
     videoPackets: vid(b).packetsReceived - vid(a).packetsReceived,
+    videoBytes: vid(b).bytesReceived - vid(a).bytesReceived,
     audioPackets: aud(b).packetsReceived - aud(a).packetsReceived,
     width: vid(b).frameWidth,
     stats: b,
@@ -317,16 +318,27 @@ const scenarios = {
     const { p, r } = await startPlayer(ctx, 'player', { simulcast: true });
     ctx.result.player = r;
     c.throwIfFailed();
+    // Start from the top layer (automatic choice, no cap) so forcing q is a real switch.
+    const top = await until(ctx, p, (s) => vid(s).frameWidth >= TOP_WIDTH, { timeoutMs: 20000, what: `frameWidth >= ${TOP_WIDTH} (automatic choice)` });
+    ctx.result.autoTopMs = top.ms;
 
     await control(ctx, p, 'POST', '/layer', { encodingId: 'q' });
     c.throwIfFailed();
     const q = await until(ctx, p, (s) => vid(s).frameWidth > 0 && vid(s).frameWidth <= Q_WIDTH, { timeoutMs: 15000, what: `frameWidth <= ${Q_WIDTH} after forcing q` });
     ctx.result.forceQMs = q.ms;
     ctx.result.forceQTrace = q.trace;
-    const onQ = await growth(p, 1500);
-    c.that(onQ.frames >= 5 && onQ.width <= Q_WIDTH, `forced q: ${onQ.frames} frames in 1.5 s at width ${onQ.width}`);
+    // A forced layer sticks although the automatic choice (once a second) would go up.
+    const onQ = await growth(p, 3000);
+    ctx.result.onQ = { frames3s: onQ.frames, width: onQ.width };
+    c.that(onQ.frames >= MIN_GROWTH && onQ.width > 0 && onQ.width <= Q_WIDTH, `forced q: ${onQ.frames} frames in 3 s, width ${onQ.width} (expected <= ${Q_WIDTH})`);
     const lq = await control(ctx, p, 'GET', '/layer');
     ctx.result.layersOnQ = lq.json;
+
+    await control(ctx, p, 'POST', '/layer', { encodingId: 'h' });
+    c.throwIfFailed();
+    const h = await until(ctx, p, (s) => vid(s).frameWidth > Q_WIDTH && vid(s).frameWidth < TOP_WIDTH, { timeoutMs: 15000, what: 'frameWidth of the h layer (640) after forcing h' });
+    ctx.result.forceHMs = h.ms;
+    ctx.result.forceHWidth = vid(h.stats).frameWidth;
 
     await control(ctx, p, 'POST', '/layer', { encodingId: 'f' });
     c.throwIfFailed();
@@ -358,7 +370,7 @@ const scenarios = {
     await control(ctx, p, 'DELETE', '/layer', undefined);
     await sleep(1000);
     const off = await growth(p, 2000);
-    ctx.result.afterDelete = { frames2s: off.frames, videoPackets2s: off.videoPackets, audioPackets2s: off.audioPackets };
+    ctx.result.afterDelete = { frames2s: off.frames, videoPackets2s: off.videoPackets, videoBytes2s: off.videoBytes, audioPackets2s: off.audioPackets };
     c.that(off.frames === 0, `after DELETE layer framesDecoded still grew by ${off.frames} in 2 s`);
     c.that(off.audioPackets >= 20, `after DELETE layer audio packetsReceived grew by only ${off.audioPackets} in 2 s (audio must continue)`);
     const ld = await control(ctx, p, 'GET', '/layer');
@@ -374,7 +386,7 @@ const scenarios = {
     const la = await control(ctx, p, 'GET', '/layer');
     ctx.result.layersAuto = la.json;
     c.that(Array.isArray(la.json) && la.json.filter((l) => l.active).length === 1, `GET layer after resuming: ${la.body} (expected exactly one active)`);
-    console.error(`manual: q in ${q.ms} ms, f in ${f.ms} ms, resume in ${res.ms} ms`);
+    console.error(`manual: top (auto) after ${top.ms} ms; forced q in ${q.ms} ms, h in ${h.ms} ms, f in ${f.ms} ms; resume after DELETE in ${res.ms} ms`);
   },
 
   async mute(ctx) {
@@ -396,7 +408,7 @@ const scenarios = {
     c.that(mv.body.trim() === '{}' || JSON.stringify(mv.json) === '{}', `POST session mute video: body ${JSON.stringify(mv.body)}, expected {}`);
     await sleep(1000);
     const vm = await growth(p, 2000);
-    ctx.result.videoMuted = { frames2s: vm.frames, videoPackets2s: vm.videoPackets, audioPackets2s: vm.audioPackets };
+    ctx.result.videoMuted = { frames2s: vm.frames, videoPackets2s: vm.videoPackets, videoBytes2s: vm.videoBytes, audioPackets2s: vm.audioPackets };
     c.that(vm.frames === 0, `video muted: framesDecoded grew by ${vm.frames} in 2 s`);
     c.that(vm.audioPackets >= 20, `video muted: audio packetsReceived grew by only ${vm.audioPackets} in 2 s (audio must continue)`);
 

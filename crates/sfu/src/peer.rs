@@ -121,6 +121,10 @@ pub struct Peer {
     pub audio_time: Timeline,
     pub joined_at: Instant,
     pub disconnected_since: Option<Instant>,
+    /// When a datagram last arrived from this peer.
+    pub last_rx: Instant,
+    /// ICE+DTLS completed at least once.
+    pub first_connected: bool,
     pub first_keyframe_sent: bool,
     pub channels: Vec<ChannelId>,
     pub counters: Vec<MediaCounter>,
@@ -176,6 +180,8 @@ impl Peer {
             audio_time: Timeline::default(),
             joined_at: now,
             disconnected_since: None,
+            last_rx: now,
+            first_connected: false,
             first_keyframe_sent: false,
             channels: Vec::new(),
             counters: Vec::new(),

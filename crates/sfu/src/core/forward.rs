@@ -104,6 +104,7 @@ impl Sfu {
         let Some(peer) = self.peer_mut(pid) else { return };
         peer.state = SessionState::Connected;
         peer.disconnected_since = None;
+        peer.first_connected = true;
         let role = peer.role;
         let stream = peer.stream.clone();
         self.events.push(SfuEvent::SessionChanged(stream.clone()));

@@ -9,6 +9,10 @@ use crate::peer::{PeerId, Role};
 
 /// An auto-created stream nobody uses is reaped after this long.
 const ORPHAN_AFTER: Duration = Duration::from_secs(5);
+/// How long a closed session id is remembered (DELETE on it answers 200).
+const TOMBSTONE_TTL: Duration = Duration::from_secs(30);
+/// A publisher silent this long is replaced by a new WHIP instead of answering 409.
+pub const STALE_PUBLISHER: Duration = Duration::from_secs(3);
 /// A session whose ICE/DTLS never completes is closed after this long.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -47,6 +51,10 @@ impl Sfu {
         self.demux.remove_ufrag(&peer.ufrag);
         self.demux.remove_peer_addrs(&peer.addrs);
         self.sessions.remove(&peer.session_id);
+        if reason == "peer-closed" {
+            // The client hung up at the WebRTC level; its DELETE may still follow.
+            self.tombstones.insert(peer.session_id.clone(), (peer.stream.clone(), now));
+        }
         let ms = self.unix_ms(now);
         if let Some(s) = self.streams.get_mut(&peer.stream) {
             match peer.role {
@@ -88,6 +96,7 @@ impl Sfu {
         let elapsed = now.saturating_duration_since(self.last_layer_update).as_secs_f64();
         self.last_layer_update = now;
         self.update_layers(now, elapsed);
+        self.tombstones.retain(|_, (_, t)| now.saturating_duration_since(*t) < TOMBSTONE_TTL);
         let st = self.cfg.strategy.clone();
         let mut doomed: Vec<(String, &'static str)> = Vec::new();
         for s in self.streams.values() {

@@ -81,6 +81,8 @@ pub struct Sfu {
     work: VecDeque<(PeerId, Event)>,
     events: Vec<SfuEvent>,
     closed_relays: Vec<relay::RelayClosed>,
+    /// Recently closed sessions (id → stream, when): DELETE on them is a no-op 200.
+    tombstones: HashMap<String, (String, Instant)>,
     metrics: Arc<Metrics>,
     epoch: Instant,
     epoch_ms: u64,
@@ -121,6 +123,7 @@ impl Sfu {
             work: VecDeque::new(),
             events: Vec::new(),
             closed_relays: Vec::new(),
+            tombstones: HashMap::new(),
             metrics,
             epoch: now,
             epoch_ms: now_ms,
@@ -190,6 +193,7 @@ impl Sfu {
             return;
         };
         let Some(peer) = self.peer_mut(pid) else { return };
+        peer.last_rx = now;
         if learned && !peer.addrs.contains(&(proto, source)) {
             peer.addrs.push((proto, source));
         }

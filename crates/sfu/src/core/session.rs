@@ -134,10 +134,20 @@ impl Sfu {
         if !exists && !self.cfg.strategy.auto_create_whip {
             return Err(SfuError::StreamNotFound(stream.to_string()));
         }
-        if let Some(s) = self.streams.get(stream) {
-            if s.publisher.is_some() {
+        if let Some(old) = self.streams.get(stream).and_then(|s| s.publisher) {
+            // A publisher that went silent (crashed encoder, closed tab) would block
+            // the stream until ICE consent expires: let the new one take over.
+            let stale = self
+                .peer(old)
+                .map(|p| {
+                    p.first_connected
+                        && now.saturating_duration_since(p.last_rx) >= super::lifecycle::STALE_PUBLISHER
+                })
+                .unwrap_or(true);
+            if !stale {
                 return Err(SfuError::AlreadyPublished(stream.to_string()));
             }
+            self.remove_peer(old, now, "replaced");
         }
         let payloads = codec::offer_payloads(&info, true);
         if payloads.is_empty() {
@@ -401,8 +411,17 @@ impl Sfu {
         self.delete_session_as(now, stream, session, None)
     }
 
-    /// DELETE a session on behalf of `caller` (see `owned_session`).
+    /// DELETE a session on behalf of `caller` (see `owned_session`). A session that
+    /// ended in the last 30 s (e.g. the client closed its PeerConnection first) is
+    /// already gone: that DELETE succeeds.
     pub fn delete_session_as(&mut self, now: Instant, stream: &str, session: &str, caller: Option<u64>) -> Result<(), SfuError> {
+        if !self.sessions.contains_key(session) {
+            if let Some((s, _)) = self.tombstones.get(session) {
+                if s == stream {
+                    return Ok(());
+                }
+            }
+        }
         let pid = self.owned_session(stream, session, caller)?;
         self.remove_peer(pid, now, "api-deleted");
         Ok(())
