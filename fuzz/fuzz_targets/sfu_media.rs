@@ -13,7 +13,7 @@
 //!   `data[0]` picks the payload type among the negotiated ones, `data[1]`
 //!   bits: marker, sequence jump, layer (simulcast), `data[2..4]` RTP-time
 //!   step, the rest is the payload;
-//! * 2: advance the clock by `data[0] * 4 + 1` ms (packets pumped every 5 ms);
+//! * 2: advance the clock by `data[0] * 4 + 1` ms (stopping at every timer);
 //! * 3: the subscriber asks for a keyframe (PLI/FIR);
 //! * 4: SFU control API on the subscriber (layers, select a layer, video off,
 //!   mute/unmute, BWE cap), chosen by `data[0]`;
@@ -102,10 +102,11 @@ impl Net {
         }
     }
 
-    /// Run the clock forward to `to` in steps of at most 5 ms, firing timers.
+    /// Run the clock forward to `to`, stopping at every timer (and at least
+    /// every 100 ms), pumping packets at each stop.
     fn advance(&mut self, to: Instant) {
         while self.now < to {
-            let mut next = (self.now + Duration::from_millis(5)).min(to);
+            let mut next = (self.now + Duration::from_millis(100)).min(to);
             for c in &self.c {
                 if c.rtc.is_alive() && c.timeout > self.now {
                     next = next.min(c.timeout);
@@ -207,6 +208,13 @@ fn new_sfu_udp(now: Instant) -> Sfu {
 fuzz_target!(|input: &[u8]| {
     let Some((&flags, mut script)) = input.split_first() else { return };
     let Some((mut net, mids, sub_mids)) = setup(flags) else { return };
+    let debug = std::env::var_os("WISHCAST_FUZZ_DEBUG").is_some();
+    if debug {
+        for (i, m) in mids.iter().enumerate() {
+            let pts = net.c[PUB].rtc.media(*m).map(|m| m.remote_pts().to_vec());
+            eprintln!("publisher mid {m} ({}) pts {pts:?}", ["video", "audio"][i]);
+        }
+    }
     let simulcast = flags & 1 != 0;
     let local: SocketAddr = LOCAL_UDP.parse().unwrap();
     let mut seq = [[1000u64; 3]; 2];
@@ -315,7 +323,19 @@ fuzz_target!(|input: &[u8]| {
     // Let stats, bitrate estimates, layer choice and keyframe timers run.
     let to = net.now + Duration::from_millis(1500);
     net.advance(to);
-    let _ = net.sfu.streams_view(&[]);
+    let views = net.sfu.streams_view(&[]);
+    if debug {
+        let m = net.sfu.metrics();
+        use std::sync::atomic::Ordering::Relaxed;
+        eprintln!(
+            "rtp in {} out {} keyframe requests {} plis {} | {}",
+            m.rtp_packets_in.load(Relaxed),
+            m.rtp_packets_out.load(Relaxed),
+            m.keyframe_requests_sent.load(Relaxed),
+            m.plis_received.load(Relaxed),
+            serde_json::to_string(&views).unwrap()
+        );
+    }
     for i in [SUB, PUB] {
         let sess = net.c[i].session.clone();
         let _ = net.sfu.delete_session(net.now, "s", &sess);

@@ -36,6 +36,8 @@ enum Command {
     Run(RunArgs),
     /// Read a password on stdin and print its argon2id hash for `[[auth.accounts]] password`.
     HashPassword,
+    /// Load-test any WHIP/WHEP server: one synthetic publisher, N counting subscribers.
+    Bench(wishcast_bench::BenchArgs),
 }
 
 #[derive(Args, Clone)]
@@ -144,6 +146,7 @@ fn main() -> ExitCode {
         Command::Manager { config } => manager(config),
         Command::Run(args) => run(args),
         Command::HashPassword => hash_password(),
+        Command::Bench(args) => wishcast_bench::main(args),
     }
 }
 

@@ -30,7 +30,10 @@ impl Sfu {
     /// The publisher's simulcast layers, as seen by one subscriber.
     pub fn layers(&self, stream: &str, session: &str, caller: Option<u64>) -> Result<Vec<LayerView>, SfuError> {
         let pid = self.subscriber(stream, session, caller)?;
-        let current = self.peer(pid).and_then(|p| p.selector.current);
+        let current = self
+            .peer(pid)
+            .filter(|p| p.video_enabled && !p.video_layer_off)
+            .and_then(|p| p.selector.current);
         let publisher = self
             .streams
             .get(stream)

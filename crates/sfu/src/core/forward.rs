@@ -356,8 +356,15 @@ impl Sfu {
                     .map(|l| l.bitrate)
                     .unwrap_or(0);
                 let next_rate = layers.iter().map(|l| l.bitrate).filter(|b| *b > cur_rate).min();
-                let desired = Bitrate::bps((top as f64 * UP_FACTOR * 1.3) as u64 + 200_000);
-                let minimum = Bitrate::bps(next_rate.map(|r| (r as f64 * UP_FACTOR) as u64).unwrap_or(100_000));
+                let (minimum, desired) = if p.video_enabled && !p.video_layer_off {
+                    (
+                        Bitrate::bps(next_rate.map(|r| (r as f64 * UP_FACTOR) as u64).unwrap_or(100_000)),
+                        Bitrate::bps((top as f64 * UP_FACTOR * 1.3) as u64 + 200_000),
+                    )
+                } else {
+                    // No video to this subscriber: no reason to probe or pad.
+                    (Bitrate::bps(0), Bitrate::kbps(100))
+                };
                 p.rtc.bwe().set_bitrate(minimum, desired);
                 self.drain(sub, now);
             }
