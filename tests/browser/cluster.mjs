@@ -320,13 +320,14 @@ const scenarios = {
     c.throwIfFailed();
     await mPage.close();
     await dPage.close();
-    const mm = median(viaManager);
-    const dm = median(direct);
+    const r1 = (x) => Math.round(x * 10) / 10;
+    const mm = r1(median(viaManager));
+    const dm = r1(median(direct));
     ctx.result.proxyOverhead = {
       node: target.alias,
       managerMedianMs: mm,
       directMedianMs: dm,
-      overheadMs: Math.round((mm - dm) * 10) / 10,
+      overheadMs: r1(mm - dm),
       manager: viaManager,
       direct,
     };

@@ -35,6 +35,8 @@ pub struct NewSub {
     /// Non-blocking.
     pub socket: std::net::UdpSocket,
     pub posted_at: Instant,
+    /// When the 201 answer arrived.
+    pub answered_at: Instant,
     /// Resolved with the first media packet, or an error if the peer dies first.
     pub joined: oneshot::Sender<Result<(), String>>,
 }
@@ -55,6 +57,8 @@ pub struct SubStats {
     pub id: usize,
     pub alive: bool,
     pub connected: bool,
+    /// WHEP POST → 201 answer.
+    pub answer: Duration,
     /// WHEP POST → DTLS connected.
     pub connect: Option<Duration>,
     /// WHEP POST → first RTP packet (any kind).
@@ -78,6 +82,7 @@ struct Sub {
     socket: mio::net::UdpSocket,
     local: SocketAddr,
     posted_at: Instant,
+    answered_at: Instant,
     connected_at: Option<Instant>,
     first_media: Option<Instant>,
     first_key: Option<Instant>,
@@ -228,6 +233,7 @@ impl Fleet {
             socket,
             local,
             posted_at: n.posted_at,
+            answered_at: n.answered_at,
             connected_at: None,
             first_media: None,
             first_key: None,
@@ -366,6 +372,7 @@ impl Sub {
             id: self.id,
             alive: self.alive,
             connected: self.connected_at.is_some(),
+            answer: self.answered_at.saturating_duration_since(self.posted_at),
             connect: since(self.connected_at),
             first_media: since(self.first_media),
             first_keyframe: since(self.first_key),

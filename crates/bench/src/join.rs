@@ -109,6 +109,7 @@ pub async fn join(ctx: &JoinCtx, id: usize) -> Joined {
             return out;
         }
     };
+    let answered_at = Instant::now();
     out.session_url = Some(answer.location.clone());
     let applied = SdpAnswer::from_sdp_string(&answer.sdp)
         .map_err(|e| e.to_string())
@@ -118,7 +119,7 @@ pub async fn join(ctx: &JoinCtx, id: usize) -> Joined {
         return out;
     }
     let (tx, rx) = oneshot::channel();
-    ctx.fleet.send(Cmd::Add(Box::new(NewSub { id, rtc, socket, posted_at, joined: tx })));
+    ctx.fleet.send(Cmd::Add(Box::new(NewSub { id, rtc, socket, posted_at, answered_at, joined: tx })));
     let deadline = tokio::time::Instant::from_std(posted_at + ctx.timeout);
     match tokio::time::timeout_at(deadline, rx).await {
         Ok(Ok(Ok(()))) => {}

@@ -101,7 +101,9 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
         timeout: Duration::from_millis(args.join_timeout_ms),
     });
     let ramp_start = Instant::now();
+    let join_cpu0 = (pid.and_then(procstat::cpu_seconds), procstat::own_cpu_seconds());
     let joins = join_all(args, ctx.clone()).await;
+    let join_cpu1 = (pid.and_then(procstat::cpu_seconds), procstat::own_cpu_seconds());
     let ramp_seconds = ramp_start.elapsed().as_secs_f64();
     let rss_joined = pid.and_then(procstat::rss_bytes);
     let ports: HashSet<u16> = joins.iter().filter_map(|j| j.local_port).collect();
@@ -142,6 +144,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
     let server = pid.map(|pid| report::ServerFigures {
         pid,
         cpu_seconds: diff(s0.0, s1.0).unwrap_or(0.0),
+        join_phase_cpu_seconds: diff(join_cpu0.0, join_cpu1.0),
         rss_before_bytes: rss_before,
         rss_joined_bytes: rss_joined,
         ..Default::default()
@@ -158,6 +161,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
         ramp_seconds,
         server,
         client_cpu: s1.1 - s0.1,
+        client_join_cpu: diff(join_cpu0.1, join_cpu1.1),
         loop_cpu: diff(s0.2, s1.2),
         drops: s0.3.zip(s1.3).map(|(a, b)| b.saturating_sub(a)),
         publisher: published,

@@ -64,6 +64,9 @@ pub struct ServerFigures {
     pub cpu_percent: f64,
     pub us_per_packet: Option<f64>,
     pub packets_per_second_per_core: Option<f64>,
+    /// CPU the server spent during the join phase (signalling, ICE, DTLS, first media).
+    pub join_phase_cpu_seconds: Option<f64>,
+    pub join_cpu_ms_per_subscriber: Option<f64>,
     pub rss_before_bytes: Option<u64>,
     pub rss_joined_bytes: Option<u64>,
     pub rss_per_subscriber_bytes: Option<f64>,
@@ -77,6 +80,8 @@ pub struct ClientFigures {
     /// The fleet's event-loop thread alone.
     pub loop_cpu_seconds: Option<f64>,
     pub us_per_packet: Option<f64>,
+    /// This process during the join phase, per joined subscriber.
+    pub join_cpu_ms_per_subscriber: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -102,6 +107,8 @@ pub struct Report {
     pub failures: BTreeMap<String, usize>,
     /// WHEP POST → first media packet.
     pub join_ms: Millis,
+    /// WHEP POST → 201 answer.
+    pub answer_ms: Millis,
     /// WHEP POST → DTLS connected.
     pub connect_ms: Millis,
     /// WHEP POST → first video keyframe packet.
@@ -121,6 +128,7 @@ pub struct Samples {
     pub ramp_seconds: f64,
     pub server: Option<ServerFigures>,
     pub client_cpu: f64,
+    pub client_join_cpu: Option<f64>,
     pub loop_cpu: Option<f64>,
     pub drops: Option<u64>,
     pub publisher: Option<(PubStats, f64)>,
@@ -145,6 +153,7 @@ impl Report {
         head.connected = ok.len();
         head.failed = head.subscribers - head.connected;
         head.join_ms = Millis::of(ok.iter().filter_map(|s| ms(s.first_media)).collect());
+        head.answer_ms = Millis::of(ok.iter().map(|s| s.answer.as_secs_f64() * 1000.0).collect());
         head.connect_ms = Millis::of(ok.iter().filter_map(|s| ms(s.connect)).collect());
         head.first_keyframe_ms = Millis::of(ok.iter().filter_map(|s| ms(s.first_keyframe)).collect());
         head.window_seconds = s.window_seconds;
@@ -181,6 +190,9 @@ impl Report {
                 srv.us_per_packet = Some(srv.cpu_seconds * 1e6 / packets as f64);
                 srv.packets_per_second_per_core = Some(packets as f64 / srv.cpu_seconds);
             }
+            if head.connected > 0 {
+                srv.join_cpu_ms_per_subscriber = srv.join_phase_cpu_seconds.map(|c| c * 1000.0 / head.connected as f64);
+            }
             if let (Some(a), Some(b)) = (srv.rss_before_bytes, srv.rss_joined_bytes) {
                 if head.connected > 0 {
                     srv.rss_per_subscriber_bytes = Some((b as f64 - a as f64) / head.connected as f64);
@@ -193,6 +205,10 @@ impl Report {
             cpu_percent: s.client_cpu * 100.0 / w,
             loop_cpu_seconds: s.loop_cpu,
             us_per_packet: (packets > 0).then(|| s.client_cpu * 1e6 / packets as f64),
+            join_cpu_ms_per_subscriber: s
+                .client_join_cpu
+                .filter(|_| head.connected > 0)
+                .map(|c| c * 1000.0 / head.connected as f64),
         };
         head.publisher = s.publisher.map(|(p, secs)| PublisherFigures {
             video_frames: p.video_frames,
@@ -220,6 +236,7 @@ impl Report {
         }
         let m = |x: &Millis| format!("p50 {:.1}  p95 {:.1}  max {:.1} ms  (n={})", x.p50, x.p95, x.max, x.count);
         row(&mut o, "join (POST → first packet)", m(&self.join_ms));
+        row(&mut o, "POST → 201 answer", m(&self.answer_ms));
         row(&mut o, "POST → DTLS connected", m(&self.connect_ms));
         row(&mut o, "POST → first keyframe", m(&self.first_keyframe_ms));
         row(&mut o, "join phase", format!("{:.2} s", self.ramp_seconds));
@@ -254,6 +271,7 @@ impl Report {
             row(&mut o, "server CPU", format!("{:.2} s ({:.1} % of a core)", s.cpu_seconds, s.cpu_percent));
             row(&mut o, "server CPU per packet", opt(s.us_per_packet, " µs", 2));
             row(&mut o, "server packets/s per core", opt(s.packets_per_second_per_core, "", 0));
+            row(&mut o, "server CPU per join", opt(s.join_cpu_ms_per_subscriber, " ms", 2));
             row(&mut o, "server RSS per subscriber", opt(s.rss_per_subscriber_bytes.map(|b| b / 1024.0), " KiB", 1));
         }
         let c = &self.client;
@@ -268,6 +286,7 @@ impl Report {
                 c.us_per_packet.map_or("n/a".into(), |v| format!("{v:.2}"))
             ),
         );
+        row(&mut o, "client CPU per join", c.join_cpu_ms_per_subscriber.map_or("n/a".into(), |v| format!("{v:.2} ms")));
         if let Some(p) = &self.publisher {
             row(
                 &mut o,

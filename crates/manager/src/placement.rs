@@ -87,8 +87,8 @@ impl std::fmt::Display for PlacementError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PlacementError::NoNode => f.write_str(
-                "no available node: every node is stopped, drained, filtered out by ?nodes= or at pub_max; \
-                 check GET /api/nodes/",
+                "no available node: every node is stopped, drained, filtered out by ?nodes=, or at its \
+                 pub_max/sub_max limit; check GET /api/nodes/",
             ),
             PlacementError::Full => f.write_str(
                 "stream is full: every node serving it is at sub_max and no other node can take a relay; \

@@ -566,8 +566,12 @@ impl Registry {
         None
     }
 
+    /// A session ended through this manager: forget its route and release the capacity
+    /// still held for it (a snapshot may never have shown it).
     pub fn remove_route(&self, stream: &str, session: &str) {
-        self.lock().routes.remove(&(stream.to_string(), session.to_string()));
+        let mut g = self.lock();
+        g.routes.remove(&(stream.to_string(), session.to_string()));
+        g.pending.retain(|p| !(p.stream == stream && p.session.as_deref() == Some(session)));
     }
 
     pub fn set_relay_state(&self, id: u64, state: RelayState) {

@@ -423,10 +423,8 @@ impl Turn {
             format!("--userdb={}", s("turndb")),
         ];
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        // Ready once it logs its listeners; then wait for an actual STUN answer.
-        let (mut proc, _) = Proc::spawn("coturn", bin, &argv, dir, Duration::from_secs(15), |l| {
-            l.contains("Total General servers").then(String::new)
-        });
+        // Started once it logs anything; ready once it answers a STUN Binding request.
+        let (mut proc, _) = Proc::spawn("coturn", bin, &argv, dir, Duration::from_secs(15), |_| Some(String::new()));
         let deadline = Instant::now() + Duration::from_secs(10);
         while !stun_binding_ok(port) {
             let exited = proc.child.try_wait().ok().flatten();
