@@ -19,6 +19,19 @@ impl BenchCodec {
     }
 }
 
+/// How subscribers count received RTP.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CountMode {
+    /// Like a browser: str0m (RTP mode) authenticates and decrypts every SRTP packet,
+    /// repairs RTX, and sends receiver reports, NACKs and transport-cc feedback.
+    #[default]
+    Full,
+    /// Cheapest: count SRTP packets from their clear-text RTP headers, without
+    /// decrypting them; str0m sees only STUN, DTLS and RTCP, so no NACK or
+    /// transport-cc feedback is sent and keyframes are not recognised.
+    Headers,
+}
+
 /// Load test of a WHIP/WHEP server: one synthetic publisher, N counting subscribers.
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
@@ -34,9 +47,13 @@ pub struct BenchArgs {
     /// Spread the subscriber joins evenly over this many milliseconds (0 = as fast as --concurrency allows).
     #[arg(long, default_value_t = 0)]
     pub ramp_ms: u64,
-    /// Length of the measurement window, which starts once every subscriber has joined or failed.
+    /// Length of the measurement window, which opens --settle-ms after every subscriber has joined or failed.
     #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
+    /// Wait this long after the last join before the window opens (lets join-time
+    /// bursts such as a server's GOP-cache replay drain).
+    #[arg(long, default_value_t = 1000)]
+    pub settle_ms: u64,
     /// Bearer token for WHIP, WHEP and DELETE requests.
     #[arg(long, env = "WISHCAST_BENCH_TOKEN")]
     pub token: Option<String>,
@@ -58,6 +75,9 @@ pub struct BenchArgs {
     /// Keyframe interval in milliseconds.
     #[arg(long, default_value_t = 2000)]
     pub keyframe_ms: u64,
+    /// How subscribers count packets (full = realistic receivers, headers = cheapest).
+    #[arg(long, value_enum, default_value_t = CountMode::Full)]
+    pub count: CountMode,
     /// Joins in flight at once (WHEP POST until first media packet).
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
@@ -81,6 +101,7 @@ impl BenchArgs {
             subscribers: 10,
             ramp_ms: 0,
             seconds: 10.0,
+            settle_ms: 1000,
             token: None,
             server_pid: None,
             json: false,
@@ -88,6 +109,7 @@ impl BenchArgs {
             video_kbps: 2000,
             fps: 30,
             keyframe_ms: 2000,
+            count: CountMode::Full,
             concurrency: 16,
             join_timeout_ms: 10_000,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),

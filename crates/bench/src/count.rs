@@ -16,6 +16,9 @@ pub struct SsrcCount {
     window: bool,
     /// Packets with seq >= base while the window is open.
     pub window_packets: u64,
+    /// Video: distinct RTP timestamps (frames); audio: packets.
+    pub window_frames: u64,
+    last_ts: Option<u32>,
     pub window_bytes: u64,
     /// Forward jumps (seq > max + 1) in the window and the sequence numbers they skipped.
     pub window_gaps: u64,
@@ -30,13 +33,20 @@ impl SsrcCount {
         SsrcCount { ssrc, video, ..Default::default() }
     }
 
-    pub fn on_packet(&mut self, seq: u64, bytes: usize) {
+    /// One received packet: extended sequence number, payload size, RTP timestamp.
+    pub fn on_packet(&mut self, seq: u64, bytes: usize, ts: u32) {
         self.total_packets += 1;
+        // A newer timestamp starts a frame (a reordered older one does not).
+        let new_frame = self.last_ts.is_none_or(|l| (ts.wrapping_sub(l) as i32) > 0);
+        if new_frame {
+            self.last_ts = Some(ts);
+        }
         if self.window {
             let base = *self.base.get_or_insert(seq);
             if seq >= base {
                 self.window_packets += 1;
                 self.window_bytes += bytes as u64;
+                self.window_frames += u64::from(new_frame || !self.video);
             }
             if let Some(m) = self.max {
                 if seq > m + 1 && m + 1 >= base {
@@ -55,6 +65,7 @@ impl SsrcCount {
         self.window = true;
         self.base = self.max.map(|m| m + 1);
         self.window_packets = 0;
+        self.window_frames = 0;
         self.window_bytes = 0;
         self.window_gaps = 0;
         self.window_skipped = 0;
@@ -63,6 +74,17 @@ impl SsrcCount {
 
     pub fn close_window(&mut self) {
         self.window = false;
+    }
+
+    /// Extend a 16-bit RTP sequence number to 64 bits next to the highest one seen
+    /// (starting at 65536 so a reordered first packet cannot go below zero).
+    pub fn extend(&self, seq: u16) -> u64 {
+        let Some(max) = self.max else { return 65_536 + seq as u64 };
+        let cand = (max & !0xffff) | seq as u64;
+        [cand.saturating_sub(65_536), cand, cand + 65_536]
+            .into_iter()
+            .min_by_key(|&c| c.abs_diff(max))
+            .unwrap_or(cand)
     }
 
     /// Packets the sender numbered in the window so far (base..=max).
@@ -77,6 +99,31 @@ impl SsrcCount {
     pub fn window_lost(&self) -> u64 {
         self.window_expected().saturating_sub(self.window_packets)
     }
+}
+
+/// The clear-text fields of an SRTP packet's RTP header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtpFields {
+    pub pt: u8,
+    pub marker: bool,
+    pub seq: u16,
+    pub ts: u32,
+    pub ssrc: u32,
+}
+
+/// Parse the fixed RTP header of a datagram; `None` for anything that is not RTP
+/// (STUN, DTLS, and RTCP, whose second byte is 192..=223 per RFC 5761).
+pub fn rtp_fields(d: &[u8]) -> Option<RtpFields> {
+    if d.len() < 12 || d[0] >> 6 != 2 || (192..=223).contains(&d[1]) {
+        return None;
+    }
+    Some(RtpFields {
+        pt: d[1] & 0x7f,
+        marker: d[1] & 0x80 != 0,
+        seq: u16::from_be_bytes([d[2], d[3]]),
+        ts: u32::from_be_bytes([d[4], d[5], d[6], d[7]]),
+        ssrc: u32::from_be_bytes([d[8], d[9], d[10], d[11]]),
+    })
 }
 
 /// Whether an RTP payload starts a keyframe (VP8: RFC 7741 descriptor with S=1,
@@ -149,17 +196,17 @@ mod tests {
     #[test]
     fn loss_counts_only_the_window() {
         let mut c = SsrcCount::new(1, true);
-        c.on_packet(10, 100);
-        c.on_packet(12, 100); // a gap before the window: not counted
+        c.on_packet(10, 100, 0);
+        c.on_packet(12, 100, 0); // a gap before the window: not counted
         c.open_window();
         for s in [13, 14, 16, 17] {
-            c.on_packet(s, 100);
+            c.on_packet(s, 100, 0);
         }
         assert_eq!((c.window_expected(), c.window_packets, c.window_lost()), (5, 4, 1));
         assert_eq!((c.window_gaps, c.window_skipped), (1, 1));
-        c.on_packet(15, 100); // repaired by RTX
+        c.on_packet(15, 100, 0); // repaired by RTX
         assert_eq!((c.window_lost(), c.window_late), (0, 1));
-        c.on_packet(11, 100); // older than the window: ignored
+        c.on_packet(11, 100, 0); // older than the window: ignored
         assert_eq!(c.window_packets, 5);
         assert_eq!(c.total_packets, 8);
     }
@@ -167,9 +214,9 @@ mod tests {
     #[test]
     fn a_loss_at_the_start_of_the_window_counts() {
         let mut c = SsrcCount::new(1, false);
-        c.on_packet(1, 10);
+        c.on_packet(1, 10, 0);
         c.open_window();
-        c.on_packet(3, 10);
+        c.on_packet(3, 10, 0);
         assert_eq!((c.window_expected(), c.window_lost(), c.window_gaps), (2, 1, 1));
     }
 
@@ -177,9 +224,55 @@ mod tests {
     fn an_ssrc_first_seen_in_the_window_starts_at_its_first_packet() {
         let mut c = SsrcCount::new(1, false);
         c.open_window();
-        c.on_packet(500, 10);
-        c.on_packet(501, 10);
+        c.on_packet(500, 10, 0);
+        c.on_packet(501, 10, 0);
         assert_eq!((c.window_expected(), c.window_lost()), (2, 0));
+    }
+
+    #[test]
+    fn sequence_numbers_extend_across_wraps() {
+        let mut c = SsrcCount::new(1, true);
+        let mut last = 0;
+        for i in 0..200_000u64 {
+            let seq = (60_000 + i) as u16;
+            let e = c.extend(seq);
+            if i > 0 {
+                assert_eq!(e, last + 1);
+            }
+            c.on_packet(e, 1, i as u32);
+            last = e;
+        }
+        assert_eq!(c.extend(last as u16 - 3), last - 3, "reordered");
+        assert_eq!(c.extend(last as u16 + 10), last + 10, "gap");
+    }
+
+    #[test]
+    fn frames_are_video_timestamps_or_audio_packets() {
+        let mut v = SsrcCount::new(1, true);
+        let mut a = SsrcCount::new(2, false);
+        v.open_window();
+        a.open_window();
+        for i in 0..10 {
+            v.on_packet(i, 1, 3000 * (i as u32 / 5));
+            a.on_packet(i, 1, 960 * i as u32);
+        }
+        v.on_packet(10, 1, 0); // late packet of an old frame
+        assert_eq!((v.window_frames, a.window_frames), (2, 10));
+    }
+
+    #[test]
+    fn rtp_headers_are_told_from_rtcp_stun_and_dtls() {
+        let mut p = [0u8; 20];
+        p[..12].copy_from_slice(&[0x80, 0x80 | 96, 0x12, 0x34, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(rtp_fields(&p), Some(RtpFields { pt: 96, marker: true, seq: 0x1234, ts: 1, ssrc: 0xdead_beef }));
+        p[1] = 200; // SR
+        assert_eq!(rtp_fields(&p), None);
+        p[1] = 111;
+        p[0] = 0x00; // STUN
+        assert_eq!(rtp_fields(&p), None);
+        p[0] = 22; // DTLS handshake
+        assert_eq!(rtp_fields(&p), None);
+        assert_eq!(rtp_fields(&[0x80; 11]), None);
     }
 
     #[test]

@@ -24,7 +24,8 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Event, Input, Output, Rtc};
 use tokio::sync::oneshot;
 
-use crate::count::{starts_keyframe, SsrcCount};
+use crate::args::CountMode;
+use crate::count::{rtp_fields, starts_keyframe, SsrcCount};
 
 const WAKER: Token = Token(usize::MAX);
 
@@ -37,6 +38,9 @@ pub struct NewSub {
     pub posted_at: Instant,
     /// When the 201 answer arrived.
     pub answered_at: Instant,
+    /// Negotiated payload types (for counting by header).
+    pub video_pts: Vec<u8>,
+    pub audio_pts: Vec<u8>,
     /// Resolved with the first media packet, or an error if the peer dies first.
     pub joined: oneshot::Sender<Result<(), String>>,
 }
@@ -67,6 +71,12 @@ pub struct SubStats {
     pub first_keyframe: Option<Duration>,
     pub window_packets: u64,
     pub window_video_packets: u64,
+    pub window_video_frames: u64,
+    pub window_audio_packets: u64,
+    /// Datagrams this subscriber sent (STUN, DTLS, RTCP feedback) in the window.
+    pub window_datagrams_out: u64,
+    /// Header mode: RTP packets of no negotiated media payload type (RTX, probes).
+    pub window_other_packets: u64,
     pub window_bytes: u64,
     pub window_expected: u64,
     pub window_lost: u64,
@@ -88,10 +98,15 @@ struct Sub {
     first_key: Option<Instant>,
     ssrcs: Vec<SsrcCount>,
     joined: Option<oneshot::Sender<Result<(), String>>>,
+    video_pts: Vec<u8>,
+    audio_pts: Vec<u8>,
     deadline: Instant,
     scheduled: Option<Instant>,
     alive: bool,
     send_errors: u64,
+    datagrams_out: u64,
+    window_datagrams_base: u64,
+    window_other: u64,
 }
 
 /// The async side's handle on the loop thread.
@@ -112,7 +127,7 @@ impl FleetHandle {
 }
 
 /// Start the loop thread. `h264`: how to recognise keyframes.
-pub fn spawn(h264: bool) -> std::io::Result<(FleetHandle, JoinHandle<()>)> {
+pub fn spawn(h264: bool, mode: CountMode) -> std::io::Result<(FleetHandle, JoinHandle<()>)> {
     let poll = Poll::new()?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
     let (tx, rx) = mpsc::channel();
@@ -121,7 +136,8 @@ pub fn spawn(h264: bool) -> std::io::Result<(FleetHandle, JoinHandle<()>)> {
     let thread = std::thread::Builder::new().name("bench-fleet".into()).spawn(move || {
         // SAFETY: gettid has no preconditions.
         t.store(unsafe { libc::gettid() }, Ordering::Relaxed);
-        Fleet { poll, rx, h264, subs: Vec::new(), heap: BinaryHeap::new(), window: false }.run()
+        Fleet { poll, rx, h264, headers: mode == CountMode::Headers, subs: Vec::new(), heap: BinaryHeap::new(), window: false }
+            .run()
     })?;
     Ok((FleetHandle { tx, waker, tid }, thread))
 }
@@ -130,6 +146,8 @@ struct Fleet {
     poll: Poll,
     rx: mpsc::Receiver<Cmd>,
     h264: bool,
+    /// Count SRTP packets by header instead of through str0m.
+    headers: bool,
     subs: Vec<Sub>,
     heap: BinaryHeap<Reverse<(Instant, usize)>>,
     window: bool,
@@ -205,7 +223,11 @@ impl Fleet {
                 }
                 Cmd::OpenWindow => {
                     self.window = true;
-                    self.subs.iter_mut().flat_map(|s| s.ssrcs.iter_mut()).for_each(SsrcCount::open_window);
+                    for s in &mut self.subs {
+                        s.window_datagrams_base = s.datagrams_out;
+                        s.window_other = 0;
+                        s.ssrcs.iter_mut().for_each(SsrcCount::open_window);
+                    }
                 }
                 Cmd::CloseWindow(reply) => {
                     self.window = false;
@@ -239,10 +261,15 @@ impl Fleet {
             first_key: None,
             ssrcs: Vec::new(),
             joined: Some(n.joined),
+            video_pts: n.video_pts,
+            audio_pts: n.audio_pts,
             deadline: Instant::now(),
             scheduled: None,
             alive: true,
             send_errors: 0,
+            datagrams_out: 0,
+            window_datagrams_base: 0,
+            window_other: 0,
         });
         match err {
             Some(e) => self.kill(i, &format!("cannot register socket: {e}")),
@@ -268,6 +295,12 @@ impl Fleet {
                 }
                 Err(_) => return,
             };
+            if self.headers && s.connected_at.is_some() {
+                if let Some(h) = rtp_fields(&buf[..n]) {
+                    s.count_header(h, n, self.window);
+                    continue;
+                }
+            }
             let Ok(contents) = buf[..n].try_into() else { continue };
             let input = Input::Receive(
                 Instant::now(),
@@ -295,11 +328,10 @@ impl Fleet {
                     s.deadline = t;
                     break;
                 }
-                Ok(Output::Transmit(t)) => {
-                    if s.socket.send_to(&t.contents, t.destination).is_err() {
-                        s.send_errors += 1;
-                    }
-                }
+                Ok(Output::Transmit(t)) => match s.socket.send_to(&t.contents, t.destination) {
+                    Ok(_) => s.datagrams_out += 1,
+                    Err(_) => s.send_errors += 1,
+                },
                 Ok(Output::Event(e)) => s.on_event(e, h264, window),
                 Err(e) => {
                     tracing::debug!("subscriber {}: poll_output: {e}", s.id);
@@ -340,30 +372,50 @@ impl Sub {
                 let now = Instant::now();
                 let ssrc = *p.header.ssrc;
                 let video = p.time.frequency().get() == 90_000;
-                let c = match self.ssrcs.iter_mut().position(|c| c.ssrc == ssrc) {
-                    Some(k) => &mut self.ssrcs[k],
-                    None => {
-                        let mut c = SsrcCount::new(ssrc, video);
-                        if window {
-                            c.open_window();
-                        }
-                        self.ssrcs.push(c);
-                        self.ssrcs.last_mut().unwrap()
-                    }
-                };
-                c.on_packet(*p.seq_no, p.payload.len());
-                if self.first_media.is_none() {
-                    self.first_media = Some(now);
-                    if let Some(j) = self.joined.take() {
-                        let _ = j.send(Ok(()));
-                    }
-                }
+                self.ssrc(ssrc, video, window).on_packet(*p.seq_no, p.payload.len(), p.header.timestamp);
+                self.got_media(now);
                 if video && self.first_key.is_none() && starts_keyframe(h264, &p.payload) {
                     self.first_key = Some(now);
                 }
             }
             _ => {}
         }
+    }
+
+    fn ssrc(&mut self, ssrc: u32, video: bool, window: bool) -> &mut SsrcCount {
+        match self.ssrcs.iter().position(|c| c.ssrc == ssrc) {
+            Some(k) => &mut self.ssrcs[k],
+            None => {
+                let mut c = SsrcCount::new(ssrc, video);
+                if window {
+                    c.open_window();
+                }
+                self.ssrcs.push(c);
+                self.ssrcs.last_mut().unwrap()
+            }
+        }
+    }
+
+    fn got_media(&mut self, now: Instant) {
+        if self.first_media.is_none() {
+            self.first_media = Some(now);
+            if let Some(j) = self.joined.take() {
+                let _ = j.send(Ok(()));
+            }
+        }
+    }
+
+    /// Header mode: count an SRTP packet without decrypting it.
+    fn count_header(&mut self, h: crate::count::RtpFields, len: usize, window: bool) {
+        let video = self.video_pts.contains(&h.pt);
+        if !video && !self.audio_pts.contains(&h.pt) {
+            self.window_other += u64::from(window);
+            return;
+        }
+        let c = self.ssrc(h.ssrc, video, window);
+        let seq = c.extend(h.seq);
+        c.on_packet(seq, len.saturating_sub(12), h.ts);
+        self.got_media(Instant::now());
     }
 
     fn stats(&self) -> SubStats {
@@ -377,12 +429,17 @@ impl Sub {
             first_media: since(self.first_media),
             first_keyframe: since(self.first_key),
             send_errors: self.send_errors,
+            window_datagrams_out: self.datagrams_out - self.window_datagrams_base,
+            window_other_packets: self.window_other,
             ..Default::default()
         };
         for c in &self.ssrcs {
             st.window_packets += c.window_packets;
             if c.video {
                 st.window_video_packets += c.window_packets;
+                st.window_video_frames += c.window_frames;
+            } else {
+                st.window_audio_packets += c.window_packets;
             }
             st.window_bytes += c.window_bytes;
             st.window_expected += c.window_expected();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::config::DtlsCert;
-use str0m::media::{Direction, MediaKind};
+use str0m::media::{Direction, MediaKind, Mid};
 use str0m::{Candidate, Output, Rtc};
 use tokio::sync::oneshot;
 use wishcast_api::client::WhipClient;
@@ -41,15 +41,23 @@ pub struct Joined {
     pub local_port: Option<u16>,
 }
 
-fn build(cert: &DtlsCert, h264: bool, local: SocketAddr) -> Result<(Rtc, SdpOffer, SdpPendingOffer), String> {
+struct Built {
+    rtc: Rtc,
+    offer: SdpOffer,
+    pending: SdpPendingOffer,
+    video: Mid,
+    audio: Mid,
+}
+
+fn build(cert: &DtlsCert, h264: bool, local: SocketAddr) -> Result<Built, String> {
     let mut b = Rtc::builder().clear_codecs().set_rtp_mode(true).set_dtls_cert(cert.clone());
     b = if h264 { b.enable_h264(true) } else { b.enable_vp8(true) };
     let mut rtc = b.enable_opus(true, false).build(Instant::now());
     let c = Candidate::host(local, "udp").map_err(|e| format!("candidate: {e}"))?;
     rtc.add_local_candidate(c);
     let mut api = rtc.sdp_api();
-    api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
-    api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
+    let video = api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+    let audio = api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
     let (offer, pending) = api.apply().ok_or("no offer")?;
     // Nothing can be sent before the answer (no remote candidates): just drain.
     while let Ok(o) = rtc.poll_output() {
@@ -57,7 +65,11 @@ fn build(cert: &DtlsCert, h264: bool, local: SocketAddr) -> Result<(Rtc, SdpOffe
             break;
         }
     }
-    Ok((rtc, offer, pending))
+    Ok(Built { rtc, offer, pending, video, audio })
+}
+
+fn pts(rtc: &Rtc, mid: Mid) -> Vec<u8> {
+    rtc.media(mid).map(|m| m.remote_pts().iter().map(|pt| **pt).collect()).unwrap_or_default()
 }
 
 fn bind(ip: IpAddr) -> Result<UdpSocket, String> {
@@ -94,7 +106,7 @@ pub async fn join(ctx: &JoinCtx, id: usize) -> Joined {
         }
     };
     out.local_port = Some(local.port());
-    let (mut rtc, offer, pending) = match build(&ctx.cert, ctx.h264, local) {
+    let Built { mut rtc, offer, pending, video, audio } = match build(&ctx.cert, ctx.h264, local) {
         Ok(x) => x,
         Err(e) => {
             out.error = Some(e);
@@ -118,8 +130,10 @@ pub async fn join(ctx: &JoinCtx, id: usize) -> Joined {
         out.error = Some(format!("answer rejected: {e}"));
         return out;
     }
+    let (video_pts, audio_pts) = (pts(&rtc, video), pts(&rtc, audio));
     let (tx, rx) = oneshot::channel();
-    ctx.fleet.send(Cmd::Add(Box::new(NewSub { id, rtc, socket, posted_at, answered_at, joined: tx })));
+    let sub = NewSub { id, rtc, socket, posted_at, answered_at, video_pts, audio_pts, joined: tx };
+    ctx.fleet.send(Cmd::Add(Box::new(sub)));
     let deadline = tokio::time::Instant::from_std(posted_at + ctx.timeout);
     match tokio::time::timeout_at(deadline, rx).await {
         Ok(Ok(Ok(()))) => {}

@@ -72,7 +72,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
     let whep = args.whep_url()?;
     let pid = args.server_pid;
     let h264 = args.codec == BenchCodec::H264;
-    let (fleet, fleet_thread) = fleet::spawn(h264).map_err(|e| format!("fleet: {e}"))?;
+    let (fleet, fleet_thread) = fleet::spawn(h264, args.count).map_err(|e| format!("fleet: {e}"))?;
     let cert = str0m::crypto::from_feature_flags()
         .dtls_provider
         .generate_certificate()
@@ -108,14 +108,17 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
     let rss_joined = pid.and_then(procstat::rss_bytes);
     let ports: HashSet<u16> = joins.iter().filter_map(|j| j.local_port).collect();
 
+    tokio::time::sleep(Duration::from_millis(args.settle_ms)).await;
     progress(args, &format!("measuring for {} s", args.seconds));
     let loop_cpu = || procstat::thread_cpu_seconds(fleet.tid.load(std::sync::atomic::Ordering::Relaxed));
+    let pub_counters = publisher.as_ref().map(|(p, _)| p.counters.clone());
     let sample = || {
         (
             pid.and_then(procstat::cpu_seconds),
             procstat::own_cpu_seconds().unwrap_or(0.0),
             loop_cpu(),
             procstat::udp_drops(&ports),
+            pub_counters.as_ref().map(|c| c.sample()),
         )
     };
     fleet.send(fleet::Cmd::OpenWindow);
@@ -165,6 +168,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
         loop_cpu: diff(s0.2, s1.2),
         drops: s0.3.zip(s1.3).map(|(a, b)| b.saturating_sub(a)),
         publisher: published,
+        published_in_window: s0.4.zip(s1.4).map(|(a, b)| (b.0 - a.0, b.1 - a.1)),
     };
     Ok(Report::build(head, &joins, &subs, samples))
 }

@@ -3,6 +3,8 @@
 //! sizes jittered ±10% — plus 20 ms Opus-sized audio packets at 48 kHz.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -56,7 +58,21 @@ pub struct PubStats {
     pub write_errors: u64,
 }
 
+/// Live counters, sampled at the window's edges.
+#[derive(Debug, Default)]
+pub struct PubCounters {
+    pub video_frames: AtomicU64,
+    pub audio_frames: AtomicU64,
+}
+
+impl PubCounters {
+    pub fn sample(&self) -> (u64, u64) {
+        (self.video_frames.load(Relaxed), self.audio_frames.load(Relaxed))
+    }
+}
+
 pub struct RunningPublisher {
+    pub counters: Arc<PubCounters>,
     stop: watch::Sender<bool>,
     task: JoinHandle<(Publisher, PubStats)>,
 }
@@ -71,16 +87,24 @@ pub async fn start(args: &BenchArgs) -> Result<RunningPublisher, String> {
     p.wait_connected(Duration::from_secs(10)).await.map_err(|e| format!("publisher: {e}"))?;
     let shape = Shape::new(args.video_kbps, args.fps, args.keyframe_ms);
     let (stop, rx) = watch::channel(false);
-    let task = tokio::spawn(send_loop(p, codec, shape, rx));
-    Ok(RunningPublisher { stop, task })
+    let counters = Arc::new(PubCounters::default());
+    let task = tokio::spawn(send_loop(p, codec, shape, rx, counters.clone()));
+    Ok(RunningPublisher { counters, stop, task })
 }
 
-async fn send_loop(mut p: Publisher, codec: VideoCodec, shape: Shape, mut stop: watch::Receiver<bool>) -> (Publisher, PubStats) {
+async fn send_loop(
+    mut p: Publisher,
+    codec: VideoCodec,
+    shape: Shape,
+    mut stop: watch::Receiver<bool>,
+    live: Arc<PubCounters>,
+) -> (Publisher, PubStats) {
     let mut st = PubStats::default();
     let mut video = interval(Duration::from_secs(1) / shape.fps);
     let mut audio = interval(AUDIO_PTIME);
-    video.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    audio.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // Burst keeps the schedule anchored: a late tick does not slow the stream down.
+    video.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    audio.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let (mut vseq, mut aseq) = (0u32, 0u32);
     loop {
         tokio::select! {
@@ -93,6 +117,7 @@ async fn send_loop(mut p: Publisher, codec: VideoCodec, shape: Shape, mut stop: 
                 match p.send_video_frame(frame, key).await {
                     Ok(()) => {
                         st.video_frames += 1;
+                        live.video_frames.fetch_add(1, Relaxed);
                         st.keyframes += u64::from(key);
                         st.video_bytes += size as u64;
                     }
@@ -103,13 +128,16 @@ async fn send_loop(mut p: Publisher, codec: VideoCodec, shape: Shape, mut stop: 
                 let frame = synth::audio_frame(aseq, AUDIO_BYTES);
                 aseq += 1;
                 match p.send_audio(frame).await {
-                    Ok(()) => st.audio_frames += 1,
+                    Ok(()) => {
+                        st.audio_frames += 1;
+                        live.audio_frames.fetch_add(1, Relaxed);
+                    }
                     Err(_) => st.write_errors += 1,
                 }
             }
         }
     }
-    st.datagrams_out = p.counters().datagrams_out.load(std::sync::atomic::Ordering::Relaxed);
+    st.datagrams_out = p.counters().datagrams_out.load(Relaxed);
     st.keyframe_requests = p.keyframe_requests();
     (p, st)
 }

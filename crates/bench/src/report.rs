@@ -51,6 +51,20 @@ pub struct Delivery {
     pub late: u64,
     pub subscribers_with_loss: usize,
     pub subscribers_without_packets: usize,
+    /// Video frames / audio packets the publisher sent in the window, and the share
+    /// of them a subscriber received (mean and worst). This catches what sequence
+    /// gaps cannot: a server that re-packetizes renumbers, so frames it dropped
+    /// leave no gap. Approximate (±1 frame at the window's edges).
+    pub video_frames_sent: Option<u64>,
+    pub video_frames_per_subscriber: f64,
+    pub video_frame_delivery_percent: Option<f64>,
+    pub video_frame_delivery_percent_min: Option<f64>,
+    pub audio_packets_sent: Option<u64>,
+    pub audio_delivery_percent: Option<f64>,
+    /// Datagrams each subscriber sent back (STUN, RTCP feedback), per second.
+    pub feedback_datagrams_per_subscriber_per_second: f64,
+    /// Header mode: RTP packets of no negotiated media payload type (RTX, padding probes).
+    pub other_packets: u64,
     /// Datagrams the kernel dropped on the subscribers' sockets in the window (client overload).
     pub client_socket_drops: Option<u64>,
 }
@@ -132,6 +146,8 @@ pub struct Samples {
     pub loop_cpu: Option<f64>,
     pub drops: Option<u64>,
     pub publisher: Option<(PubStats, f64)>,
+    /// (video frames, audio packets) the publisher sent in the window.
+    pub published_in_window: Option<(u64, u64)>,
 }
 
 fn ms(d: Option<std::time::Duration>) -> Option<f64> {
@@ -182,6 +198,25 @@ impl Report {
         d.subscribers_with_loss = ok.iter().filter(|s| s.window_lost > 0).count();
         d.subscribers_without_packets = ok.iter().filter(|s| s.window_packets == 0).count();
         d.client_socket_drops = s.drops;
+        d.other_packets = ok.iter().map(|s| s.window_other_packets).sum();
+        if !ok.is_empty() {
+            let n = ok.len() as f64;
+            d.feedback_datagrams_per_subscriber_per_second = ok.iter().map(|s| s.window_datagrams_out).sum::<u64>() as f64 / w / n;
+            d.video_frames_per_subscriber = ok.iter().map(|s| s.window_video_frames).sum::<u64>() as f64 / n;
+        }
+        if let Some((vf, ap)) = s.published_in_window {
+            d.video_frames_sent = Some(vf);
+            d.audio_packets_sent = Some(ap);
+            if vf > 0 && !ok.is_empty() {
+                d.video_frame_delivery_percent = Some(d.video_frames_per_subscriber * 100.0 / vf as f64);
+                let min = ok.iter().map(|s| s.window_video_frames).min().unwrap_or(0);
+                d.video_frame_delivery_percent_min = Some(min as f64 * 100.0 / vf as f64);
+            }
+            if ap > 0 && !ok.is_empty() {
+                let mean = ok.iter().map(|s| s.window_audio_packets).sum::<u64>() as f64 / ok.len() as f64;
+                d.audio_delivery_percent = Some(mean * 100.0 / ap as f64);
+            }
+        }
 
         let packets = d.packets;
         if let Some(mut srv) = s.server {
@@ -262,6 +297,22 @@ impl Report {
                 d.loss_percent, d.lost, d.expected, d.gaps, d.late, d.subscribers_with_loss, d.subscribers_without_packets
             ),
         );
+        if let (Some(sent), Some(pct), Some(min)) =
+            (d.video_frames_sent, d.video_frame_delivery_percent, d.video_frame_delivery_percent_min)
+        {
+            row(
+                &mut o,
+                "video frames delivered",
+                format!(
+                    "{pct:.1} % of {sent} sent (worst subscriber {min:.1} %); audio {}",
+                    d.audio_delivery_percent.map_or("n/a".into(), |a| format!("{a:.1} %"))
+                ),
+            );
+        }
+        row(&mut o, "feedback sent", format!("{:.1} datagrams/s per subscriber", d.feedback_datagrams_per_subscriber_per_second));
+        if d.other_packets > 0 {
+            row(&mut o, "other RTP (RTX, probes)", d.other_packets.to_string());
+        }
         if let Some(x) = d.client_socket_drops {
             row(&mut o, "client socket drops", x.to_string());
         }
