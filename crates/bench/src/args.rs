@@ -78,6 +78,10 @@ pub struct BenchArgs {
     /// How subscribers count packets (full = realistic receivers, headers = cheapest).
     #[arg(long, value_enum, default_value_t = CountMode::Full)]
     pub count: CountMode,
+    /// Minimum length of a subscriber-loop round in µs: datagrams queue up between
+    /// rounds and are read in batches (0 = wake up for every readiness event).
+    #[arg(long, default_value_t = 1000)]
+    pub loop_round_us: u64,
     /// Joins in flight at once (WHEP POST until first media packet).
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
@@ -110,6 +114,7 @@ impl BenchArgs {
             fps: 30,
             keyframe_ms: 2000,
             count: CountMode::Full,
+            loop_round_us: 1000,
             concurrency: 16,
             join_timeout_ms: 10_000,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),

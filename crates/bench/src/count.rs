@@ -19,6 +19,8 @@ pub struct SsrcCount {
     /// Video: distinct RTP timestamps (frames); audio: packets.
     pub window_frames: u64,
     last_ts: Option<u32>,
+    /// RTP timestamp of the first frame counted in the window.
+    window_first_ts: Option<u32>,
     pub window_bytes: u64,
     /// Forward jumps (seq > max + 1) in the window and the sequence numbers they skipped.
     pub window_gaps: u64,
@@ -30,7 +32,11 @@ pub struct SsrcCount {
 
 impl SsrcCount {
     pub fn new(ssrc: u32, video: bool) -> Self {
-        SsrcCount { ssrc, video, ..Default::default() }
+        SsrcCount {
+            ssrc,
+            video,
+            ..Default::default()
+        }
     }
 
     /// One received packet: extended sequence number, payload size, RTP timestamp.
@@ -46,7 +52,10 @@ impl SsrcCount {
             if seq >= base {
                 self.window_packets += 1;
                 self.window_bytes += bytes as u64;
-                self.window_frames += u64::from(new_frame || !self.video);
+                if new_frame || !self.video {
+                    self.window_frames += 1;
+                    self.window_first_ts.get_or_insert(ts);
+                }
             }
             if let Some(m) = self.max {
                 if seq > m + 1 && m + 1 >= base {
@@ -66,6 +75,7 @@ impl SsrcCount {
         self.base = self.max.map(|m| m + 1);
         self.window_packets = 0;
         self.window_frames = 0;
+        self.window_first_ts = None;
         self.window_bytes = 0;
         self.window_gaps = 0;
         self.window_skipped = 0;
@@ -79,12 +89,27 @@ impl SsrcCount {
     /// Extend a 16-bit RTP sequence number to 64 bits next to the highest one seen
     /// (starting at 65536 so a reordered first packet cannot go below zero).
     pub fn extend(&self, seq: u16) -> u64 {
-        let Some(max) = self.max else { return 65_536 + seq as u64 };
+        let Some(max) = self.max else {
+            return 65_536 + seq as u64;
+        };
         let cand = (max & !0xffff) | seq as u64;
         [cand.saturating_sub(65_536), cand, cand + 65_536]
             .into_iter()
             .min_by_key(|&c| c.abs_diff(max))
             .unwrap_or(cand)
+    }
+
+    /// Frames the sender produced in the window, judged from the RTP timestamps of
+    /// the first and last frames received and the nominal frame duration in RTP
+    /// ticks (3000 for 30 fps video, 960 for 20 ms Opus). Unlike `window_expected`
+    /// this also sees frames a re-packetizing server dropped whole.
+    pub fn window_frames_expected(&self, frame_ticks: f64) -> u64 {
+        match (self.window_first_ts, self.last_ts) {
+            (Some(a), Some(b)) if frame_ticks > 0.0 => {
+                (b.wrapping_sub(a) as f64 / frame_ticks).round() as u64 + 1
+            }
+            _ => 0,
+        }
     }
 
     /// Packets the sender numbered in the window so far (base..=max).
@@ -130,7 +155,11 @@ pub fn rtp_fields(d: &[u8]) -> Option<RtpFields> {
 /// partition 0 and P=0 in the frame tag; H.264: an IDR or SPS NAL unit, also inside
 /// STAP-A or at the start of a FU-A).
 pub fn starts_keyframe(h264: bool, payload: &[u8]) -> bool {
-    if h264 { h264_keyframe(payload) } else { vp8_keyframe(payload) }
+    if h264 {
+        h264_keyframe(payload)
+    } else {
+        vp8_keyframe(payload)
+    }
 }
 
 fn vp8_keyframe(p: &[u8]) -> bool {
@@ -202,7 +231,10 @@ mod tests {
         for s in [13, 14, 16, 17] {
             c.on_packet(s, 100, 0);
         }
-        assert_eq!((c.window_expected(), c.window_packets, c.window_lost()), (5, 4, 1));
+        assert_eq!(
+            (c.window_expected(), c.window_packets, c.window_lost()),
+            (5, 4, 1)
+        );
         assert_eq!((c.window_gaps, c.window_skipped), (1, 1));
         c.on_packet(15, 100, 0); // repaired by RTX
         assert_eq!((c.window_lost(), c.window_late), (0, 1));
@@ -217,7 +249,10 @@ mod tests {
         c.on_packet(1, 10, 0);
         c.open_window();
         c.on_packet(3, 10, 0);
-        assert_eq!((c.window_expected(), c.window_lost(), c.window_gaps), (2, 1, 1));
+        assert_eq!(
+            (c.window_expected(), c.window_lost(), c.window_gaps),
+            (2, 1, 1)
+        );
     }
 
     #[test]
@@ -258,13 +293,39 @@ mod tests {
         }
         v.on_packet(10, 1, 0); // late packet of an old frame
         assert_eq!((v.window_frames, a.window_frames), (2, 10));
+        assert_eq!(v.window_frames_expected(3000.0), 2);
+        v.on_packet(11, 1, 3000 * 5); // frames 2, 3 and 4 never came
+        assert_eq!((v.window_frames, v.window_frames_expected(3000.0)), (3, 6));
+        assert_eq!(a.window_frames_expected(960.0), 10);
     }
 
     #[test]
     fn rtp_headers_are_told_from_rtcp_stun_and_dtls() {
         let mut p = [0u8; 20];
-        p[..12].copy_from_slice(&[0x80, 0x80 | 96, 0x12, 0x34, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef]);
-        assert_eq!(rtp_fields(&p), Some(RtpFields { pt: 96, marker: true, seq: 0x1234, ts: 1, ssrc: 0xdead_beef }));
+        p[..12].copy_from_slice(&[
+            0x80,
+            0x80 | 96,
+            0x12,
+            0x34,
+            0,
+            0,
+            0,
+            1,
+            0xde,
+            0xad,
+            0xbe,
+            0xef,
+        ]);
+        assert_eq!(
+            rtp_fields(&p),
+            Some(RtpFields {
+                pt: 96,
+                marker: true,
+                seq: 0x1234,
+                ts: 1,
+                ssrc: 0xdead_beef
+            })
+        );
         p[1] = 200; // SR
         assert_eq!(rtp_fields(&p), None);
         p[1] = 111;
@@ -282,8 +343,14 @@ mod tests {
         assert!(!starts_keyframe(false, &[0x10, 0x51]));
         assert!(!starts_keyframe(false, &[0x00, 0x50])); // not a partition start
         // X=1, I=1 with a 15-bit picture id, L=1, K=1.
-        assert!(starts_keyframe(false, &[0x90, 0xd0, 0x81, 0x02, 0x05, 0x20, 0x50]));
-        assert!(!starts_keyframe(false, &[0x90, 0xd0, 0x81, 0x02, 0x05, 0x20, 0x51]));
+        assert!(starts_keyframe(
+            false,
+            &[0x90, 0xd0, 0x81, 0x02, 0x05, 0x20, 0x50]
+        ));
+        assert!(!starts_keyframe(
+            false,
+            &[0x90, 0xd0, 0x81, 0x02, 0x05, 0x20, 0x51]
+        ));
     }
 
     #[test]
@@ -293,7 +360,10 @@ mod tests {
         assert!(!starts_keyframe(true, &[0x41, 1]));
         assert!(starts_keyframe(true, &[0x7c, 0x85, 1])); // FU-A start of IDR
         assert!(!starts_keyframe(true, &[0x7c, 0x05, 1])); // FU-A middle
-        assert!(starts_keyframe(true, &[0x78, 0, 2, 0x68, 0xce, 0, 2, 0x65, 1])); // STAP-A PPS + IDR
+        assert!(starts_keyframe(
+            true,
+            &[0x78, 0, 2, 0x68, 0xce, 0, 2, 0x65, 1]
+        )); // STAP-A PPS + IDR
     }
 
     #[test]

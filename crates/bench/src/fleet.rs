@@ -13,37 +13,25 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token, Waker};
 use str0m::net::{Protocol, Receive};
-use str0m::{Event, Input, Output, Rtc};
+use str0m::{Input, Output};
 use tokio::sync::oneshot;
 
 use crate::args::CountMode;
-use crate::count::{rtp_fields, starts_keyframe, SsrcCount};
+use crate::count::{SsrcCount, rtp_fields};
+use crate::mmsg::{BATCH, Batch};
+use crate::sub::Sub;
+pub use crate::sub::{NewSub, SubStats};
 
 const WAKER: Token = Token(usize::MAX);
-
-/// A subscriber whose answer is applied, handed to the loop.
-pub struct NewSub {
-    pub id: usize,
-    pub rtc: Rtc,
-    /// Non-blocking.
-    pub socket: std::net::UdpSocket,
-    pub posted_at: Instant,
-    /// When the 201 answer arrived.
-    pub answered_at: Instant,
-    /// Negotiated payload types (for counting by header).
-    pub video_pts: Vec<u8>,
-    pub audio_pts: Vec<u8>,
-    /// Resolved with the first media packet, or an error if the peer dies first.
-    pub joined: oneshot::Sender<Result<(), String>>,
-}
 
 pub enum Cmd {
     Add(Box<NewSub>),
@@ -52,61 +40,9 @@ pub enum Cmd {
     OpenWindow,
     /// Close the window and report.
     CloseWindow(oneshot::Sender<Vec<SubStats>>),
+    /// RTP packets received so far by all subscribers.
+    TotalPackets(oneshot::Sender<u64>),
     Stop,
-}
-
-/// What one subscriber saw.
-#[derive(Debug, Clone, Default)]
-pub struct SubStats {
-    pub id: usize,
-    pub alive: bool,
-    pub connected: bool,
-    /// WHEP POST → 201 answer.
-    pub answer: Duration,
-    /// WHEP POST → DTLS connected.
-    pub connect: Option<Duration>,
-    /// WHEP POST → first RTP packet (any kind).
-    pub first_media: Option<Duration>,
-    /// WHEP POST → first packet starting a video keyframe.
-    pub first_keyframe: Option<Duration>,
-    pub window_packets: u64,
-    pub window_video_packets: u64,
-    pub window_video_frames: u64,
-    pub window_audio_packets: u64,
-    /// Datagrams this subscriber sent (STUN, DTLS, RTCP feedback) in the window.
-    pub window_datagrams_out: u64,
-    /// Header mode: RTP packets of no negotiated media payload type (RTX, probes).
-    pub window_other_packets: u64,
-    pub window_bytes: u64,
-    pub window_expected: u64,
-    pub window_lost: u64,
-    pub window_gaps: u64,
-    pub window_late: u64,
-    pub total_packets: u64,
-    pub send_errors: u64,
-}
-
-struct Sub {
-    id: usize,
-    rtc: Rtc,
-    socket: mio::net::UdpSocket,
-    local: SocketAddr,
-    posted_at: Instant,
-    answered_at: Instant,
-    connected_at: Option<Instant>,
-    first_media: Option<Instant>,
-    first_key: Option<Instant>,
-    ssrcs: Vec<SsrcCount>,
-    joined: Option<oneshot::Sender<Result<(), String>>>,
-    video_pts: Vec<u8>,
-    audio_pts: Vec<u8>,
-    deadline: Instant,
-    scheduled: Option<Instant>,
-    alive: bool,
-    send_errors: u64,
-    datagrams_out: u64,
-    window_datagrams_base: u64,
-    window_other: u64,
 }
 
 /// The async side's handle on the loop thread.
@@ -127,18 +63,52 @@ impl FleetHandle {
 }
 
 /// Start the loop thread. `h264`: how to recognise keyframes.
-pub fn spawn(h264: bool, mode: CountMode) -> std::io::Result<(FleetHandle, JoinHandle<()>)> {
+/// Nominal frame durations in RTP ticks, for [`SsrcCount::window_frames_expected`].
+#[derive(Debug, Clone, Copy)]
+pub struct FrameTicks {
+    pub video: f64,
+    pub audio: f64,
+}
+
+/// How the loop runs.
+#[derive(Debug, Clone, Copy)]
+pub struct FleetConfig {
+    /// Recognise H.264 (instead of VP8) keyframes.
+    pub h264: bool,
+    pub mode: CountMode,
+    pub ticks: FrameTicks,
+    /// Minimum length of one loop round: after handling a round of events the thread
+    /// sleeps out the rest, so datagrams accumulate and are read in batches instead
+    /// of waking the thread (and charging the sending server a wake-up) per burst.
+    pub round: Duration,
+}
+
+pub fn spawn(cfg: FleetConfig) -> std::io::Result<(FleetHandle, JoinHandle<()>)> {
     let poll = Poll::new()?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
     let (tx, rx) = mpsc::channel();
     let tid = Arc::new(AtomicI32::new(0));
     let t = tid.clone();
-    let thread = std::thread::Builder::new().name("bench-fleet".into()).spawn(move || {
-        // SAFETY: gettid has no preconditions.
-        t.store(unsafe { libc::gettid() }, Ordering::Relaxed);
-        Fleet { poll, rx, h264, headers: mode == CountMode::Headers, subs: Vec::new(), heap: BinaryHeap::new(), window: false }
+    let thread = std::thread::Builder::new()
+        .name("bench-fleet".into())
+        .spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            t.store(unsafe { libc::gettid() }, Ordering::Relaxed);
+            let headers = cfg.mode == CountMode::Headers;
+            let (h264, ticks, round) = (cfg.h264, cfg.ticks, cfg.round);
+            Fleet {
+                poll,
+                rx,
+                h264,
+                headers,
+                ticks,
+                round,
+                subs: Vec::new(),
+                heap: BinaryHeap::new(),
+                window: false,
+            }
             .run()
-    })?;
+        })?;
     Ok((FleetHandle { tx, waker, tid }, thread))
 }
 
@@ -148,6 +118,8 @@ struct Fleet {
     h264: bool,
     /// Count SRTP packets by header instead of through str0m.
     headers: bool,
+    ticks: FrameTicks,
+    round: Duration,
     subs: Vec<Sub>,
     heap: BinaryHeap<Reverse<(Instant, usize)>>,
     window: bool,
@@ -156,13 +128,17 @@ struct Fleet {
 impl Fleet {
     fn run(mut self) {
         let mut events = Events::with_capacity(1024);
-        let mut buf = vec![0u8; 2048];
+        let mut batch = Batch::new();
         let mut due = Vec::new();
         loop {
             let now = Instant::now();
-            let wait = self.heap.peek().map_or(Duration::from_millis(100), |Reverse((t, _))| {
-                t.saturating_duration_since(now).min(Duration::from_millis(100))
-            });
+            let wait = self
+                .heap
+                .peek()
+                .map_or(Duration::from_millis(100), |Reverse((t, _))| {
+                    t.saturating_duration_since(now)
+                        .min(Duration::from_millis(100))
+                });
             if let Err(e) = self.poll.poll(&mut events, Some(wait)) {
                 if e.kind() == ErrorKind::Interrupted {
                     continue;
@@ -170,6 +146,7 @@ impl Fleet {
                 tracing::error!("bench fleet: poll failed: {e}");
                 return;
             }
+            let woke = Instant::now();
             for ev in events.iter() {
                 match ev.token() {
                     WAKER => {
@@ -177,9 +154,10 @@ impl Fleet {
                             return;
                         }
                     }
-                    Token(i) => self.readable(i, &mut buf),
+                    Token(i) => self.readable(i, &mut batch),
                 }
             }
+            let busy = !events.is_empty();
             // Timeouts due now; entries re-armed while handling them wait for the next turn.
             let now = Instant::now();
             while let Some(&Reverse((t, i))) = self.heap.peek() {
@@ -207,6 +185,10 @@ impl Fleet {
                     self.schedule(i);
                 }
             }
+            let spent = woke.elapsed();
+            if busy && spent < self.round {
+                std::thread::sleep(self.round - spent);
+            }
         }
     }
 
@@ -231,8 +213,20 @@ impl Fleet {
                 }
                 Cmd::CloseWindow(reply) => {
                     self.window = false;
-                    self.subs.iter_mut().flat_map(|s| s.ssrcs.iter_mut()).for_each(SsrcCount::close_window);
-                    let _ = reply.send(self.subs.iter().map(Sub::stats).collect());
+                    self.subs
+                        .iter_mut()
+                        .flat_map(|s| s.ssrcs.iter_mut())
+                        .for_each(SsrcCount::close_window);
+                    let _ = reply.send(self.subs.iter().map(|s| s.stats(self.ticks)).collect());
+                }
+                Cmd::TotalPackets(reply) => {
+                    let n = self
+                        .subs
+                        .iter()
+                        .flat_map(|s| s.ssrcs.iter())
+                        .map(|c| c.total_packets)
+                        .sum();
+                    let _ = reply.send(n);
                 }
                 Cmd::Stop => return false,
             }
@@ -244,7 +238,12 @@ impl Fleet {
         let i = self.subs.len();
         let local = n.socket.local_addr();
         let mut socket = mio::net::UdpSocket::from_std(n.socket);
-        let reg = local.and_then(|l| self.poll.registry().register(&mut socket, Token(i), Interest::READABLE).map(|_| l));
+        let reg = local.and_then(|l| {
+            self.poll
+                .registry()
+                .register(&mut socket, Token(i), Interest::READABLE)
+                .map(|_| l)
+        });
         let (local, err) = match reg {
             Ok(l) => (l, None),
             Err(e) => (SocketAddr::from(([0, 0, 0, 0], 0)), Some(e)),
@@ -277,15 +276,15 @@ impl Fleet {
         }
     }
 
-    fn readable(&mut self, i: usize, buf: &mut [u8]) {
+    /// Read everything queued on subscriber `i`'s socket, a batch per syscall.
+    fn readable(&mut self, i: usize, batch: &mut Batch) {
         let mut errors = 0;
         loop {
-            let s = &mut self.subs[i];
-            if !s.alive {
+            if !self.subs[i].alive {
                 return;
             }
-            let (n, source) = match s.socket.recv_from(buf) {
-                Ok(r) => r,
+            let n = match batch.recv(self.subs[i].socket.as_raw_fd()) {
+                Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 // e.g. ICMP port unreachable surfacing as ECONNREFUSED: keep reading.
@@ -295,22 +294,44 @@ impl Fleet {
                 }
                 Err(_) => return,
             };
-            if self.headers && s.connected_at.is_some() {
-                if let Some(h) = rtp_fields(&buf[..n]) {
-                    s.count_header(h, n, self.window);
+            for k in 0..n {
+                let Some((data, source)) = batch.get(k) else {
+                    continue;
+                };
+                let s = &mut self.subs[i];
+                if !s.alive {
+                    return;
+                }
+                if self.headers
+                    && s.connected_at.is_some()
+                    && let Some(h) = rtp_fields(data)
+                {
+                    s.count_header(h, data.len(), self.window);
                     continue;
                 }
+                let Ok(contents) = data.try_into() else {
+                    continue;
+                };
+                let input = Input::Receive(
+                    Instant::now(),
+                    Receive {
+                        proto: Protocol::Udp,
+                        source,
+                        destination: s.local,
+                        contents,
+                    },
+                );
+                if let Err(e) = s.rtc.handle_input(input) {
+                    tracing::trace!("subscriber {}: input rejected: {e}", s.id);
+                }
+                // RTP mode keeps one pending packet: drain after every input.
+                self.drain(i);
             }
-            let Ok(contents) = buf[..n].try_into() else { continue };
-            let input = Input::Receive(
-                Instant::now(),
-                Receive { proto: Protocol::Udp, source, destination: s.local, contents },
-            );
-            if let Err(e) = s.rtc.handle_input(input) {
-                tracing::trace!("subscriber {}: input rejected: {e}", s.id);
+            // A short batch emptied the queue; any later datagram raises a new
+            // (edge-triggered) readiness event.
+            if n < BATCH {
+                return;
             }
-            // RTP mode keeps one pending packet: drain after every input.
-            self.drain(i);
         }
     }
 
@@ -361,93 +382,5 @@ impl Fleet {
         if let Some(j) = s.joined.take() {
             let _ = j.send(Err(why.to_string()));
         }
-    }
-}
-
-impl Sub {
-    fn on_event(&mut self, e: Event, h264: bool, window: bool) {
-        match e {
-            Event::Connected => self.connected_at = Some(Instant::now()),
-            Event::RtpPacket(p) => {
-                let now = Instant::now();
-                let ssrc = *p.header.ssrc;
-                let video = p.time.frequency().get() == 90_000;
-                self.ssrc(ssrc, video, window).on_packet(*p.seq_no, p.payload.len(), p.header.timestamp);
-                self.got_media(now);
-                if video && self.first_key.is_none() && starts_keyframe(h264, &p.payload) {
-                    self.first_key = Some(now);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn ssrc(&mut self, ssrc: u32, video: bool, window: bool) -> &mut SsrcCount {
-        match self.ssrcs.iter().position(|c| c.ssrc == ssrc) {
-            Some(k) => &mut self.ssrcs[k],
-            None => {
-                let mut c = SsrcCount::new(ssrc, video);
-                if window {
-                    c.open_window();
-                }
-                self.ssrcs.push(c);
-                self.ssrcs.last_mut().unwrap()
-            }
-        }
-    }
-
-    fn got_media(&mut self, now: Instant) {
-        if self.first_media.is_none() {
-            self.first_media = Some(now);
-            if let Some(j) = self.joined.take() {
-                let _ = j.send(Ok(()));
-            }
-        }
-    }
-
-    /// Header mode: count an SRTP packet without decrypting it.
-    fn count_header(&mut self, h: crate::count::RtpFields, len: usize, window: bool) {
-        let video = self.video_pts.contains(&h.pt);
-        if !video && !self.audio_pts.contains(&h.pt) {
-            self.window_other += u64::from(window);
-            return;
-        }
-        let c = self.ssrc(h.ssrc, video, window);
-        let seq = c.extend(h.seq);
-        c.on_packet(seq, len.saturating_sub(12), h.ts);
-        self.got_media(Instant::now());
-    }
-
-    fn stats(&self) -> SubStats {
-        let since = |t: Option<Instant>| t.map(|t| t.saturating_duration_since(self.posted_at));
-        let mut st = SubStats {
-            id: self.id,
-            alive: self.alive,
-            connected: self.connected_at.is_some(),
-            answer: self.answered_at.saturating_duration_since(self.posted_at),
-            connect: since(self.connected_at),
-            first_media: since(self.first_media),
-            first_keyframe: since(self.first_key),
-            send_errors: self.send_errors,
-            window_datagrams_out: self.datagrams_out - self.window_datagrams_base,
-            window_other_packets: self.window_other,
-            ..Default::default()
-        };
-        for c in &self.ssrcs {
-            st.window_packets += c.window_packets;
-            if c.video {
-                st.window_video_packets += c.window_packets;
-                st.window_video_frames += c.window_frames;
-            } else {
-                st.window_audio_packets += c.window_packets;
-            }
-            st.window_bytes += c.window_bytes;
-            st.window_expected += c.window_expected();
-            st.window_lost += c.window_lost();
-            st.window_gaps += c.window_gaps;
-            st.window_late += c.window_late;
-            st.total_packets += c.total_packets;
-        }
-        st
     }
 }

@@ -16,16 +16,18 @@ pub mod args;
 pub mod count;
 pub mod fleet;
 pub mod join;
+pub mod mmsg;
 pub mod procstat;
 pub mod publish;
 pub mod report;
+mod sub;
 
 use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
 use wishcast_api::client::WhipClient;
 
@@ -36,7 +38,10 @@ pub use report::Report;
 /// runs the benchmark and prints the report. Exit code 0 when every subscriber
 /// joined, 1 when some failed, 2 when the benchmark could not run.
 pub fn main(args: BenchArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("wishcast bench: cannot start a runtime: {e}");
@@ -50,7 +55,11 @@ pub fn main(args: BenchArgs) -> ExitCode {
             } else {
                 print!("{}", r.table());
             }
-            if r.failed == 0 && r.connected > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if r.failed == 0 && r.connected > 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         Err(e) => {
             eprintln!("wishcast bench: {e}");
@@ -72,7 +81,17 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
     let whep = args.whep_url()?;
     let pid = args.server_pid;
     let h264 = args.codec == BenchCodec::H264;
-    let (fleet, fleet_thread) = fleet::spawn(h264, args.count).map_err(|e| format!("fleet: {e}"))?;
+    let ticks = fleet::FrameTicks {
+        video: 90_000.0 / args.fps as f64,
+        audio: 48_000.0 * publish::AUDIO_PTIME.as_secs_f64(),
+    };
+    let cfg = fleet::FleetConfig {
+        h264,
+        mode: args.count,
+        ticks,
+        round: Duration::from_micros(args.loop_round_us),
+    };
+    let (fleet, fleet_thread) = fleet::spawn(cfg).map_err(|e| format!("fleet: {e}"))?;
     let cert = str0m::crypto::from_feature_flags()
         .dtls_provider
         .generate_certificate()
@@ -89,7 +108,10 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
     };
     let rss_before = pid.and_then(procstat::rss_bytes);
 
-    progress(args, &format!("joining {} subscribers at {whep}", args.subscribers));
+    progress(
+        args,
+        &format!("joining {} subscribers at {whep}", args.subscribers),
+    );
     let ctx = Arc::new(join::JoinCtx {
         whep: whep.clone(),
         token: args.token.clone(),
@@ -101,24 +123,30 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
         timeout: Duration::from_millis(args.join_timeout_ms),
     });
     let ramp_start = Instant::now();
-    let join_cpu0 = (pid.and_then(procstat::cpu_seconds), procstat::own_cpu_seconds());
+    let join_cpu0 = (
+        pid.and_then(procstat::cpu_seconds),
+        procstat::own_cpu_seconds(),
+    );
     let joins = join_all(args, ctx.clone()).await;
-    let join_cpu1 = (pid.and_then(procstat::cpu_seconds), procstat::own_cpu_seconds());
+    let join_cpu1 = (
+        pid.and_then(procstat::cpu_seconds),
+        procstat::own_cpu_seconds(),
+    );
     let ramp_seconds = ramp_start.elapsed().as_secs_f64();
     let rss_joined = pid.and_then(procstat::rss_bytes);
+    let join_packets = fleet_total(&fleet).await;
     let ports: HashSet<u16> = joins.iter().filter_map(|j| j.local_port).collect();
 
     tokio::time::sleep(Duration::from_millis(args.settle_ms)).await;
     progress(args, &format!("measuring for {} s", args.seconds));
-    let loop_cpu = || procstat::thread_cpu_seconds(fleet.tid.load(std::sync::atomic::Ordering::Relaxed));
-    let pub_counters = publisher.as_ref().map(|(p, _)| p.counters.clone());
+    let loop_cpu =
+        || procstat::thread_cpu_seconds(fleet.tid.load(std::sync::atomic::Ordering::Relaxed));
     let sample = || {
         (
             pid.and_then(procstat::cpu_seconds),
             procstat::own_cpu_seconds().unwrap_or(0.0),
             loop_cpu(),
             procstat::udp_drops(&ports),
-            pub_counters.as_ref().map(|c| c.sample()),
         )
     };
     fleet.send(fleet::Cmd::OpenWindow);
@@ -130,6 +158,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
     fleet.send(fleet::Cmd::CloseWindow(tx));
     let window_seconds = t0.elapsed().as_secs_f64();
     let subs = rx.await.map_err(|_| "the fleet loop died")?;
+    let rss_end = pid.and_then(procstat::rss_bytes);
 
     progress(args, "closing sessions");
     let published = match publisher {
@@ -148,6 +177,8 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
         pid,
         cpu_seconds: diff(s0.0, s1.0).unwrap_or(0.0),
         join_phase_cpu_seconds: diff(join_cpu0.0, join_cpu1.0),
+        join_phase_packets: join_packets,
+        rss_end_bytes: rss_end,
         rss_before_bytes: rss_before,
         rss_joined_bytes: rss_joined,
         ..Default::default()
@@ -168,9 +199,14 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
         loop_cpu: diff(s0.2, s1.2),
         drops: s0.3.zip(s1.3).map(|(a, b)| b.saturating_sub(a)),
         publisher: published,
-        published_in_window: s0.4.zip(s1.4).map(|(a, b)| (b.0 - a.0, b.1 - a.1)),
     };
     Ok(Report::build(head, &joins, &subs, samples))
+}
+
+async fn fleet_total(fleet: &fleet::FleetHandle) -> u64 {
+    let (tx, rx) = oneshot::channel();
+    fleet.send(fleet::Cmd::TotalPackets(tx));
+    rx.await.unwrap_or(0)
 }
 
 /// Join every subscriber: start i at ramp * i / n, at most `concurrency` in flight.
@@ -184,7 +220,9 @@ async fn join_all(args: &BenchArgs, ctx: Arc<join::JoinCtx>) -> Vec<join::Joined
             let at = start + Duration::from_millis(args.ramp_ms) * i as u32 / n as u32;
             tokio::time::sleep_until(at).await;
         }
-        let Ok(permit) = sem.clone().acquire_owned().await else { break };
+        let Ok(permit) = sem.clone().acquire_owned().await else {
+            break;
+        };
         let ctx = ctx.clone();
         set.spawn(async move {
             let r = join::join(&ctx, i).await;

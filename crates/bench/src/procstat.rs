@@ -90,7 +90,10 @@ mod tests {
 
     #[test]
     fn parses_status() {
-        assert_eq!(parse_vm_rss("Name:\tx\nVmRSS:\t  2048 kB\n"), Some(2048 * 1024));
+        assert_eq!(
+            parse_vm_rss("Name:\tx\nVmRSS:\t  2048 kB\n"),
+            Some(2048 * 1024)
+        );
         assert!(rss_bytes(std::process::id()).unwrap() > 0);
     }
 

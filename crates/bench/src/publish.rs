@@ -3,14 +3,13 @@
 //! sizes jittered ±10% — plus 20 ms Opus-sized audio packets at 48 kHz.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio::time::{interval, MissedTickBehavior};
-use wishcast_client::{synth, PublishOptions, Publisher, VideoCodec};
+use tokio::time::{MissedTickBehavior, interval};
+use wishcast_client::{PublishOptions, Publisher, VideoCodec, synth};
 
 use crate::args::BenchArgs;
 
@@ -34,13 +33,22 @@ impl Shape {
         let gop = ((keyframe_ms * fps as u64 / 1000).max(1)) as u32;
         let gop_bytes = kbps as f64 * 1000.0 / 8.0 * gop as f64 / fps as f64;
         let delta = gop_bytes / (gop as f64 - 1.0 + 10.0);
-        Shape { fps, gop, keyframe_bytes: (delta * 10.0) as usize, delta_bytes: delta as usize }
+        Shape {
+            fps,
+            gop,
+            keyframe_bytes: (delta * 10.0) as usize,
+            delta_bytes: delta as usize,
+        }
     }
 
     /// Size of frame `seq`: nominal ±10%, deterministic.
     pub fn size(&self, seq: u32) -> (usize, bool) {
         let key = seq.is_multiple_of(self.gop);
-        let nominal = if key { self.keyframe_bytes } else { self.delta_bytes };
+        let nominal = if key {
+            self.keyframe_bytes
+        } else {
+            self.delta_bytes
+        };
         let jitter = (seq.wrapping_mul(2_654_435_761) >> 22) as f64 / 1024.0; // 0..1
         (((nominal as f64) * (0.9 + 0.2 * jitter)) as usize, key)
     }
@@ -58,21 +66,7 @@ pub struct PubStats {
     pub write_errors: u64,
 }
 
-/// Live counters, sampled at the window's edges.
-#[derive(Debug, Default)]
-pub struct PubCounters {
-    pub video_frames: AtomicU64,
-    pub audio_frames: AtomicU64,
-}
-
-impl PubCounters {
-    pub fn sample(&self) -> (u64, u64) {
-        (self.video_frames.load(Relaxed), self.audio_frames.load(Relaxed))
-    }
-}
-
 pub struct RunningPublisher {
-    pub counters: Arc<PubCounters>,
     stop: watch::Sender<bool>,
     task: JoinHandle<(Publisher, PubStats)>,
 }
@@ -80,16 +74,22 @@ pub struct RunningPublisher {
 /// Connect, wait for DTLS, and start sending.
 pub async fn start(args: &BenchArgs) -> Result<RunningPublisher, String> {
     let codec = args.codec.client();
-    let opts = PublishOptions { video: Some(codec), audio: true, data_channel: false, bind: SocketAddr::new(args.bind, 0) };
+    let opts = PublishOptions {
+        video: Some(codec),
+        audio: true,
+        data_channel: false,
+        bind: SocketAddr::new(args.bind, 0),
+    };
     let p = Publisher::connect(&args.whip, args.token.as_deref(), opts)
         .await
         .map_err(|e| format!("WHIP publish to {}: {e}", args.whip))?;
-    p.wait_connected(Duration::from_secs(10)).await.map_err(|e| format!("publisher: {e}"))?;
+    p.wait_connected(Duration::from_secs(10))
+        .await
+        .map_err(|e| format!("publisher: {e}"))?;
     let shape = Shape::new(args.video_kbps, args.fps, args.keyframe_ms);
     let (stop, rx) = watch::channel(false);
-    let counters = Arc::new(PubCounters::default());
-    let task = tokio::spawn(send_loop(p, codec, shape, rx, counters.clone()));
-    Ok(RunningPublisher { counters, stop, task })
+    let task = tokio::spawn(send_loop(p, codec, shape, rx));
+    Ok(RunningPublisher { stop, task })
 }
 
 async fn send_loop(
@@ -97,7 +97,6 @@ async fn send_loop(
     codec: VideoCodec,
     shape: Shape,
     mut stop: watch::Receiver<bool>,
-    live: Arc<PubCounters>,
 ) -> (Publisher, PubStats) {
     let mut st = PubStats::default();
     let mut video = interval(Duration::from_secs(1) / shape.fps);
@@ -117,7 +116,6 @@ async fn send_loop(
                 match p.send_video_frame(frame, key).await {
                     Ok(()) => {
                         st.video_frames += 1;
-                        live.video_frames.fetch_add(1, Relaxed);
                         st.keyframes += u64::from(key);
                         st.video_bytes += size as u64;
                     }
@@ -128,10 +126,7 @@ async fn send_loop(
                 let frame = synth::audio_frame(aseq, AUDIO_BYTES);
                 aseq += 1;
                 match p.send_audio(frame).await {
-                    Ok(()) => {
-                        st.audio_frames += 1;
-                        live.audio_frames.fetch_add(1, Relaxed);
-                    }
+                    Ok(()) => st.audio_frames += 1,
                     Err(_) => st.write_errors += 1,
                 }
             }

@@ -51,15 +51,14 @@ pub struct Delivery {
     pub late: u64,
     pub subscribers_with_loss: usize,
     pub subscribers_without_packets: usize,
-    /// Video frames / audio packets the publisher sent in the window, and the share
-    /// of them a subscriber received (mean and worst). This catches what sequence
-    /// gaps cannot: a server that re-packetizes renumbers, so frames it dropped
-    /// leave no gap. Approximate (±1 frame at the window's edges).
-    pub video_frames_sent: Option<u64>,
+    /// Video frames received per subscriber, and the share of the frames the RTP
+    /// timestamps say were sent (all subscribers, and the worst one); the same for
+    /// audio packets. This catches what sequence gaps cannot: a server that
+    /// re-packetizes renumbers, so frames it dropped whole leave no sequence gap.
+    /// Assumes the bench's own publisher (nominal --fps and 20 ms audio).
     pub video_frames_per_subscriber: f64,
     pub video_frame_delivery_percent: Option<f64>,
     pub video_frame_delivery_percent_min: Option<f64>,
-    pub audio_packets_sent: Option<u64>,
     pub audio_delivery_percent: Option<f64>,
     /// Datagrams each subscriber sent back (STUN, RTCP feedback), per second.
     pub feedback_datagrams_per_subscriber_per_second: f64,
@@ -80,10 +79,19 @@ pub struct ServerFigures {
     pub packets_per_second_per_core: Option<f64>,
     /// CPU the server spent during the join phase (signalling, ICE, DTLS, first media).
     pub join_phase_cpu_seconds: Option<f64>,
+    /// Media packets the subscribers received during the join phase.
+    pub join_phase_packets: u64,
     pub join_cpu_ms_per_subscriber: Option<f64>,
+    /// The same, less the join phase's packets at the window's CPU per packet: the
+    /// cost of a join itself.
+    pub join_cpu_ms_per_subscriber_net: Option<f64>,
+    /// VmRSS before the first subscriber, once all joined, and at the window's end.
     pub rss_before_bytes: Option<u64>,
     pub rss_joined_bytes: Option<u64>,
+    pub rss_end_bytes: Option<u64>,
+    /// (joined - before) / connected, and (end - before) / connected.
     pub rss_per_subscriber_bytes: Option<f64>,
+    pub rss_per_subscriber_end_bytes: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -146,8 +154,6 @@ pub struct Samples {
     pub loop_cpu: Option<f64>,
     pub drops: Option<u64>,
     pub publisher: Option<(PubStats, f64)>,
-    /// (video frames, audio packets) the publisher sent in the window.
-    pub published_in_window: Option<(u64, u64)>,
 }
 
 fn ms(d: Option<std::time::Duration>) -> Option<f64> {
@@ -171,7 +177,8 @@ impl Report {
         head.join_ms = Millis::of(ok.iter().filter_map(|s| ms(s.first_media)).collect());
         head.answer_ms = Millis::of(ok.iter().map(|s| s.answer.as_secs_f64() * 1000.0).collect());
         head.connect_ms = Millis::of(ok.iter().filter_map(|s| ms(s.connect)).collect());
-        head.first_keyframe_ms = Millis::of(ok.iter().filter_map(|s| ms(s.first_keyframe)).collect());
+        head.first_keyframe_ms =
+            Millis::of(ok.iter().filter_map(|s| ms(s.first_keyframe)).collect());
         head.window_seconds = s.window_seconds;
         head.ramp_seconds = s.ramp_seconds;
 
@@ -187,12 +194,18 @@ impl Report {
         } else {
             d.per_subscriber_pps_mean = d.packets_per_second / pps.len() as f64;
             let n = pps.len() as f64;
-            d.video_packets_per_subscriber_per_second = ok.iter().map(|s| s.window_video_packets).sum::<u64>() as f64 / w / n;
-            d.kbps_per_subscriber = ok.iter().map(|s| s.window_bytes).sum::<u64>() as f64 * 8.0 / 1000.0 / w / n;
+            d.video_packets_per_subscriber_per_second =
+                ok.iter().map(|s| s.window_video_packets).sum::<u64>() as f64 / w / n;
+            d.kbps_per_subscriber =
+                ok.iter().map(|s| s.window_bytes).sum::<u64>() as f64 * 8.0 / 1000.0 / w / n;
         }
         d.expected = ok.iter().map(|s| s.window_expected).sum();
         d.lost = ok.iter().map(|s| s.window_lost).sum();
-        d.loss_percent = if d.expected > 0 { d.lost as f64 * 100.0 / d.expected as f64 } else { 0.0 };
+        d.loss_percent = if d.expected > 0 {
+            d.lost as f64 * 100.0 / d.expected as f64
+        } else {
+            0.0
+        };
         d.gaps = ok.iter().map(|s| s.window_gaps).sum();
         d.late = ok.iter().map(|s| s.window_late).sum();
         d.subscribers_with_loss = ok.iter().filter(|s| s.window_lost > 0).count();
@@ -201,22 +214,24 @@ impl Report {
         d.other_packets = ok.iter().map(|s| s.window_other_packets).sum();
         if !ok.is_empty() {
             let n = ok.len() as f64;
-            d.feedback_datagrams_per_subscriber_per_second = ok.iter().map(|s| s.window_datagrams_out).sum::<u64>() as f64 / w / n;
-            d.video_frames_per_subscriber = ok.iter().map(|s| s.window_video_frames).sum::<u64>() as f64 / n;
+            d.feedback_datagrams_per_subscriber_per_second =
+                ok.iter().map(|s| s.window_datagrams_out).sum::<u64>() as f64 / w / n;
+            d.video_frames_per_subscriber =
+                ok.iter().map(|s| s.window_video_frames).sum::<u64>() as f64 / n;
         }
-        if let Some((vf, ap)) = s.published_in_window {
-            d.video_frames_sent = Some(vf);
-            d.audio_packets_sent = Some(ap);
-            if vf > 0 && !ok.is_empty() {
-                d.video_frame_delivery_percent = Some(d.video_frames_per_subscriber * 100.0 / vf as f64);
-                let min = ok.iter().map(|s| s.window_video_frames).min().unwrap_or(0);
-                d.video_frame_delivery_percent_min = Some(min as f64 * 100.0 / vf as f64);
-            }
-            if ap > 0 && !ok.is_empty() {
-                let mean = ok.iter().map(|s| s.window_audio_packets).sum::<u64>() as f64 / ok.len() as f64;
-                d.audio_delivery_percent = Some(mean * 100.0 / ap as f64);
-            }
-        }
+        let pct = |got: u64, want: u64| (want > 0).then(|| got as f64 * 100.0 / want as f64);
+        d.video_frame_delivery_percent = pct(
+            ok.iter().map(|s| s.window_video_frames).sum(),
+            ok.iter().map(|s| s.window_video_frames_expected).sum(),
+        );
+        d.video_frame_delivery_percent_min = ok
+            .iter()
+            .filter_map(|s| pct(s.window_video_frames, s.window_video_frames_expected))
+            .min_by(f64::total_cmp);
+        d.audio_delivery_percent = pct(
+            ok.iter().map(|s| s.window_audio_packets).sum(),
+            ok.iter().map(|s| s.window_audio_packets_expected).sum(),
+        );
 
         let packets = d.packets;
         if let Some(mut srv) = s.server {
@@ -226,12 +241,19 @@ impl Report {
                 srv.packets_per_second_per_core = Some(packets as f64 / srv.cpu_seconds);
             }
             if head.connected > 0 {
-                srv.join_cpu_ms_per_subscriber = srv.join_phase_cpu_seconds.map(|c| c * 1000.0 / head.connected as f64);
-            }
-            if let (Some(a), Some(b)) = (srv.rss_before_bytes, srv.rss_joined_bytes) {
-                if head.connected > 0 {
-                    srv.rss_per_subscriber_bytes = Some((b as f64 - a as f64) / head.connected as f64);
+                let n = head.connected as f64;
+                srv.join_cpu_ms_per_subscriber = srv.join_phase_cpu_seconds.map(|c| c * 1000.0 / n);
+                if let (Some(c), Some(us)) = (srv.join_phase_cpu_seconds, srv.us_per_packet) {
+                    let net = c - srv.join_phase_packets as f64 * us / 1e6;
+                    srv.join_cpu_ms_per_subscriber_net = Some(net.max(0.0) * 1000.0 / n);
                 }
+                let per = |b: Option<u64>| {
+                    srv.rss_before_bytes
+                        .zip(b)
+                        .map(|(a, b)| (b as f64 - a as f64) / n)
+                };
+                srv.rss_per_subscriber_bytes = per(srv.rss_joined_bytes);
+                srv.rss_per_subscriber_end_bytes = per(srv.rss_end_bytes);
             }
             head.server = Some(srv);
         }
@@ -261,22 +283,43 @@ impl Report {
     pub fn table(&self) -> String {
         let mut o = String::new();
         let d = &self.delivery;
-        let _ = writeln!(o, "wishcast bench  {} → {}  ({})", self.whip, self.whep, self.codec);
+        let _ = writeln!(
+            o,
+            "wishcast bench  {} → {}  ({})",
+            self.whip, self.whep, self.codec
+        );
         let row = |o: &mut String, k: &str, v: String| {
             let _ = writeln!(o, "  {k:<28} {v}");
         };
-        row(&mut o, "subscribers", format!("{} connected, {} failed (of {})", self.connected, self.failed, self.subscribers));
+        row(
+            &mut o,
+            "subscribers",
+            format!(
+                "{} connected, {} failed (of {})",
+                self.connected, self.failed, self.subscribers
+            ),
+        );
         for (e, n) in &self.failures {
             row(&mut o, "  failure", format!("{n} × {e}"));
         }
-        let m = |x: &Millis| format!("p50 {:.1}  p95 {:.1}  max {:.1} ms  (n={})", x.p50, x.p95, x.max, x.count);
+        let m = |x: &Millis| match x.count {
+            0 => "n/a".to_string(),
+            n => format!(
+                "p50 {:.1}  p95 {:.1}  max {:.1} ms  (n={n})",
+                x.p50, x.p95, x.max
+            ),
+        };
         row(&mut o, "join (POST → first packet)", m(&self.join_ms));
         row(&mut o, "POST → 201 answer", m(&self.answer_ms));
         row(&mut o, "POST → DTLS connected", m(&self.connect_ms));
         row(&mut o, "POST → first keyframe", m(&self.first_keyframe_ms));
         row(&mut o, "join phase", format!("{:.2} s", self.ramp_seconds));
         row(&mut o, "window", format!("{:.2} s", self.window_seconds));
-        row(&mut o, "packets delivered", format!("{} ({:.0}/s)", d.packets, d.packets_per_second));
+        row(
+            &mut o,
+            "packets delivered",
+            format!("{} ({:.0}/s)", d.packets, d.packets_per_second),
+        );
         row(
             &mut o,
             "per subscriber",
@@ -294,36 +337,90 @@ impl Report {
             "loss",
             format!(
                 "{:.3} % ({} of {}; {} gaps, {} late, {} subscribers with loss, {} without packets)",
-                d.loss_percent, d.lost, d.expected, d.gaps, d.late, d.subscribers_with_loss, d.subscribers_without_packets
+                d.loss_percent,
+                d.lost,
+                d.expected,
+                d.gaps,
+                d.late,
+                d.subscribers_with_loss,
+                d.subscribers_without_packets
             ),
         );
-        if let (Some(sent), Some(pct), Some(min)) =
-            (d.video_frames_sent, d.video_frame_delivery_percent, d.video_frame_delivery_percent_min)
-        {
+        if let (Some(pct), Some(min)) = (
+            d.video_frame_delivery_percent,
+            d.video_frame_delivery_percent_min,
+        ) {
             row(
                 &mut o,
-                "video frames delivered",
+                "frames delivered",
                 format!(
-                    "{pct:.1} % of {sent} sent (worst subscriber {min:.1} %); audio {}",
-                    d.audio_delivery_percent.map_or("n/a".into(), |a| format!("{a:.1} %"))
+                    "video {pct:.2} % ({:.0} per subscriber, worst subscriber {min:.2} %), audio {}",
+                    d.video_frames_per_subscriber,
+                    d.audio_delivery_percent
+                        .map_or("n/a".into(), |a| format!("{a:.2} %"))
                 ),
             );
         }
-        row(&mut o, "feedback sent", format!("{:.1} datagrams/s per subscriber", d.feedback_datagrams_per_subscriber_per_second));
+        row(
+            &mut o,
+            "feedback sent",
+            format!(
+                "{:.1} datagrams/s per subscriber",
+                d.feedback_datagrams_per_subscriber_per_second
+            ),
+        );
         if d.other_packets > 0 {
-            row(&mut o, "other RTP (RTX, probes)", d.other_packets.to_string());
+            row(
+                &mut o,
+                "other RTP (RTX, probes)",
+                d.other_packets.to_string(),
+            );
         }
         if let Some(x) = d.client_socket_drops {
             row(&mut o, "client socket drops", x.to_string());
         }
         if let Some(s) = &self.server {
-            let opt = |v: Option<f64>, unit: &str, prec: usize| v.map_or("n/a".into(), |v| format!("{v:.prec$}{unit}"));
+            let opt = |v: Option<f64>, unit: &str, prec: usize| {
+                v.map_or("n/a".into(), |v| format!("{v:.prec$}{unit}"))
+            };
             row(&mut o, "server pid", s.pid.to_string());
-            row(&mut o, "server CPU", format!("{:.2} s ({:.1} % of a core)", s.cpu_seconds, s.cpu_percent));
-            row(&mut o, "server CPU per packet", opt(s.us_per_packet, " µs", 2));
-            row(&mut o, "server packets/s per core", opt(s.packets_per_second_per_core, "", 0));
-            row(&mut o, "server CPU per join", opt(s.join_cpu_ms_per_subscriber, " ms", 2));
-            row(&mut o, "server RSS per subscriber", opt(s.rss_per_subscriber_bytes.map(|b| b / 1024.0), " KiB", 1));
+            row(
+                &mut o,
+                "server CPU",
+                format!("{:.2} s ({:.1} % of a core)", s.cpu_seconds, s.cpu_percent),
+            );
+            row(
+                &mut o,
+                "server CPU per packet",
+                opt(s.us_per_packet, " µs", 2),
+            );
+            row(
+                &mut o,
+                "server packets/s per core",
+                opt(s.packets_per_second_per_core, "", 0),
+            );
+            row(
+                &mut o,
+                "server CPU per join",
+                format!(
+                    "{} ({} without the join phase's forwarding)",
+                    opt(s.join_cpu_ms_per_subscriber, " ms", 2),
+                    opt(s.join_cpu_ms_per_subscriber_net, " ms", 2)
+                ),
+            );
+            row(
+                &mut o,
+                "server RSS per subscriber",
+                format!(
+                    "{} when joined, {} at the end",
+                    opt(s.rss_per_subscriber_bytes.map(|b| b / 1024.0), " KiB", 1),
+                    opt(
+                        s.rss_per_subscriber_end_bytes.map(|b| b / 1024.0),
+                        " KiB",
+                        1
+                    )
+                ),
+            );
         }
         let c = &self.client;
         row(
@@ -333,18 +430,29 @@ impl Report {
                 "{:.2} s ({:.1} % of a core; fleet loop {}; {} µs/packet)",
                 c.cpu_seconds,
                 c.cpu_percent,
-                c.loop_cpu_seconds.map_or("n/a".into(), |v| format!("{v:.2} s")),
+                c.loop_cpu_seconds
+                    .map_or("n/a".into(), |v| format!("{v:.2} s")),
                 c.us_per_packet.map_or("n/a".into(), |v| format!("{v:.2}"))
             ),
         );
-        row(&mut o, "client CPU per join", c.join_cpu_ms_per_subscriber.map_or("n/a".into(), |v| format!("{v:.2} ms")));
+        row(
+            &mut o,
+            "client CPU per join",
+            c.join_cpu_ms_per_subscriber
+                .map_or("n/a".into(), |v| format!("{v:.2} ms")),
+        );
         if let Some(p) = &self.publisher {
             row(
                 &mut o,
                 "publisher",
                 format!(
                     "{} frames ({} key), {} audio, {:.0} kbit/s video, {} datagrams, {} keyframe requests",
-                    p.video_frames, p.keyframes, p.audio_frames, p.video_kbps, p.datagrams_out, p.keyframe_requests
+                    p.video_frames,
+                    p.keyframes,
+                    p.audio_frames,
+                    p.video_kbps,
+                    p.datagrams_out,
+                    p.keyframe_requests
                 ),
             );
         }

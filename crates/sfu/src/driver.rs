@@ -20,6 +20,7 @@ use crate::addrs::{with_port, Binding};
 use crate::core::{RelayClosed, Sfu, SfuConfig, SfuEvent};
 use crate::error::SfuError;
 use crate::metrics::Metrics;
+use crate::batch_send::SendBatch;
 use crate::tcp_framing::{frame, FrameReader};
 
 type Cmd = Box<dyn FnOnce(&mut Sfu, Instant) + Send>;
@@ -81,14 +82,15 @@ fn unix_ms() -> u64 {
 
 /// Bind every socket, then spawn the media task.
 pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
-    let mut sockets: Vec<(UdpSocket, SocketAddr)> = Vec::new();
+    let mut sockets: Vec<(std::net::UdpSocket, SocketAddr)> = Vec::new();
     let mut udp_port = 0u16;
     let mut udp_candidates = Vec::new();
     for b in &cfg.udp {
         let want = if b.bind.port() == 0 && udp_port != 0 { with_port(b, udp_port) } else { b.clone() };
-        let sock = UdpSocket::bind(want.bind).await.map_err(|e| {
+        let sock = std::net::UdpSocket::bind(want.bind).map_err(|e| {
             io::Error::new(e.kind(), format!("webrtc.listen: cannot bind UDP {}: {e}", want.bind))
         })?;
+        sock.set_nonblocking(true)?;
         let real = sock.local_addr()?;
         udp_port = real.port();
         let fixed = with_port(&want, real.port());
@@ -128,7 +130,30 @@ pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
     let (events, _) = broadcast::channel(1024);
     let (relay_tx, relay_rx) = mpsc::unbounded_channel();
     let udp_addrs = sockets.iter().filter_map(|(s, _)| s.local_addr().ok()).collect();
-    tokio::spawn(run(sfu, sockets, rx, tcp_rx, tcp_tx, events.clone(), relay_tx));
+    // The media loop gets a thread of its own (a current-thread runtime): no work
+    // stealing, no cross-thread wake-ups on the packet path.
+    let ev = events.clone();
+    std::thread::Builder::new()
+        .name("wishcast-media".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!("media runtime failed to start: {e}");
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let mut socks = Vec::with_capacity(sockets.len());
+                for (s, id) in sockets {
+                    match UdpSocket::from_std(s) {
+                        Ok(s) => socks.push((s, id)),
+                        Err(e) => tracing::error!("media socket: {e}"),
+                    }
+                }
+                run(sfu, socks, rx, tcp_rx, tcp_tx, ev, relay_tx).await
+            })
+        })?;
     Ok(MediaHandle {
         tx,
         metrics,
@@ -193,22 +218,20 @@ async fn run(
         sockets.iter().enumerate().map(|(i, (_, id))| (*id, i)).collect();
     let mut tcp_conns: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut buf = vec![0u8; 2048];
+    let mut batch = SendBatch::new();
+    let mut out: Vec<Vec<str0m::net::Transmit>> = sockets.iter().map(|_| Vec::new()).collect();
     loop {
         let now = Instant::now();
         if now >= sfu.poll_timeout() {
             sfu.handle_timeout(now);
         }
-        // Flush output.
+        // Flush output: UDP in sendmmsg batches per socket, ICE-TCP framed.
         while let Some(t) = sfu.poll_transmit() {
             match t.proto {
                 Protocol::Udp => {
                     let idx = by_identity.get(&t.source).copied().unwrap_or(0);
-                    if let Some((s, _)) = sockets.get(idx) {
-                        if let Err(e) = s.try_send_to(&t.contents, t.destination) {
-                            if e.kind() == io::ErrorKind::WouldBlock {
-                                let _ = s.send_to(&t.contents, t.destination).await;
-                            }
-                        }
+                    if let Some(q) = out.get_mut(idx) {
+                        q.push(t);
                     }
                 }
                 _ => {
@@ -217,6 +240,16 @@ async fn run(
                     }
                 }
             }
+        }
+        for (idx, q) in out.iter_mut().enumerate() {
+            if q.is_empty() {
+                continue;
+            }
+            if let Some((s, _)) = sockets.get(idx) {
+                let msgs: Vec<(&[u8], SocketAddr)> = q.iter().map(|t| (&t.contents[..], t.destination)).collect();
+                send_all(s, &mut batch, &msgs).await;
+            }
+            q.clear();
         }
         for e in sfu.take_events() {
             let _ = events.send(e);
@@ -262,6 +295,25 @@ async fn run(
                 None => {}
             },
             _ = tokio::time::sleep_until(deadline) => sfu.handle_timeout(Instant::now()),
+        }
+    }
+}
+
+/// Send every message, waiting for writability when the socket buffer is full.
+/// A datagram the kernel refuses (e.g. unreachable) is dropped, not retried.
+async fn send_all(sock: &UdpSocket, batch: &mut SendBatch, msgs: &[(&[u8], SocketAddr)]) {
+    let mut off = 0;
+    let mut waits = 0;
+    while off < msgs.len() {
+        match sock.try_io(tokio::io::Interest::WRITABLE, || batch.send(sock, &msgs[off..])) {
+            Ok(n) => off += n.max(1),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                waits += 1;
+                if waits > 64 || sock.writable().await.is_err() {
+                    return;
+                }
+            }
+            Err(_) => off += 1,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! sockets and the ICE-TCP listener and runs the core on one task.
 
 pub mod addrs;
+pub mod batch_send;
 pub mod codec;
 pub mod core;
 pub mod demux;
