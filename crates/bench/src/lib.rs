@@ -123,15 +123,18 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
         timeout: Duration::from_millis(args.join_timeout_ms),
     });
     let ramp_start = Instant::now();
-    let join_cpu0 = (
-        pid.and_then(procstat::cpu_seconds),
-        procstat::own_cpu_seconds(),
-    );
+    // (server CPU, own CPU, server UDP drops)
+    let join_sample = || {
+        let server_drops = pid.and_then(procstat::process_udp_drops);
+        (
+            pid.and_then(procstat::cpu_seconds),
+            procstat::own_cpu_seconds(),
+            server_drops,
+        )
+    };
+    let join_cpu0 = join_sample();
     let joins = join_all(args, ctx.clone()).await;
-    let join_cpu1 = (
-        pid.and_then(procstat::cpu_seconds),
-        procstat::own_cpu_seconds(),
-    );
+    let join_cpu1 = join_sample();
     let ramp_seconds = ramp_start.elapsed().as_secs_f64();
     let rss_joined = pid.and_then(procstat::rss_bytes);
     let join_packets = fleet_total(&fleet).await;
@@ -147,6 +150,8 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
             procstat::own_cpu_seconds().unwrap_or(0.0),
             loop_cpu(),
             procstat::udp_drops(&ports),
+            procstat::machine_busy_seconds(),
+            pid.and_then(procstat::process_udp_drops),
         )
     };
     fleet.send(fleet::Cmd::OpenWindow);
@@ -178,6 +183,11 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
         cpu_seconds: diff(s0.0, s1.0).unwrap_or(0.0),
         join_phase_cpu_seconds: diff(join_cpu0.0, join_cpu1.0),
         join_phase_packets: join_packets,
+        udp_drops_join_phase: join_cpu0
+            .2
+            .zip(join_cpu1.2)
+            .map(|(a, b)| b.saturating_sub(a)),
+        udp_drops: s0.5.zip(s1.5).map(|(a, b)| b.saturating_sub(a)),
         rss_end_bytes: rss_end,
         rss_before_bytes: rss_before,
         rss_joined_bytes: rss_joined,
@@ -196,6 +206,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
         server,
         client_cpu: s1.1 - s0.1,
         client_join_cpu: diff(join_cpu0.1, join_cpu1.1),
+        machine: s0.4.zip(s1.4).map(|(a, b)| (b.0 - a.0, b.1)),
         loop_cpu: diff(s0.2, s1.2),
         drops: s0.3.zip(s1.3).map(|(a, b)| b.saturating_sub(a)),
         publisher: published,

@@ -37,6 +37,35 @@ pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// Busy CPU seconds of the whole machine (all cores) from `/proc/stat`, and the
+/// number of cores.
+pub fn machine_busy_seconds() -> Option<(f64, usize)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let (busy, cores) = parse_machine_busy(&stat)?;
+    Some((busy as f64 / clock_ticks(), cores))
+}
+
+/// (busy ticks, cores) from the text of `/proc/stat`: user+nice+system+irq+softirq+steal.
+pub fn parse_machine_busy(stat: &str) -> Option<(u64, usize)> {
+    let cpu = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let busy = v.first()?
+        + v.get(1)?
+        + v.get(2)?
+        + v.get(5).unwrap_or(&0)
+        + v.get(6).unwrap_or(&0)
+        + v.get(7).unwrap_or(&0);
+    let cores = stat
+        .lines()
+        .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+        .count();
+    Some((busy, cores.max(1)))
+}
+
 /// VmRSS of a process in bytes.
 pub fn rss_bytes(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -63,16 +92,49 @@ pub fn udp_drops(ports: &HashSet<u16>) -> Option<u64> {
 }
 
 pub fn parse_udp_drops(text: &str, ports: &HashSet<u16>) -> u64 {
+    sum_drops(text, |cols| {
+        let port = u16::from_str_radix(cols.get(1)?.rsplit(':').next()?, 16).ok()?;
+        Some(ports.contains(&port))
+    })
+}
+
+/// Receive drops of the UDP sockets a process holds open (found through its fd
+/// table's socket inodes): datagrams the server lost because it read too slowly.
+pub fn process_udp_drops(pid: u32) -> Option<u64> {
+    let mut inodes = HashSet::new();
+    for e in std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
+        if let Ok(target) = std::fs::read_link(e.path()) {
+            let t = target.to_string_lossy();
+            if let Some(n) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                inodes.extend(n.parse::<u64>().ok());
+            }
+        }
+    }
+    let mut total = 0;
+    for f in ["/proc/net/udp", "/proc/net/udp6"] {
+        if let Ok(text) = std::fs::read_to_string(f) {
+            total += parse_udp_drops_by_inode(&text, &inodes);
+        }
+    }
+    Some(total)
+}
+
+pub fn parse_udp_drops_by_inode(text: &str, inodes: &HashSet<u64>) -> u64 {
+    sum_drops(text, |cols| {
+        Some(inodes.contains(&cols.get(9)?.parse::<u64>().ok()?))
+    })
+}
+
+/// Sum the last column (drops) of the `/proc/net/udp` rows `pick` selects.
+fn sum_drops(text: &str, pick: impl Fn(&[&str]) -> Option<bool>) -> u64 {
     text.lines()
         .skip(1)
         .filter_map(|l| {
-            let mut cols = l.split_whitespace();
-            let local = cols.nth(1)?;
-            let port = u16::from_str_radix(local.rsplit(':').next()?, 16).ok()?;
-            if !ports.contains(&port) {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            if !pick(&cols)? {
                 return None;
             }
-            l.split_whitespace().last()?.parse::<u64>().ok()
+            cols.last()?.parse::<u64>().ok()
         })
         .sum()
 }
@@ -98,11 +160,25 @@ mod tests {
     }
 
     #[test]
+    fn parses_machine_busy() {
+        let t = "cpu  100 5 50 1000 7 3 2 1 0 0\ncpu0 50 2 25 500 3 1 1 0 0 0\ncpu1 50 3 25 500 4 2 1 1 0 0\n";
+        assert_eq!(parse_machine_busy(t), Some((161, 2)));
+        assert!(machine_busy_seconds().is_some());
+    }
+
+    #[test]
     fn parses_net_udp() {
         let t = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n\
-                 1: 0100007F:1F91 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1 2 0000 7\n\
-                 2: 0100007F:1F92 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1 2 0000 5\n";
+                 1: 0100007F:1F91 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 11 2 0000 7\n\
+                 2: 0100007F:1F92 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 12 2 0000 5\n";
         let ports: HashSet<u16> = [0x1f91].into_iter().collect();
         assert_eq!(parse_udp_drops(t, &ports), 7);
+        let inodes: HashSet<u64> = [12].into_iter().collect();
+        assert_eq!(parse_udp_drops_by_inode(t, &inodes), 5);
+        let inodes: HashSet<u64> = [11, 12].into_iter().collect();
+        assert_eq!(parse_udp_drops_by_inode(t, &inodes), 12);
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert_eq!(process_udp_drops(std::process::id()), Some(0));
+        drop(s);
     }
 }

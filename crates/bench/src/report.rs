@@ -85,6 +85,10 @@ pub struct ServerFigures {
     /// The same, less the join phase's packets at the window's CPU per packet: the
     /// cost of a join itself.
     pub join_cpu_ms_per_subscriber_net: Option<f64>,
+    /// Datagrams the kernel dropped on the server's UDP sockets because it did not
+    /// read them in time, in the window and during the join phase.
+    pub udp_drops: Option<u64>,
+    pub udp_drops_join_phase: Option<u64>,
     /// VmRSS before the first subscriber, once all joined, and at the window's end.
     pub rss_before_bytes: Option<u64>,
     pub rss_joined_bytes: Option<u64>,
@@ -104,6 +108,16 @@ pub struct ClientFigures {
     pub us_per_packet: Option<f64>,
     /// This process during the join phase, per joined subscriber.
     pub join_cpu_ms_per_subscriber: Option<f64>,
+}
+
+/// The whole machine over the window: shows whether other processes competed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MachineFigures {
+    pub cores: usize,
+    /// Busy share of all cores, percent.
+    pub busy_percent: f64,
+    /// Busy CPU not accounted to the server (if known) or this process, in cores.
+    pub other_cores: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -141,6 +155,7 @@ pub struct Report {
     pub delivery: Delivery,
     pub server: Option<ServerFigures>,
     pub client: ClientFigures,
+    pub machine: Option<MachineFigures>,
     pub publisher: Option<PublisherFigures>,
 }
 
@@ -152,6 +167,8 @@ pub struct Samples {
     pub client_cpu: f64,
     pub client_join_cpu: Option<f64>,
     pub loop_cpu: Option<f64>,
+    /// (busy CPU seconds of the machine in the window, cores).
+    pub machine: Option<(f64, usize)>,
     pub drops: Option<u64>,
     pub publisher: Option<(PubStats, f64)>,
 }
@@ -267,6 +284,12 @@ impl Report {
                 .filter(|_| head.connected > 0)
                 .map(|c| c * 1000.0 / head.connected as f64),
         };
+        let server_cpu = head.server.as_ref().map_or(0.0, |x| x.cpu_seconds);
+        head.machine = s.machine.map(|(busy, cores)| MachineFigures {
+            cores,
+            busy_percent: busy * 100.0 / w / cores as f64,
+            other_cores: ((busy - server_cpu - s.client_cpu) / w).max(0.0),
+        });
         head.publisher = s.publisher.map(|(p, secs)| PublisherFigures {
             video_frames: p.video_frames,
             keyframes: p.keyframes,
@@ -399,6 +422,16 @@ impl Report {
                 "server packets/s per core",
                 opt(s.packets_per_second_per_core, "", 0),
             );
+            let n = |v: Option<u64>| v.map_or("n/a".into(), |v| v.to_string());
+            row(
+                &mut o,
+                "server UDP receive drops",
+                format!(
+                    "{} in the window, {} while joining",
+                    n(s.udp_drops),
+                    n(s.udp_drops_join_phase)
+                ),
+            );
             row(
                 &mut o,
                 "server CPU per join",
@@ -441,6 +474,16 @@ impl Report {
             c.join_cpu_ms_per_subscriber
                 .map_or("n/a".into(), |v| format!("{v:.2} ms")),
         );
+        if let Some(m) = &self.machine {
+            row(
+                &mut o,
+                "machine",
+                format!(
+                    "{} cores {:.0} % busy; other processes used {:.2} cores",
+                    m.cores, m.busy_percent, m.other_cores
+                ),
+            );
+        }
         if let Some(p) = &self.publisher {
             row(
                 &mut o,

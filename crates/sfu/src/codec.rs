@@ -92,7 +92,9 @@ pub fn offer_payloads(info: &OfferInfo, remote_sends: bool) -> Vec<(MediaKind, P
         }
         for d in &m.codecs {
             if let Some(p) = to_payload(d, &m.codecs) {
-                if !out.iter().any(|(_, q)| q.pt() == p.pt()) {
+                // Two PTs for the same codec and parameters would both map to one remote
+                // PT inside str0m (which asserts on that): keep the first.
+                if !out.iter().any(|(_, q)| q.pt() == p.pt() || q.spec() == p.spec()) {
                     out.push((kind, p));
                 }
             }

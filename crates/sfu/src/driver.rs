@@ -223,7 +223,7 @@ async fn run(
     loop {
         let now = Instant::now();
         if now >= sfu.poll_timeout() {
-            sfu.handle_timeout(now);
+            guard("timeout", || sfu.handle_timeout(now));
         }
         // Flush output: UDP in sendmmsg batches per socket, ICE-TCP framed.
         while let Some(t) = sfu.poll_transmit() {
@@ -261,7 +261,7 @@ async fn run(
         tokio::select! {
             biased;
             cmd = cmds.recv() => match cmd {
-                Some(cmd) => cmd(&mut sfu, Instant::now()),
+                Some(cmd) => guard("command", || cmd(&mut sfu, Instant::now())),
                 None => return,
             },
             (idx, res) = poll_fn(|cx| {
@@ -276,11 +276,11 @@ async fn run(
                 if let Ok((src, n)) = res {
                     let (sock, local) = &sockets[idx];
                     let now = Instant::now();
-                    sfu.handle_datagram(now, Protocol::Udp, src, *local, &buf[..n]);
+                    guard("datagram", || sfu.handle_datagram(now, Protocol::Udp, src, *local, &buf[..n]));
                     // Drain what else is queued on this socket without re-polling everything.
                     for _ in 0..63 {
                         match sock.try_recv_from(&mut buf) {
-                            Ok((n, src)) => sfu.handle_datagram(now, Protocol::Udp, src, *local, &buf[..n]),
+                            Ok((n, src)) => guard("datagram", || sfu.handle_datagram(now, Protocol::Udp, src, *local, &buf[..n])),
                             Err(_) => break,
                         }
                     }
@@ -289,12 +289,12 @@ async fn run(
             msg = tcp_rx.recv() => match msg {
                 Some(TcpIn::Open(remote, tx)) => { tcp_conns.insert(remote, tx); }
                 Some(TcpIn::Frame { remote, local, data }) => {
-                    sfu.handle_datagram(Instant::now(), Protocol::Tcp, remote, local, &data);
+                    guard("datagram", || sfu.handle_datagram(Instant::now(), Protocol::Tcp, remote, local, &data));
                 }
                 Some(TcpIn::Closed(remote)) => { tcp_conns.remove(&remote); }
                 None => {}
             },
-            _ = tokio::time::sleep_until(deadline) => sfu.handle_timeout(Instant::now()),
+            _ = tokio::time::sleep_until(deadline) => guard("timeout", || sfu.handle_timeout(Instant::now())),
         }
     }
 }
@@ -314,6 +314,22 @@ async fn send_all(sock: &UdpSocket, batch: &mut SendBatch, msgs: &[(&[u8], Socke
                 }
             }
             Err(_) => off += 1,
+        }
+    }
+}
+
+/// Run one step of the media plane; a panic inside (a library bug reached by some
+/// input) is logged and contained so one bad peer cannot stop media for everyone.
+fn guard(what: &str, f: impl FnOnce()) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(()) => {}
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!("media plane panic contained ({what}): {msg}");
         }
     }
 }

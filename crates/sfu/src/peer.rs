@@ -86,6 +86,8 @@ pub struct Peer {
     pub role: Role,
     pub rtc: Rtc,
     pub ufrag: String,
+    /// Our ICE password (verifies checks from new addresses).
+    pub local_pwd: String,
     /// The client's current ICE ufrag (an ICE restart changes it).
     pub remote_ufrag: Option<String>,
     pub etag: String,
@@ -159,6 +161,7 @@ impl Peer {
             role,
             rtc,
             ufrag,
+            local_pwd: String::new(),
             remote_ufrag: None,
             state: SessionState::New,
             created_at_ms,

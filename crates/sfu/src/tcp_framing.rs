@@ -4,27 +4,34 @@
 #[derive(Default)]
 pub struct FrameReader {
     buf: Vec<u8>,
+    /// Bytes of `buf` already consumed (compacted on the next `extend`).
+    pos: usize,
 }
 
 impl FrameReader {
     pub fn extend(&mut self, data: &[u8]) {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
         self.buf.extend_from_slice(data);
     }
 
     /// Next complete frame, if any. Zero-length frames are skipped.
     pub fn next_frame(&mut self) -> Option<Vec<u8>> {
         loop {
-            if self.buf.len() < 2 {
+            let rest = &self.buf[self.pos..];
+            if rest.len() < 2 {
                 return None;
             }
-            let len = u16::from_be_bytes([self.buf[0], self.buf[1]]) as usize;
-            if self.buf.len() < 2 + len {
+            let len = u16::from_be_bytes([rest[0], rest[1]]) as usize;
+            if rest.len() < 2 + len {
                 return None;
             }
-            let frame: Vec<u8> = self.buf[2..2 + len].to_vec();
-            self.buf.drain(..2 + len);
+            let frame = &rest[2..2 + len];
+            self.pos += 2 + len;
             if !frame.is_empty() {
-                return Some(frame);
+                return Some(frame.to_vec());
             }
         }
     }

@@ -307,3 +307,16 @@ fn mute_stops_only_that_kind() {
     assert_eq!(nums[10], 25, "unmuted video resumes at a keyframe: {nums:?}");
     assert_eq!(nums.len(), 15);
 }
+
+/// Fuzzer-found: two PTs for the same codec made str0m assert inside accept_offer.
+#[test]
+fn duplicate_codec_payloads_are_accepted_without_panic() {
+    let now = Instant::now();
+    for (file, whep) in [("crash-dup-codec-pt-recvonly.sdp", true), ("crash-dup-codec-pt-sendrecv.sdp", false)] {
+        let path = format!("{}/../../fuzz/artifacts-found/sfu_offers/{file}", env!("CARGO_MANIFEST_DIR"));
+        let sdp = std::fs::read_to_string(&path).expect("fuzz artifact");
+        let mut sfu = new_sfu(now);
+        let r = if whep { sfu.subscribe(now, "s", &sdp, None) } else { sfu.publish(now, "s", &sdp, None) };
+        assert!(r.is_ok(), "{file}: {:?}", r.err());
+    }
+}

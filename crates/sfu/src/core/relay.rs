@@ -80,6 +80,7 @@ impl Sfu {
         }
         let creds = IceCreds::new();
         let ufrag = creds.ufrag.clone();
+        let pwd = creds.pass.clone();
         let mut b = Rtc::builder().set_local_ice_credentials(creds).set_stats_interval(Some(Duration::from_secs(1)));
         if kind == RelayKind::Push {
             // Offer exactly the local publisher's codecs.
@@ -110,6 +111,7 @@ impl Sfu {
         let pid = self.alloc_id();
         let session_id = uuid::Uuid::new_v4().to_string();
         let mut peer = Peer::new(pid, session_id.clone(), stream.to_string(), role, rtc, ufrag, now, self.unix_ms(now));
+        peer.local_pwd = pwd;
         match kind {
             RelayKind::Pull => {
                 peer.tracks_in.push(TrackIn { mid: audio, kind: MediaKind::Audio, layers: vec![LayerIn::new(None)] });

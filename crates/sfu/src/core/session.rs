@@ -107,7 +107,7 @@ impl Sfu {
 
     pub(super) fn register_peer(&mut self, peer: Peer, now: Instant) -> PeerId {
         let pid = peer.id;
-        self.demux.add_ufrag(&peer.ufrag, pid);
+        self.demux.add_ufrag(&peer.ufrag, &peer.local_pwd, pid);
         self.sessions.insert(peer.session_id.clone(), pid);
         self.peers[pid.index as usize] = Some(peer);
         self.drain(pid, now);
@@ -158,6 +158,7 @@ impl Sfu {
         }
         let creds = IceCreds::new();
         let ufrag = creds.ufrag.clone();
+        let pwd = creds.pass.clone();
         let params = payloads.iter().map(|(_, p)| *p).collect();
         let mut rtc = new_rtc(now, creds, CodecConfig::new_from_payload_params(params), false);
         let sdp = self.accept(&mut rtc, parsed)?;
@@ -166,6 +167,7 @@ impl Sfu {
         let pid = self.alloc_id();
         let session_id = uuid::Uuid::new_v4().to_string();
         let mut peer = Peer::new(pid, session_id.clone(), stream.to_string(), Role::Publisher, rtc, ufrag, now, self.unix_ms(now));
+        peer.local_pwd = pwd;
         let mut simulcast = false;
         for m in &info.media {
             let kind = match m.kind {
@@ -286,6 +288,7 @@ impl Sfu {
         }
         let creds = IceCreds::new();
         let ufrag = creds.ufrag.clone();
+        let pwd = creds.pass.clone();
         let mut rtc = new_rtc(now, creds, CodecConfig::new_from_payload_params(params), simulcast);
         let sdp = self.accept(&mut rtc, parsed)?;
 
@@ -293,6 +296,7 @@ impl Sfu {
         let pid = self.alloc_id();
         let session_id = uuid::Uuid::new_v4().to_string();
         let mut peer = Peer::new(pid, session_id.clone(), stream.to_string(), Role::Subscriber, rtc, ufrag, now, self.unix_ms(now));
+        peer.local_pwd = pwd;
         for m in &info.media {
             if m.port_zero || !matches!(m.direction, Direction::RecvOnly | Direction::SendRecv) {
                 continue;
@@ -379,6 +383,7 @@ impl Sfu {
             api.set_remote_ice_credentials(IceCreds { ufrag: ufrag.clone(), pass });
             api.set_local_ice_credentials(local.clone());
             let old = std::mem::replace(&mut peer.ufrag, local.ufrag.clone());
+            peer.local_pwd = local.pass.clone();
             peer.remote_ufrag = Some(ufrag);
             peer.etag = etag_for(&peer.ufrag);
             let mut text = format!("a=ice-ufrag:{}\r\na=ice-pwd:{}\r\n", local.ufrag, local.pass);
@@ -388,7 +393,7 @@ impl Sfu {
             text.push_str("a=end-of-candidates\r\n");
             outcome = PatchOutcome::Restarted { frag: text, etag: peer.etag.clone() };
             self.demux.remove_ufrag(&old);
-            self.demux.add_ufrag(&local.ufrag, pid);
+            self.demux.add_ufrag(&local.ufrag, &local.pass, pid);
         }
         if let Some(peer) = self.peer_mut(pid) {
             for s in &frag.sections {
