@@ -2,15 +2,17 @@
 //! stack. One WHIP publisher ([`publish`], a `wishcast_client::Publisher`) sends a
 //! synthetic 720p-like stream (VP8 or H.264, 2 Mbit/s, 30 fps, a keyframe every
 //! 2 s at ~10x a delta frame, plus 20 ms Opus-sized audio); N WHEP subscribers
-//! complete ICE and DTLS and then only COUNT packets, sequence gaps and losses.
-//! Subscribers are str0m `Rtc`s in RTP mode (no depacketizer), one UDP socket each,
-//! all owned by ONE event-loop thread ([`fleet`]: mio readiness + a deadline heap)
-//! and sharing one DTLS certificate, so hundreds of them cost about one thread.
-//! Joins run on the async side ([`join`]), at most `--concurrency` in flight and
-//! spread over `--ramp-ms`. After the join phase a measurement window of
-//! `--seconds` opens; loss, delivery and — given `--server-pid` — the server's
-//! CPU per forwarded packet and RSS per subscriber (from /proc) are reported
-//! ([`report`]). Wire it as a CLI subcommand with [`BenchArgs`] and [`main`].
+//! complete ICE and DTLS and then only COUNT packets, sequence gaps, losses and
+//! frames ([`count`]). Subscribers are str0m `Rtc`s in RTP mode (no depacketizer)
+//! sharing one DTLS certificate, one UDP socket each, all owned by ONE event-loop
+//! thread ([`fleet`]: mio readiness, `recvmmsg` batches, ~1 ms rounds, a deadline
+//! heap); `--count headers` skips SRTP decryption and feedback for an even cheaper
+//! client. Joins run on the async side ([`join`]), at most `--concurrency` in flight
+//! and spread over `--ramp-ms`. A measurement window of `--seconds` opens after the
+//! join phase; delivery, loss and — given `--server-pid` — the server's CPU per
+//! forwarded packet, busiest thread, UDP receive drops and RSS per subscriber (from
+//! /proc, [`procstat`]) are reported ([`report`]) as a table or one JSON object.
+//! Wire it as a CLI subcommand with [`BenchArgs`] and [`main`].
 
 pub mod args;
 pub mod count;
@@ -152,6 +154,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
             procstat::udp_drops(&ports),
             procstat::machine_busy_seconds(),
             pid.and_then(procstat::process_udp_drops),
+            pid.map(procstat::threads_cpu_seconds).unwrap_or_default(),
         )
     };
     fleet.send(fleet::Cmd::OpenWindow);
@@ -163,13 +166,15 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
     fleet.send(fleet::Cmd::CloseWindow(tx));
     let window_seconds = t0.elapsed().as_secs_f64();
     let subs = rx.await.map_err(|_| "the fleet loop died")?;
+    let pub_state = publisher.as_ref().map(|(p, _)| p.state());
     let rss_end = pid.and_then(procstat::rss_bytes);
 
     progress(args, "closing sessions");
     let published = match publisher {
         Some((p, since)) => {
             let secs = since.elapsed().as_secs_f64() + 0.5;
-            Some((p.finish().await, secs))
+            let state = pub_state.unwrap_or_default();
+            Some((p.finish().await, secs, state))
         }
         None => None,
     };
@@ -188,6 +193,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
             .zip(join_cpu1.2)
             .map(|(a, b)| b.saturating_sub(a)),
         udp_drops: s0.5.zip(s1.5).map(|(a, b)| b.saturating_sub(a)),
+        busiest_thread: procstat::busiest_thread(&s0.6, &s1.6),
         rss_end_bytes: rss_end,
         rss_before_bytes: rss_before,
         rss_joined_bytes: rss_joined,
@@ -211,7 +217,17 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
         drops: s0.3.zip(s1.3).map(|(a, b)| b.saturating_sub(a)),
         publisher: published,
     };
-    Ok(Report::build(head, &joins, &subs, samples))
+    let mut report = Report::build(head, &joins, &subs, samples);
+    if args.no_publish {
+        // Frame expectations assume our own publisher's frame rate and ptime.
+        let d = &mut report.delivery;
+        (
+            d.video_frame_delivery_percent,
+            d.video_frame_delivery_percent_min,
+            d.audio_delivery_percent,
+        ) = (None, None, None);
+    }
+    Ok(report)
 }
 
 async fn fleet_total(fleet: &fleet::FleetHandle) -> u64 {

@@ -15,6 +15,33 @@ pub fn thread_cpu_seconds(tid: i32) -> Option<f64> {
     parse_cpu_ticks(&stat).map(|t| t as f64 / clock_ticks())
 }
 
+/// CPU seconds of every thread of a process: (tid, name, seconds).
+pub fn threads_cpu_seconds(pid: u32) -> Vec<(u32, String, f64)> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let tck = clock_ticks();
+    dir.flatten()
+        .filter_map(|e| {
+            let tid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let name = stat[stat.find('(')? + 1..stat.rfind(')')?].to_string();
+            Some((tid, name, parse_cpu_ticks(&stat)? as f64 / tck))
+        })
+        .collect()
+}
+
+/// The thread that used the most CPU between two [`threads_cpu_seconds`] samples:
+/// (name, seconds).
+pub fn busiest_thread(a: &[(u32, String, f64)], b: &[(u32, String, f64)]) -> Option<(String, f64)> {
+    b.iter()
+        .map(|(tid, name, t1)| {
+            let t0 = a.iter().find(|x| x.0 == *tid).map_or(0.0, |x| x.2);
+            (name.clone(), t1 - t0)
+        })
+        .max_by(|x, y| x.1.total_cmp(&y.1))
+}
+
 /// Our own process's CPU seconds.
 pub fn own_cpu_seconds() -> Option<f64> {
     cpu_seconds(std::process::id())
@@ -148,6 +175,18 @@ mod tests {
         let s = "1234 (my (odd) name) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 4 0 100 1000 200";
         assert_eq!(parse_cpu_ticks(s), Some(300));
         assert!(own_cpu_seconds().is_some());
+    }
+
+    #[test]
+    fn finds_the_busiest_thread() {
+        let a = vec![(1, "main".to_string(), 1.0), (2, "worker".to_string(), 2.0)];
+        let b = vec![
+            (1, "main".to_string(), 1.5),
+            (2, "worker".to_string(), 4.0),
+            (3, "new".to_string(), 0.5),
+        ];
+        assert_eq!(busiest_thread(&a, &b), Some(("worker".to_string(), 2.0)));
+        assert!(!threads_cpu_seconds(std::process::id()).is_empty());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval};
-use wishcast_client::{PublishOptions, Publisher, VideoCodec, synth};
+use wishcast_client::{PeerState, PublishOptions, Publisher, VideoCodec, synth};
 
 use crate::args::BenchArgs;
 
@@ -69,6 +69,7 @@ pub struct PubStats {
 pub struct RunningPublisher {
     stop: watch::Sender<bool>,
     task: JoinHandle<(Publisher, PubStats)>,
+    state: watch::Receiver<PeerState>,
 }
 
 /// Connect, wait for DTLS, and start sending.
@@ -88,8 +89,9 @@ pub async fn start(args: &BenchArgs) -> Result<RunningPublisher, String> {
         .map_err(|e| format!("publisher: {e}"))?;
     let shape = Shape::new(args.video_kbps, args.fps, args.keyframe_ms);
     let (stop, rx) = watch::channel(false);
+    let state = p.state_watch();
     let task = tokio::spawn(send_loop(p, codec, shape, rx));
-    Ok(RunningPublisher { stop, task })
+    Ok(RunningPublisher { stop, task, state })
 }
 
 async fn send_loop(
@@ -139,6 +141,11 @@ async fn send_loop(
 
 impl RunningPublisher {
     /// Stop sending, DELETE the WHIP session, return what was sent.
+    /// The publisher's connection state now (did the server drop it?).
+    pub fn state(&self) -> PeerState {
+        *self.state.borrow()
+    }
+
     pub async fn finish(self) -> PubStats {
         let _ = self.stop.send(true);
         match self.task.await {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde::Serialize;
+use wishcast_client::IceConnectionState;
 
 use crate::count::percentile;
 use crate::fleet::SubStats;
@@ -85,6 +86,10 @@ pub struct ServerFigures {
     /// The same, less the join phase's packets at the window's CPU per packet: the
     /// cost of a join itself.
     pub join_cpu_ms_per_subscriber_net: Option<f64>,
+    /// The server thread that used the most CPU in the window (name, seconds) and its
+    /// share of one core: near 100 % means a single-threaded bottleneck.
+    pub busiest_thread: Option<(String, f64)>,
+    pub busiest_thread_percent: Option<f64>,
     /// Datagrams the kernel dropped on the server's UDP sockets because it did not
     /// read them in time, in the window and during the join phase.
     pub udp_drops: Option<u64>,
@@ -122,6 +127,10 @@ pub struct MachineFigures {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PublisherFigures {
+    /// False if the server dropped the publisher (e.g. its STUN consent checks were
+    /// lost in an overflowing server socket): the stream then stops for everyone.
+    pub connected_at_window_end: bool,
+    pub ice_state_at_window_end: String,
     pub video_frames: u64,
     pub keyframes: u64,
     pub audio_frames: u64,
@@ -170,7 +179,8 @@ pub struct Samples {
     /// (busy CPU seconds of the machine in the window, cores).
     pub machine: Option<(f64, usize)>,
     pub drops: Option<u64>,
-    pub publisher: Option<(PubStats, f64)>,
+    /// What was sent, for how long, and the connection state at the window's end.
+    pub publisher: Option<(PubStats, f64, wishcast_client::PeerState)>,
 }
 
 fn ms(d: Option<std::time::Duration>) -> Option<f64> {
@@ -253,6 +263,7 @@ impl Report {
         let packets = d.packets;
         if let Some(mut srv) = s.server {
             srv.cpu_percent = srv.cpu_seconds * 100.0 / w;
+            srv.busiest_thread_percent = srv.busiest_thread.as_ref().map(|t| t.1 * 100.0 / w);
             if packets > 0 && srv.cpu_seconds > 0.0 {
                 srv.us_per_packet = Some(srv.cpu_seconds * 1e6 / packets as f64);
                 srv.packets_per_second_per_core = Some(packets as f64 / srv.cpu_seconds);
@@ -290,7 +301,14 @@ impl Report {
             busy_percent: busy * 100.0 / w / cores as f64,
             other_cores: ((busy - server_cpu - s.client_cpu) / w).max(0.0),
         });
-        head.publisher = s.publisher.map(|(p, secs)| PublisherFigures {
+        head.publisher = s.publisher.map(|(p, secs, state)| PublisherFigures {
+            connected_at_window_end: state.connected
+                && !state.closed
+                && matches!(
+                    state.ice,
+                    IceConnectionState::Connected | IceConnectionState::Completed
+                ),
+            ice_state_at_window_end: format!("{:?}", state.ice),
             video_frames: p.video_frames,
             keyframes: p.keyframes,
             audio_frames: p.audio_frames,
@@ -412,6 +430,13 @@ impl Report {
                 "server CPU",
                 format!("{:.2} s ({:.1} % of a core)", s.cpu_seconds, s.cpu_percent),
             );
+            if let (Some((name, _)), Some(pct)) = (&s.busiest_thread, s.busiest_thread_percent) {
+                row(
+                    &mut o,
+                    "busiest server thread",
+                    format!("{name}: {pct:.1} % of a core"),
+                );
+            }
             row(
                 &mut o,
                 "server CPU per packet",
@@ -497,6 +522,32 @@ impl Report {
                     p.datagrams_out,
                     p.keyframe_requests
                 ),
+            );
+            if !p.connected_at_window_end {
+                row(
+                    &mut o,
+                    "WARNING",
+                    format!(
+                        "the publisher was not connected at the window's end (ICE {})",
+                        p.ice_state_at_window_end
+                    ),
+                );
+            }
+        }
+        if d.lost == 0 && d.video_frame_delivery_percent.is_some_and(|p| p < 99.0) {
+            row(
+                &mut o,
+                "NOTE",
+                "frames were lost without sequence gaps: the server renumbers what it \
+                 forwards, so these losses happened before it (e.g. its own receive drops)"
+                    .into(),
+            );
+        }
+        if self.connected > 0 && self.delivery.packets == 0 {
+            row(
+                &mut o,
+                "WARNING",
+                "no media reached any subscriber in the window".into(),
             );
         }
         o

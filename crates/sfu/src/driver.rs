@@ -91,6 +91,7 @@ pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
             io::Error::new(e.kind(), format!("webrtc.listen: cannot bind UDP {}: {e}", want.bind))
         })?;
         sock.set_nonblocking(true)?;
+        set_buffers(&sock, SOCKET_BUFFER);
         let real = sock.local_addr()?;
         udp_port = real.port();
         let fixed = with_port(&want, real.port());
@@ -330,6 +331,27 @@ fn guard(what: &str, f: impl FnOnce()) {
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!("media plane panic contained ({what}): {msg}");
+        }
+    }
+}
+
+/// Kernel buffer size asked for on media sockets: a keyframe fanned out to hundreds of
+/// subscribers is a large burst, and so is their feedback.
+const SOCKET_BUFFER: libc::c_int = 8 * 1024 * 1024;
+
+/// Best effort: raise SO_RCVBUF/SO_SNDBUF (the kernel caps them at net.core.*mem_max;
+/// as root the FORCE variants lift the cap).
+fn set_buffers(sock: &std::net::UdpSocket, size: libc::c_int) {
+    use std::os::fd::AsRawFd;
+    let fd = sock.as_raw_fd();
+    for (force, plain) in [(libc::SO_RCVBUFFORCE, libc::SO_RCVBUF), (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF)] {
+        let p = (&size as *const libc::c_int).cast::<libc::c_void>();
+        let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `fd` is a live socket and `p` points at a c_int of `len` bytes.
+        let forced = unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, force, p, len) } == 0;
+        if !forced {
+            // SAFETY: as above.
+            let _ = unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, plain, p, len) };
         }
     }
 }

@@ -88,6 +88,8 @@ pub struct Sfu {
     epoch_ms: u64,
     last_tick: Instant,
     last_layer_update: Instant,
+    /// The node's DTLS certificate, shared by its sessions.
+    dtls_cert: Option<str0m::config::DtlsCert>,
 }
 
 impl Sfu {
@@ -129,6 +131,7 @@ impl Sfu {
             epoch_ms: now_ms,
             last_tick: now,
             last_layer_update: now,
+            dtls_cert: str0m::crypto::from_feature_flags().dtls_provider.generate_certificate(),
         }
     }
 

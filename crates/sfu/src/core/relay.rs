@@ -81,7 +81,13 @@ impl Sfu {
         let creds = IceCreds::new();
         let ufrag = creds.ufrag.clone();
         let pwd = creds.pass.clone();
-        let mut b = Rtc::builder().set_local_ice_credentials(creds).set_stats_interval(Some(Duration::from_secs(1)));
+        let mut b = Rtc::builder()
+            .set_local_ice_credentials(creds)
+            .set_stats_interval(Some(Duration::from_secs(1)))
+            .set_send_buffer_video(super::session::SEND_BUFFER_VIDEO);
+        if let Some(c) = &self.dtls_cert {
+            b = b.set_dtls_cert(c.clone());
+        }
         if kind == RelayKind::Push {
             // Offer exactly the local publisher's codecs.
             let params: Vec<_> = self.streams.get(stream).map(|s| s.codecs.iter().map(|(_, p)| *p).collect()).unwrap_or_default();

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use str0m::bwe::Bitrate;
 use str0m::change::SdpOffer;
+use str0m::config::DtlsCert;
 use str0m::format::CodecConfig;
 use str0m::media::{MediaKind, Mid, Rid};
 use str0m::{Candidate, IceCreds, Rtc};
@@ -35,14 +36,24 @@ pub enum PatchOutcome {
     Restarted { frag: String, etag: String },
 }
 
+/// Packets of video history per subscriber for answering NACKs (str0m's default is
+/// 1000, about 1.2 MB per subscriber; 300 is over a second of a 2 Mbit/s stream).
+pub const SEND_BUFFER_VIDEO: usize = 300;
+
 /// Starting estimate for subscribers of simulcast streams (BWE on).
 const INITIAL_BWE: Bitrate = Bitrate::kbps(1_500);
 
-fn new_rtc(now: Instant, creds: IceCreds, codecs: CodecConfig, bwe: bool) -> Rtc {
-    let mut b = Rtc::builder()
+fn new_rtc(now: Instant, creds: IceCreds, codecs: CodecConfig, bwe: bool, cert: Option<&DtlsCert>) -> Rtc {
+    let mut b = Rtc::builder();
+    if let Some(c) = cert {
+        // One certificate per node process: generating one per session costs ~1 ms.
+        b = b.set_dtls_cert(c.clone());
+    }
+    let mut b = b
         .set_ice_lite(true)
         .set_local_ice_credentials(creds)
-        .set_stats_interval(Some(Duration::from_secs(1)));
+        .set_stats_interval(Some(Duration::from_secs(1)))
+        .set_send_buffer_video(SEND_BUFFER_VIDEO);
     if bwe {
         // Only where a layer must be chosen: the pacer would otherwise hold back a
         // single-layer stream whenever the estimate lags its bitrate.
@@ -160,7 +171,7 @@ impl Sfu {
         let ufrag = creds.ufrag.clone();
         let pwd = creds.pass.clone();
         let params = payloads.iter().map(|(_, p)| *p).collect();
-        let mut rtc = new_rtc(now, creds, CodecConfig::new_from_payload_params(params), false);
+        let mut rtc = new_rtc(now, creds, CodecConfig::new_from_payload_params(params), false, self.dtls_cert.as_ref());
         let sdp = self.accept(&mut rtc, parsed)?;
 
         self.ensure_stream(stream, now, true)?;
@@ -289,7 +300,7 @@ impl Sfu {
         let creds = IceCreds::new();
         let ufrag = creds.ufrag.clone();
         let pwd = creds.pass.clone();
-        let mut rtc = new_rtc(now, creds, CodecConfig::new_from_payload_params(params), simulcast);
+        let mut rtc = new_rtc(now, creds, CodecConfig::new_from_payload_params(params), simulcast, self.dtls_cert.as_ref());
         let sdp = self.accept(&mut rtc, parsed)?;
 
         self.ensure_stream(stream, now, true)?;
