@@ -131,7 +131,13 @@ async fn five_viewers_on_three_nodes_with_sub_max_2_cascade_and_all_decode() {
     }
     let relays = m.get_json("/api/cascade/", None).await;
     assert!(relays.as_array().unwrap().len() >= 2, "{relays}");
-    let per = m.holders("big").await;
+    // The manager learns of the last relay from that node's next heartbeat (≤ 1 s).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut per = m.holders("big").await;
+    while per.as_object().map_or(0, |o| o.len()) < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        per = m.holders("big").await;
+    }
     assert_eq!(per.as_object().unwrap().len(), 3, "every node holds a copy: {per}");
 
     // Viewers on relay nodes leave: relays idle out, the origin's relay sessions go.
