@@ -43,13 +43,12 @@ impl Selector {
             sorted = layers.iter().collect();
         }
         sorted.sort_by_key(|l| l.bitrate);
-        if let Some(m) = &self.manual {
-            if layers.iter().any(|l| &l.rid == m) {
+        if let Some(m) = &self.manual
+            && layers.iter().any(|l| &l.rid == m) {
                 self.target = Some(*m);
                 self.up_since = None;
                 return self.target;
             }
-        }
         let Some(best) = sorted.last() else {
             self.target = None;
             return None;

@@ -151,7 +151,7 @@ fn fanout_gop_replay_and_order() {
     assert_eq!(n1, (0..40).collect::<Vec<_>>(), "subscriber 1 got every frame in order");
     for (d, _, k) in &s1.received {
         let n = frame_no(d, *k);
-        assert_eq!(d, &vp8_frame(n, n % 10 == 0, 3000), "frame {n} intact");
+        assert_eq!(d, &vp8_frame(n, n.is_multiple_of(10), 3000), "frame {n} intact");
     }
     let n2 = nums(&s2);
     assert_eq!(n2.first(), Some(&20), "late joiner starts at the cached keyframe: {n2:?}");
@@ -235,7 +235,7 @@ fn simulcast_layer_follows_bandwidth_cap_and_manual_choice() {
     let mut n = 0u32;
     let mut step = |sfu: &mut Sfu, p: &mut Client, s: &mut Client, now: &mut Instant, frames: u32| {
         for _ in 0..frames {
-            send_layers(p, *now, n, n % 15 == 0);
+            send_layers(p, *now, n, n.is_multiple_of(15));
             pump_client(sfu, p, *now);
             run(sfu, &mut [&mut *p, &mut *s], now, Duration::from_millis(33));
             n += 1;

@@ -130,11 +130,10 @@ impl Sfu {
                 peer.state = SessionState::Disconnected;
                 peer.disconnected_since.get_or_insert(now);
             }
-            IceConnectionState::Checking => {
-                if peer.state == SessionState::New {
+            IceConnectionState::Checking
+                if peer.state == SessionState::New => {
                     peer.state = SessionState::Connecting;
                 }
-            }
             IceConnectionState::Connected | IceConnectionState::Completed => {
                 if peer.state == SessionState::Disconnected {
                     peer.state = SessionState::Connected;
@@ -189,11 +188,10 @@ impl Sfu {
                 if !l.keyframes.due(now) {
                     continue;
                 }
-                if let Some(mut w) = publisher.rtc.writer(mid) {
-                    if w.request_keyframe(l.rid, KeyframeRequestKind::Pli).is_ok() {
+                if let Some(mut w) = publisher.rtc.writer(mid)
+                    && w.request_keyframe(l.rid, KeyframeRequestKind::Pli).is_ok() {
                         sent += 1;
                     }
-                }
             }
         }
         if sent > 0 {
@@ -264,11 +262,10 @@ impl Sfu {
                 if !peer.video_enabled || peer.video_layer_off {
                     return;
                 }
-                if let Some(rid) = data.rid {
-                    if !peer.selector.accept(rid, keyframe) {
+                if let Some(rid) = data.rid
+                    && !peer.selector.accept(rid, keyframe) {
                         return;
                     }
-                }
                 if peer.video_needs_keyframe {
                     if !keyframe {
                         return;
@@ -305,11 +302,10 @@ impl Sfu {
             return;
         };
         let frames: Vec<Arc<MediaData>> = gop.frames().to_vec();
-        if let (Some(first), Some(p)) = (frames.first(), self.peer_mut(sub)) {
-            if let Some(rid) = first.rid {
+        if let (Some(first), Some(p)) = (frames.first(), self.peer_mut(sub))
+            && let Some(rid) = first.rid {
                 p.selector.target = Some(rid);
             }
-        }
         for f in &frames {
             self.write_to(sub, MediaKind::Video, f, generation, now);
         }
@@ -342,11 +338,10 @@ impl Sfu {
                 let Some(p) = self.peer_mut(sub) else { continue };
                 let est = p.effective_estimate();
                 let target = p.selector.update(&layers, est, now);
-                if let Some(t) = target {
-                    if p.selector.current != Some(t) && !wanted.contains(&t) {
+                if let Some(t) = target
+                    && p.selector.current != Some(t) && !wanted.contains(&t) {
                         wanted.push(t);
                     }
-                }
                 // Let BWE discover room for the best layer: probe towards it, and pad up
                 // to the next layer so the estimate can grow past the current rate.
                 let cur_rate = p

@@ -38,11 +38,10 @@ impl Sfu {
             return;
         }
         self.free.push(pid.index);
-        if let Some(r) = peer.relay.take() {
-            if let Some(url) = r.session_url {
+        if let Some(r) = peer.relay.take()
+            && let Some(url) = r.session_url {
                 self.closed_relays.push(super::relay::RelayClosed { session_url: url, token: r.token });
             }
-        }
         peer.rtc.disconnect();
         // Flush whatever the close produced (e.g. DTLS close_notify).
         while let Ok(str0m::Output::Transmit(t)) = peer.rtc.poll_output() {
@@ -100,30 +99,24 @@ impl Sfu {
         let st = self.cfg.strategy.clone();
         let mut doomed: Vec<(String, &'static str)> = Vec::new();
         for s in self.streams.values() {
-            if s.publisher.is_none() && st.auto_delete_whip >= 0 {
-                if let Some(t) = s.publish_left {
-                    if now.saturating_duration_since(t) >= Duration::from_millis(st.auto_delete_whip as u64) {
+            if s.publisher.is_none() && st.auto_delete_whip >= 0
+                && let Some(t) = s.publish_left
+                    && now.saturating_duration_since(t) >= Duration::from_millis(st.auto_delete_whip as u64) {
                         doomed.push((s.id.clone(), "publish-leave-timeout"));
                         continue;
                     }
-                }
-            }
-            if s.subscribers.is_empty() && st.auto_delete_whep >= 0 {
-                if let Some(t) = s.subscribe_left {
-                    if now.saturating_duration_since(t) >= Duration::from_millis(st.auto_delete_whep as u64)
+            if s.subscribers.is_empty() && st.auto_delete_whep >= 0
+                && let Some(t) = s.subscribe_left
+                    && now.saturating_duration_since(t) >= Duration::from_millis(st.auto_delete_whep as u64)
                     {
                         doomed.push((s.id.clone(), "subscribe-leave-timeout"));
                         continue;
                     }
-                }
-            }
-            if !s.pinned && (st.auto_create_whip || st.auto_create_whep) {
-                if let Some(t) = s.empty_since() {
-                    if now.saturating_duration_since(t) >= ORPHAN_AFTER {
+            if !s.pinned && (st.auto_create_whip || st.auto_create_whep)
+                && let Some(t) = s.empty_since()
+                    && now.saturating_duration_since(t) >= ORPHAN_AFTER {
                         doomed.push((s.id.clone(), "orphaned"));
                     }
-                }
-            }
         }
         for (id, reason) in doomed {
             self.destroy_stream(&id, now, reason);

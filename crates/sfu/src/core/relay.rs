@@ -215,11 +215,10 @@ fn answer_candidates(answer: &SdpAnswer) -> Vec<SocketAddr> {
         if !c.starts_with("candidate:") {
             continue;
         }
-        if let Ok(c) = Candidate::from_sdp_string(c) {
-            if c.proto() == Protocol::Udp && !out.contains(&c.addr()) {
+        if let Ok(c) = Candidate::from_sdp_string(c)
+            && c.proto() == Protocol::Udp && !out.contains(&c.addr()) {
                 out.push(c.addr());
             }
-        }
     }
     out
 }

@@ -431,13 +431,11 @@ impl Sfu {
     /// ended in the last 30 s (e.g. the client closed its PeerConnection first) is
     /// already gone: that DELETE succeeds.
     pub fn delete_session_as(&mut self, now: Instant, stream: &str, session: &str, caller: Option<u64>) -> Result<(), SfuError> {
-        if !self.sessions.contains_key(session) {
-            if let Some((s, _)) = self.tombstones.get(session) {
-                if s == stream {
+        if !self.sessions.contains_key(session)
+            && let Some((s, _)) = self.tombstones.get(session)
+                && s == stream {
                     return Ok(());
                 }
-            }
-        }
         let pid = self.owned_session(stream, session, caller)?;
         self.remove_peer(pid, now, "api-deleted");
         Ok(())
