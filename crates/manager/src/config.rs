@@ -195,42 +195,7 @@ impl Default for CascadeConfig {
     }
 }
 
-/// `urls` may be a string or a list of strings.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum UrlList {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Default for UrlList {
-    fn default() -> Self {
-        UrlList::Many(Vec::new())
-    }
-}
-
-impl UrlList {
-    pub fn list(&self) -> Vec<String> {
-        match self {
-            UrlList::One(s) => vec![s.clone()],
-            UrlList::Many(v) => v.clone(),
-        }
-    }
-}
-
-#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct IceServer {
-    pub urls: UrlList,
-    pub username: String,
-    pub credential: String,
-}
-
-impl std::fmt::Debug for IceServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IceServer").field("urls", &self.urls).field("username", &self.username).finish()
-    }
-}
+pub use wishcast_api::ice::{IceServer, UrlList};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]

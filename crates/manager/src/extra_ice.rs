@@ -28,36 +28,9 @@ pub fn coturn_credentials(secret: &str, ttl: u64, now_unix: u64) -> (String, Str
     (username, credential)
 }
 
-fn quote(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            o.push('\\');
-        }
-        o.push(c);
-    }
-    o.push('"');
-    o
-}
-
 /// One `Link` header value per URL (RFC 9725 §4.6).
 pub fn render(servers: &[IceServer]) -> Vec<String> {
-    let mut out = Vec::new();
-    for s in servers {
-        for url in s.urls.list() {
-            let mut v = format!("<{url}>; rel=\"ice-server\"");
-            if !s.username.is_empty() {
-                v.push_str(&format!(
-                    "; username={}; credential={}; credential-type=\"password\"",
-                    quote(&s.username),
-                    quote(&s.credential)
-                ));
-            }
-            out.push(v);
-        }
-    }
-    out
+    wishcast_api::ice::link_headers(servers)
 }
 
 /// Replace (override) or extend the upstream ice-server `Link`s. Other links (the

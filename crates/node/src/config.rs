@@ -5,6 +5,7 @@
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
 use serde::{Deserialize, Serialize};
+pub use wishcast_api::ice::{IceServer, UrlList};
 use wishcast_api::Strategy;
 use wishcast_auth::AuthConfig;
 
@@ -67,37 +68,6 @@ impl Default for WebrtcConfig {
             advertise_udp: true,
             ice_lite: true,
             test_hooks: false,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct IceServer {
-    pub urls: UrlList,
-    pub username: String,
-    pub credential: String,
-}
-
-/// `urls` may be a string or a list of strings.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum UrlList {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Default for UrlList {
-    fn default() -> Self {
-        UrlList::Many(Vec::new())
-    }
-}
-
-impl UrlList {
-    pub fn list(&self) -> Vec<String> {
-        match self {
-            UrlList::One(s) => vec![s.clone()],
-            UrlList::Many(v) => v.clone(),
         }
     }
 }

@@ -8,7 +8,6 @@ pub mod config;
 mod cors;
 mod error;
 mod guard;
-mod ice_links;
 mod routes;
 mod server;
 mod state;

@@ -14,7 +14,7 @@ use wishcast_sfu::driver::{self, DriverConfig, MediaHandle};
 
 use crate::config::NodeConfig;
 use crate::state::{AppState, Inner};
-use crate::{cors, ice_links, routes};
+use crate::{cors, routes};
 
 /// Request bodies above this get 413.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -115,7 +115,7 @@ pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
         inner: Arc::new(Inner {
             media: media.clone(),
             auth: Authenticator::new(&cfg.auth),
-            ice_links: ice_links::render(&cfg.ice_servers),
+            ice_links: wishcast_api::ice::link_headers(&cfg.ice_servers),
             owner_keys: std::hash::RandomState::new(),
             relay_client: relay_client(),
             cfg,
