@@ -242,7 +242,7 @@ impl Sfu {
 
     /// Write one frame to one subscriber (if its mute/layer state wants it) and drain it.
     fn write_to(&mut self, sub: PeerId, kind: MediaKind, data: &MediaData, generation: u64, now: Instant) {
-        let metrics = self.metrics.clone();
+        let mut keyframe_wait_ms = None;
         let Some(peer) = self.peer_mut(sub) else { return };
         if peer.state != SessionState::Connected && peer.state != SessionState::Disconnected {
             return;
@@ -273,7 +273,7 @@ impl Sfu {
                     peer.video_needs_keyframe = false;
                     if !peer.first_keyframe_sent {
                         peer.first_keyframe_sent = true;
-                        metrics.observe_keyframe_wait(now.saturating_duration_since(peer.joined_at).as_millis() as u64);
+                        keyframe_wait_ms = Some(now.saturating_duration_since(peer.joined_at).as_millis() as u64);
                     }
                 }
                 // A simulcast layer switch re-bases time like a new publisher would.
@@ -286,6 +286,9 @@ impl Sfu {
         let Some(pt) = w.match_params(data.params) else { return };
         if let Err(e) = w.write(pt, data.network_time, MediaTime::new(out, freq), data.data.clone()) {
             tracing::debug!("write to subscriber failed: {e}");
+        }
+        if let Some(ms) = keyframe_wait_ms {
+            self.metrics.observe_keyframe_wait(ms);
         }
         self.drain(sub, now);
     }
