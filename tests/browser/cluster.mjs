@@ -24,7 +24,7 @@
 // Prints exactly one JSON line on stdout ({"ok":true|false, ...}); on failure
 // the diagnostics go to stderr. Exit code: 0 success, 1 failure, 2 usage error.
 
-import { launchBrowser, wc, sleep, waitStats, median } from './lib.mjs';
+import { wc, sleep, waitStats, median, Check, runScenario } from './lib.mjs';
 
 const USAGE =
   'usage: node tests/browser/cluster.mjs --base http://127.0.0.1:PORT --scenario {cascade|redirect|coturn} ' +
@@ -65,18 +65,6 @@ function usage(msg) {
 const MIN_GROWTH = 10; // decoded frames over the observation window
 const OBSERVE_MS = 3000;
 
-class Check {
-  constructor() {
-    this.failures = [];
-  }
-  that(cond, msg) {
-    if (!cond) this.failures.push(msg);
-    return cond;
-  }
-  throwIfFailed() {
-    if (this.failures.length) throw new Error(this.failures.join('; '));
-  }
-}
 
 class Ctx {
   constructor(opts, browser) {
@@ -552,50 +540,8 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const run = scenarios[opts.scenario];
   if (!run) usage(`unknown scenario ${opts.scenario}`);
-  const t0 = Date.now();
-  let b;
-  let ctx;
   const result = { ok: false, scenario: opts.scenario, codec: opts.codec };
-  const watchdog = setTimeout(() => {
-    console.log(JSON.stringify({ ...result, ...(ctx ? ctx.result : {}), error: `scenario timed out after ${opts.timeoutS} s` }));
-    process.exit(1);
-  }, opts.timeoutS * 1000);
-  try {
-    b = await launchBrowser();
-    result.chromium = b.version;
-    ctx = new Ctx(opts, b);
-    await run(ctx);
-    ctx.check.throwIfFailed();
-    Object.assign(result, ctx.result, { ok: true, elapsedMs: Date.now() - t0 });
-    console.log(JSON.stringify(result));
-    clearTimeout(watchdog);
-    await b.close();
-    process.exit(0);
-  } catch (e) {
-    const failures = ctx ? ctx.check.failures : [];
-    const msg = String(e && e.message ? e.message : e);
-    Object.assign(result, ctx ? ctx.result : {}, {
-      ok: false,
-      error: failures.length && !failures.some((f) => msg.includes(f)) ? `${msg}; ${failures.join('; ')}` : msg,
-      elapsedMs: Date.now() - t0,
-    });
-    if (ctx) {
-      try {
-        const diag = await ctx.diagnostics();
-        console.error('--- diagnostics ---');
-        for (const d of diag) console.error(JSON.stringify(d));
-        console.error('--- page console ---');
-        for (const l of b.logs().slice(-100)) console.error(l);
-      } catch (de) {
-        console.error(`(diagnostics failed: ${de.message})`);
-      }
-    }
-    if (e && e.stack) console.error(e.stack);
-    console.log(JSON.stringify(result));
-    clearTimeout(watchdog);
-    if (b) await b.close().catch(() => {});
-    process.exit(1);
-  }
+  await runScenario({ opts, result, makeCtx: (b) => new Ctx(opts, b), run });
 }
 
 main();

@@ -769,3 +769,70 @@ export async function waitStats(page, id, pred, { timeoutMs = 15000, intervalMs 
     await sleep(intervalMs);
   }
 }
+
+/** Collects failed expectations of one scenario. */
+export class Check {
+  constructor() {
+    this.failures = [];
+  }
+  that(cond, msg) {
+    if (!cond) this.failures.push(msg);
+    return cond;
+  }
+  throwIfFailed() {
+    if (this.failures.length) throw new Error(this.failures.join('; '));
+  }
+}
+
+/**
+ * Runs one scenario the way every e2e script does: launch Chromium, build the
+ * script's context, run, print exactly one JSON line, dump diagnostics on
+ * failure, exit 0/1. `extra(ctx)` adds fields to the JSON result; `after(ctx)`
+ * runs extra checks after the scenario.
+ */
+export async function runScenario({ opts, result, makeCtx, run, extra = () => ({}), after = async () => {} }) {
+  const t0 = Date.now();
+  let b;
+  let ctx;
+  const watchdog = setTimeout(() => {
+    console.log(JSON.stringify({ ...result, ...(ctx ? ctx.result : {}), ...(ctx ? extra(ctx) : {}), error: `scenario timed out after ${opts.timeoutS} s` }));
+    process.exit(1);
+  }, opts.timeoutS * 1000);
+  try {
+    b = await launchBrowser();
+    result.chromium = b.version;
+    ctx = makeCtx(b);
+    await run(ctx);
+    await after(ctx);
+    ctx.check.throwIfFailed();
+    Object.assign(result, ctx.result, { ok: true, elapsedMs: Date.now() - t0 }, extra(ctx));
+    console.log(JSON.stringify(result));
+    clearTimeout(watchdog);
+    await b.close();
+    process.exit(0);
+  } catch (e) {
+    const failures = ctx ? ctx.check.failures : [];
+    const msg = String(e && e.message ? e.message : e);
+    Object.assign(result, ctx ? ctx.result : {}, {
+      ok: false,
+      error: failures.length && !failures.some((f) => msg.includes(f)) ? `${msg}; ${failures.join('; ')}` : msg,
+      elapsedMs: Date.now() - t0,
+    }, ctx ? extra(ctx) : {});
+    if (ctx) {
+      try {
+        const diag = await ctx.diagnostics();
+        console.error('--- diagnostics ---');
+        for (const d of diag) console.error(JSON.stringify(d));
+        console.error('--- page console ---');
+        for (const l of b.logs().slice(-100)) console.error(l);
+      } catch (de) {
+        console.error(`(diagnostics failed: ${de.message})`);
+      }
+    }
+    if (e && e.stack) console.error(e.stack);
+    console.log(JSON.stringify(result));
+    clearTimeout(watchdog);
+    if (b) await b.close().catch(() => {});
+    process.exit(1);
+  }
+}
