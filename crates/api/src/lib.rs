@@ -10,6 +10,7 @@ pub const RELAY_HEADER: &str = "x-wishcast-relay";
 pub mod cluster;
 pub mod ice;
 pub mod paths;
+pub mod record;
 pub mod strategy;
 pub mod stream;
 
