@@ -1,0 +1,410 @@
+#!/usr/bin/env node
+// Browser end-to-end test of the embedded dashboard (crates/dashboard), driven by
+// crates/wishcast/tests/e2e_dashboard.rs. One headless Chromium (Debian's, via
+// playwright-core) uses the dashboard like an operator, with the page's
+// Content-Security-Policy enforced (no bypassCSP) and every console error counted.
+//
+//   node tests/browser/dashboard.mjs --base http://127.0.0.1:MANAGER --scenario cluster \
+//        --user admin --password PW --screenshots DIR [--timeout-s 110]
+//   node tests/browser/dashboard.mjs --base http://127.0.0.1:NODE --scenario node \
+//        --token ADMIN_TOKEN --screenshots DIR
+//
+// cluster: log in (a wrong password shows the server's error first), see the nodes
+//   of `wishcast run`, drain/undrain a node (checked through the API), publish a
+//   fake camera from the Publish page, the stream appears live on the Streams page,
+//   the Preview page decodes it (framesDecoded > 0 in its stats), mint a
+//   subscribe-only token and use it for a real WHEP request (201; the same token
+//   on WHIP gets 403), kick that session with its Kick button (gone from the API),
+//   the Recordings page and the Start recording button (empty state / clear error
+//   while the server has no recording API; start → listed → dash.js plays once it
+//   has), no horizontal overflow at 375 px on every page, log out.
+// node: the same app served by a standalone node: token login, no cluster pages,
+//   publish + preview decode.
+// Screenshots of every page at 1280×720 and 375×812 go to --screenshots.
+// Prints one JSON line ({"ok":...}) on stdout; exit 0 on success, 1 on failure.
+
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import { findChromium, CHROMIUM_ARGS, installClient, sleep, Check } from './lib.mjs';
+
+const USAGE =
+  'usage: node tests/browser/dashboard.mjs --base URL --scenario cluster|node [--user U --password P] [--token T] ' +
+  '--screenshots DIR [--timeout-s N]';
+
+function parseArgs(argv) {
+  const o = { timeoutS: 110 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
+      return argv[++i];
+    };
+    switch (a) {
+      case '--base': o.base = val().replace(/\/$/, ''); break;
+      case '--scenario': o.scenario = val(); break;
+      case '--user': o.user = val(); break;
+      case '--password': o.password = val(); break;
+      case '--token': o.token = val(); break;
+      case '--screenshots': o.shots = val(); break;
+      case '--timeout-s': o.timeoutS = Number(val()); break;
+      default: usage(`unknown argument ${a}`);
+    }
+  }
+  if (!o.base || !o.shots || !['cluster', 'node'].includes(o.scenario)) usage('--base, --scenario cluster|node and --screenshots are required');
+  if (o.scenario === 'cluster' && (!o.user || !o.password)) usage('cluster needs --user and --password');
+  if (o.scenario === 'node' && !o.token) usage('node needs --token');
+  return o;
+}
+
+function usage(msg) {
+  console.error(`dashboard.mjs: ${msg}\n${USAGE}`);
+  console.log(JSON.stringify({ ok: false, error: msg }));
+  process.exit(2);
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const check = new Check();
+const result = { scenario: opts.scenario, screenshots: [] };
+const consoleErrors = [];
+const steps = [];
+const WIDE = { width: 1280, height: 720 };
+const PHONE = { width: 375, height: 812 };
+const PAGES = opts.scenario === 'cluster' ? ['cluster', 'streams', 'preview', 'publish', 'recordings'] : ['streams', 'preview', 'publish'];
+// Network failures the scenario provokes on purpose (a wrong password, the probe
+// before login, recording routes that do not exist yet) are logged by Chromium as
+// "Failed to load resource"; any other console error fails the test.
+const EXPECTED_NETWORK = /^Failed to load resource: the server responded with a status of (401|403|404)\b/;
+
+function step(name) {
+  steps.push(`${Date.now() - t0}ms ${name}`);
+  console.error(`[dashboard] ${name}`);
+}
+
+const t0 = Date.now();
+let browser;
+let page;
+
+async function shot(name, size) {
+  fs.mkdirSync(opts.shots, { recursive: true });
+  const file = path.join(opts.shots, `${opts.scenario}-${name}-${size.width}x${size.height}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  result.screenshots.push(path.basename(file));
+}
+
+async function waitReady() {
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
+}
+
+/** Navigates the app's hash router and waits for the page module to render. */
+async function goto(p, query = '') {
+  await page.evaluate((h) => { location.hash = h; }, `#/${p}${query}`);
+  await page.waitForFunction((n) => document.getElementById('main').dataset.page === n, p, { timeout: 10000 });
+  await sleep(300);
+}
+
+/** admin API call from inside the page, with the page's own token. */
+async function api(method, url, body) {
+  return page.evaluate(async ([m, u, b]) => {
+    const headers = {};
+    const t = sessionStorage.getItem('wishcast.token');
+    if (t) headers.Authorization = `Bearer ${t}`;
+    if (b !== null) headers['Content-Type'] = 'application/json';
+    const r = await fetch(u, { method: m, headers, body: b === null ? undefined : JSON.stringify(b) });
+    const text = await r.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch {}
+    return { status: r.status, text, json };
+  }, [method, url, body === undefined ? null : body]);
+}
+
+async function waitFor(what, fn, timeoutMs = 15000, intervalMs = 250) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last && last.ok) return last;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last && last.detail !== undefined ? last.detail : last)}`);
+    await sleep(intervalMs);
+  }
+}
+
+async function noHorizontalOverflow(label) {
+  const m = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth, body: document.body.scrollWidth }));
+  check.that(m.scroll <= m.inner && m.body <= m.inner, `${label}: horizontal overflow at ${m.inner}px (document ${m.scroll}px, body ${m.body}px)`);
+  return m;
+}
+
+async function framesDecoded() {
+  const v = await page.getAttribute('[data-stat="framesDecoded"]', 'data-value').catch(() => null);
+  return Number(v || 0);
+}
+
+async function publishFromPage(stream) {
+  await goto('publish');
+  await page.fill('#pub-stream', stream);
+  const codecs = await page.$$eval('#pub-codec option', (os) => os.map((o) => o.value));
+  check.that(codecs.includes('VP8'), `codec choice offers VP8 (${codecs.join(',')})`);
+  await page.selectOption('#pub-codec', 'VP8');
+  await page.click('button:has-text("Start publishing")');
+  await page.waitForSelector('#onair:not([hidden])', { timeout: 15000 });
+  await waitFor('publisher connected', async () => {
+    const t = await page.textContent('[data-stat="connection"]').catch(() => '');
+    return { ok: t === 'connected', detail: t };
+  });
+  result.publishedCodec = await page.textContent('[data-stat="codec"]').catch(() => '');
+}
+
+async function previewDecodes(stream) {
+  await goto('preview', `?stream=${encodeURIComponent(stream)}`);
+  const r = await waitFor('preview framesDecoded > 0', async () => {
+    const n = await framesDecoded();
+    return { ok: n > 0, detail: n };
+  }, 20000);
+  result.previewFramesDecoded = r.detail;
+  await sleep(1500); // let bitrate/fps fill in for the screenshot
+  const res = await page.textContent('[data-stat="resolution"]');
+  check.that(/\d+×\d+/.test(res), `preview shows a resolution (${res})`);
+  result.previewResolution = res;
+}
+
+async function phonePass(pages) {
+  await page.setViewportSize(PHONE);
+  for (const p of pages) {
+    await goto(p);
+    await sleep(500);
+    await noHorizontalOverflow(`${p} page`);
+    await shot(p, PHONE);
+  }
+  await page.setViewportSize(WIDE);
+}
+
+async function clusterScenario() {
+  const stream = `dash-${Math.random().toString(36).slice(2, 8)}`;
+  result.stream = stream;
+
+  step('login page');
+  await page.goto(`${opts.base}/`);
+  await waitReady();
+  await page.waitForSelector('#login-title');
+  check.that(await page.isHidden('#nav'), 'the nav is hidden before login');
+  await shot('login', WIDE);
+  await page.fill('input[name=username]', opts.user);
+  await page.fill('input[name=password]', 'not-the-password');
+  await page.click('button:has-text("Log in")');
+  const alert = await page.waitForSelector('[role=alert]', { timeout: 10000 });
+  const alertText = await alert.textContent();
+  check.that(/Wrong credentials/.test(alertText) && /401/.test(alertText), `a wrong password shows the server's error (${alertText})`);
+  await page.fill('input[name=password]', opts.password);
+  await page.click('button:has-text("Log in")');
+
+  step('cluster page');
+  await page.waitForFunction(() => document.getElementById('main').dataset.page === 'cluster', null, { timeout: 10000 });
+  const token = await page.evaluate(() => sessionStorage.getItem('wishcast.token'));
+  check.that(token && token.split('.').length === 3, 'login keeps a JWT in sessionStorage');
+  await waitFor('node1 and node2 running on the cluster page', async () => {
+    const nodes = await page.$$eval('section.node', (ss) => ss.map((s) => ({ alias: s.dataset.alias, text: s.textContent })));
+    const ok = ['node1', 'node2'].every((a) => nodes.some((n) => n.alias === a && n.text.includes('running')));
+    return { ok, detail: nodes.map((n) => n.alias) };
+  });
+  result.nodesShown = await page.$$eval('section.node', (ss) => ss.map((s) => s.dataset.alias));
+  await shot('cluster', WIDE);
+
+  step('drain / undrain node1');
+  await page.click('button[aria-label="Drain node node1"]');
+  await page.waitForSelector('section.node[data-alias="node1"] .badge.warn:has-text("drained")', { timeout: 10000 });
+  let nodes = await api('GET', '/api/nodes/');
+  check.that(nodes.json && nodes.json.find((n) => n.alias === 'node1').drained === true, `node1 drained in GET /api/nodes/ (${nodes.text.slice(0, 200)})`);
+  await page.click('button[aria-label="Undrain node node1"]');
+  await page.waitForSelector('button[aria-label="Drain node node1"]', { timeout: 10000 });
+  nodes = await api('GET', '/api/nodes/');
+  check.that(nodes.json && nodes.json.every((n) => n.drained === false), 'every node undrained again');
+
+  step('publish from the page');
+  await publishFromPage(stream);
+  await shot('publish', WIDE);
+
+  step('streams page shows the publisher live');
+  await goto('streams');
+  await waitFor('the stream card with a connected publisher', async () => {
+    const t = await page.textContent(`section.stream[data-stream="${stream}"]`).catch(() => '');
+    return { ok: /publisher/.test(t) && /connected/.test(t), detail: t.slice(0, 200) };
+  });
+  check.that(await page.isVisible(`section.stream[data-stream="${stream}"] button:has-text("Copy WHIP URL")`), 'Copy WHIP URL button');
+
+  step('preview plays');
+  await previewDecodes(stream);
+  await shot('preview', WIDE);
+
+  step('mint a subscribe token and use it for WHEP');
+  await goto('streams');
+  await page.fill('#tok-stream', stream);
+  await page.uncheck('#tok-publish');
+  await page.check('#tok-subscribe');
+  await page.selectOption('#tok-ttl', '3600');
+  await page.click('button:has-text("Mint token")');
+  await page.waitForSelector('#tok-value', { timeout: 10000 });
+  const minted = await page.inputValue('#tok-value');
+  check.that(minted && minted !== token && minted.split('.').length === 3, 'a new JWT is shown');
+  const claims = JSON.parse(Buffer.from(minted.split('.')[1], 'base64url').toString());
+  check.that(claims.id === stream && claims.mode === 4, `token claims ${JSON.stringify(claims)} = subscribe on ${stream}`);
+  check.that(await page.inputValue('#tok-whep') === `${opts.base}/whep/${stream}`, 'player URL shown');
+  await page.evaluate(`(${installClient.toString()})();`);
+  const whepId = await page.evaluate(([u, t]) => window.wc.play(u, { token: t }), [`/whep/${stream}`, minted]);
+  const whepInfo = await page.evaluate((i) => window.wc.info(i), whepId);
+  check.that(whepInfo.status === 201, `WHEP with the minted token -> ${whepInfo.status}`);
+  result.tokenWhepStatus = whepInfo.status;
+  const whip = await page.evaluate(async ([u, t]) => {
+    const pc = new RTCPeerConnection();
+    pc.addTransceiver('video', { direction: 'sendonly' });
+    const o = await pc.createOffer();
+    pc.close();
+    const r = await fetch(u, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${t}` }, body: o.sdp });
+    return { status: r.status, text: await r.text() };
+  }, [`/whip/${stream}`, minted]);
+  check.that(whip.status === 403, `WHIP with the subscribe-only token -> ${whip.status} ${whip.text}`);
+  await shot('streams', WIDE);
+
+  step('kick the token session');
+  const sid = whepInfo.location.split('/').pop();
+  const kickSel = `[data-session="${sid}"] button:has-text("Kick")`;
+  await page.waitForSelector(kickSel, { timeout: 15000 });
+  await page.click(kickSel);
+  await waitFor('the kicked session gone from GET /api/streams/', async () => {
+    const r = await api('GET', `/api/streams/${encodeURIComponent(stream)}`);
+    return { ok: r.status === 200 && !r.text.includes(sid), detail: r.text.slice(0, 300) };
+  });
+  await page.waitForSelector(`[data-session="${sid}"]`, { state: 'detached', timeout: 15000 });
+  result.kicked = sid;
+
+  step('recordings');
+  const playback = await api('GET', '/api/playback');
+  result.recordingApi = playback.status !== 404;
+  await goto('streams');
+  await page.click(`section.stream[data-stream="${stream}"] button:has-text("Start recording")`);
+  if (!result.recordingApi) {
+    const err = await page.waitForSelector(`section.stream[data-stream="${stream}"] [role=alert]`, { timeout: 10000 });
+    const text = await err.textContent();
+    check.that(/POST \/api\/record\/.* 404/.test(text) && /no recording API/.test(text), `Start recording explains the 404 (${text})`);
+    await goto('recordings');
+    await page.waitForSelector('#rec-streams .empty', { timeout: 10000 });
+    const empty = await page.textContent('#rec-streams');
+    check.that(/Recording is not available on this server/.test(empty), `recordings empty state (${empty})`);
+  } else {
+    // The recording API exists: start → the day appears → dash.js plays it.
+    await sleep(500);
+    const cardErr = await page.$(`section.stream[data-stream="${stream}"] [role=alert]`);
+    check.that(!cardErr, `Start recording succeeded (${cardErr ? await cardErr.textContent() : ''})`);
+    await waitFor('the recorded stream in GET /api/playback', async () => {
+      const r = await api('GET', '/api/playback');
+      return { ok: r.json && r.json.includes(stream), detail: r.text.slice(0, 200) };
+    }, 30000, 1000);
+    await sleep(8000); // a few segments
+    await goto('recordings', `?stream=${encodeURIComponent(stream)}`);
+    await page.click('#rec-days .calendar button');
+    await waitFor('dash.js playback past 3 s', async () => {
+      const t = await page.evaluate(() => document.getElementById('rec-video')?.currentTime || 0);
+      return { ok: t > 3, detail: t };
+    }, 30000, 500);
+    check.that(await page.getAttribute('a:has-text("Download MP4")', 'href').then((h) => /\/api\/record\/export\//.test(h)), 'MP4 export link');
+    await goto('streams');
+    await page.click(`section.stream[data-stream="${stream}"] button:has-text("Stop recording")`);
+  }
+  await goto('recordings');
+  await sleep(500);
+  await shot('recordings', WIDE);
+
+  step('phone width');
+  await phonePass(PAGES);
+
+  step('log out');
+  await page.click('#logout');
+  await page.waitForSelector('#login-title', { timeout: 10000 });
+  check.that(!(await page.evaluate(() => sessionStorage.getItem('wishcast.token'))), 'logout clears the token');
+  const onAir = await api('GET', `/api/streams/`);
+  check.that(onAir.status === 401, `after logout the API asks for a token again (${onAir.status})`);
+  await page.setViewportSize(PHONE);
+  await noHorizontalOverflow('login page');
+  await shot('login', PHONE);
+}
+
+async function nodeScenario() {
+  const stream = `node-${Math.random().toString(36).slice(2, 8)}`;
+  result.stream = stream;
+  step('node: token login');
+  await page.goto(`${opts.base}/`);
+  await waitReady();
+  await page.waitForSelector('input[name=token]');
+  check.that((await page.$$('input[name=username]')).length === 0, 'no account form on a node');
+  await shot('login', WIDE);
+  await page.fill('input[name=token]', 'wrong-token');
+  await page.click('button:has-text("Use token")');
+  const alert = await (await page.waitForSelector('[role=alert]', { timeout: 10000 })).textContent();
+  check.that(/401/.test(alert), `a wrong token shows the server's error (${alert})`);
+  await page.fill('input[name=token]', opts.token);
+  await page.click('button:has-text("Use token")');
+  await page.waitForFunction(() => document.getElementById('main').dataset.page === 'streams', null, { timeout: 10000 });
+  const mode = await page.textContent('#mode');
+  check.that(mode === 'media node', `header says media node (${mode})`);
+  const hidden = await page.$$eval('#nav a[data-cluster]', (as) => as.map((a) => a.hidden));
+  check.that(hidden.length === 2 && hidden.every(Boolean), 'Cluster and Recordings are hidden on a node');
+  await page.waitForSelector('#stream-list .empty', { timeout: 10000 });
+  step('node: publish + preview');
+  await publishFromPage(stream);
+  await shot('publish', WIDE);
+  await goto('streams');
+  await page.waitForSelector(`section.stream[data-stream="${stream}"]`, { timeout: 10000 });
+  await shot('streams', WIDE);
+  await previewDecodes(stream);
+  await shot('preview', WIDE);
+  await phonePass(PAGES);
+}
+
+const watchdog = setTimeout(() => finish(new Error(`scenario timed out after ${opts.timeoutS} s`)), opts.timeoutS * 1000);
+
+async function finish(err) {
+  clearTimeout(watchdog);
+  const unexpected = consoleErrors.filter((l) => !EXPECTED_NETWORK.test(l.text));
+  if (!err && unexpected.length) err = new Error(`console errors: ${unexpected.map((l) => `${l.url}: ${l.text}`).join(' | ')}`);
+  if (!err) {
+    try { check.throwIfFailed(); } catch (e) { err = e; }
+  }
+  result.consoleErrors = consoleErrors.length;
+  result.elapsedMs = Date.now() - t0;
+  if (err) {
+    result.ok = false;
+    result.error = String(err.message || err) + (check.failures.length && !String(err.message).includes(check.failures[0]) ? `; ${check.failures.join('; ')}` : '');
+    console.error('--- steps ---');
+    steps.forEach((s) => console.error(s));
+    console.error('--- console ---');
+    consoleErrors.forEach((l) => console.error(`${l.type} ${l.url}: ${l.text}`));
+    if (page) {
+      try {
+        await page.screenshot({ path: path.join(opts.shots, `${opts.scenario}-FAILURE.png`), fullPage: true });
+        console.error(`--- main ---\n${(await page.textContent('main')).slice(0, 3000)}`);
+      } catch {}
+    }
+    if (err.stack) console.error(err.stack);
+  } else {
+    result.ok = true;
+  }
+  console.log(JSON.stringify(result));
+  if (browser) await browser.close().catch(() => {});
+  process.exit(result.ok ? 0 : 1);
+}
+
+try {
+  browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: CHROMIUM_ARGS, timeout: 30000 });
+  result.chromium = browser.version();
+  const context = await browser.newContext({ viewport: WIDE, permissions: ['camera', 'microphone'] });
+  page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push({ type: m.type(), text: m.text(), url: (m.location() || {}).url || '' });
+  });
+  page.on('pageerror', (e) => consoleErrors.push({ type: 'pageerror', text: e.message, url: '' }));
+  if (opts.scenario === 'cluster') await clusterScenario();
+  else await nodeScenario();
+  await finish(null);
+} catch (e) {
+  await finish(e);
+}
