@@ -83,7 +83,7 @@ export function render(main, params) {
     for (let d = 1; d <= count; d++) {
       const rec = days.find((x) => x.day === d);
       cells.push(rec
-        ? h('button', { type: 'button', class: 'secondary', 'aria-pressed': 'false', 'aria-label': `${stream}, ${y}-${pad(m)}-${pad(d)}`, onclick: (ev) => {
+        ? h('button', { type: 'button', 'aria-pressed': 'false', 'aria-label': `${stream}, ${y}-${pad(m)}-${pad(d)}`, onclick: (ev) => {
           for (const b of daysBox.querySelectorAll('button[aria-pressed]')) b.setAttribute('aria-pressed', 'false');
           ev.currentTarget.setAttribute('aria-pressed', 'true');
           playDay(stream, rec);

@@ -22,6 +22,7 @@ export function render(main, params) {
   const recording = new Map(); // stream -> true/false as last set here
   const cardErrors = new Map(); // stream -> Error
   const armed = new Set(); // streams whose Delete button asks for confirmation
+  let tokenStream = null; // the token form's stream field (manager only)
 
   const live = h('span', { class: 'badge', 'aria-live': 'off' }, 'connecting…');
   const errors = h('div', { 'aria-live': 'polite' });
@@ -245,7 +246,6 @@ export function render(main, params) {
   }
 
   // --- tokens -------------------------------------------------------------------------
-  let tokenStream;
   function prefillToken(id) {
     if (!tokenStream) return;
     tokenStream.value = id;
