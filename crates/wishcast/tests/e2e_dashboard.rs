@@ -21,7 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{chromium_path, repo_root, require_browser_deps, run_script, serial, Node, DEFAULT_CONFIG};
+use common::{chromium_path, repo_root, require_browser_deps, run_with_timeout, serial, Node, DEFAULT_CONFIG};
 
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(110);
 const USER: &str = "admin";
@@ -119,17 +119,17 @@ fn dashboard_script(base: &str, args: &[&str], logs: impl Fn() -> String) -> Str
     if let Some(p) = chromium_path() {
         cmd.env("CHROMIUM_PATH", p);
     }
-    let out = std::panic::catch_unwind(|| run_script("browser dashboard", cmd, None, SCRIPT_TIMEOUT));
-    match out {
-        Ok(o) => {
-            println!("screenshots: {}", shots.display());
-            o
-        }
-        Err(e) => {
-            eprintln!("--- server log ---\n{}", logs());
-            std::panic::resume_unwind(e)
-        }
+    let shown = format!("{cmd:?}");
+    let started = Instant::now();
+    let (status, out, err) = run_with_timeout(cmd, SCRIPT_TIMEOUT);
+    println!("browser dashboard: {} ({:.1} s); screenshots in {}", out.trim(), started.elapsed().as_secs_f64(), shots.display());
+    if !status.is_some_and(|s| s.success()) {
+        panic!(
+            "browser dashboard FAILED ({status:?})\ncommand: {shown}\n--- script stdout ---\n{out}\n--- script stderr ---\n{err}\n--- server log ---\n{}",
+            logs()
+        );
     }
+    out
 }
 
 /// `wishcast run` (2 nodes) with `[[auth.accounts]]`: the full operator walk-through
