@@ -140,9 +140,10 @@ async function framesDecoded() {
   return Number(v || 0);
 }
 
-async function publishFromPage(stream) {
+async function publishFromPage(stream, simulcast = false) {
   await goto('publish');
   await page.fill('#pub-stream', stream);
+  if (simulcast) await page.check('#pub-simulcast');
   const codecs = await page.$$eval('#pub-codec option', (os) => os.map((o) => o.value));
   check.that(codecs.includes('VP8'), `codec choice offers VP8 (${codecs.join(',')})`);
   await page.selectOption('#pub-codec', 'VP8');
@@ -168,11 +169,28 @@ async function previewDecodes(stream) {
   result.previewResolution = res;
 }
 
+/** Every form field has a label, and nothing clickable is a bare div/span. */
+async function accessible(label) {
+  const bad = await page.evaluate(() => {
+    const out = [];
+    for (const e of document.querySelectorAll('input, select, textarea')) {
+      if (e.type === 'hidden') continue;
+      if (!(e.labels && e.labels.length) && !e.getAttribute('aria-label')) out.push(`unlabelled ${e.tagName.toLowerCase()}#${e.id}`);
+    }
+    for (const e of document.querySelectorAll('button, a')) {
+      if (!(e.textContent.trim() || e.getAttribute('aria-label'))) out.push(`nameless ${e.tagName.toLowerCase()}`);
+    }
+    return out;
+  });
+  check.that(bad.length === 0, `${label}: ${bad.join(', ')}`);
+}
+
 async function phonePass(pages) {
   await page.setViewportSize(PHONE);
   for (const p of pages) {
     await goto(p);
     await sleep(500);
+    await accessible(`${p} page`);
     await noHorizontalOverflow(`${p} page`);
     await shot(p, PHONE);
   }
@@ -195,8 +213,15 @@ async function clusterScenario() {
   const alert = await page.waitForSelector('[role=alert]', { timeout: 10000 });
   const alertText = await alert.textContent();
   check.that(/Wrong credentials/.test(alertText) && /401/.test(alertText), `a wrong password shows the server's error (${alertText})`);
-  await page.fill('input[name=password]', opts.password);
-  await page.click('button:has-text("Log in")');
+  // The correct login by keyboard only: focus order username → password → submit.
+  await page.fill('input[name=username]', '');
+  await page.fill('input[name=password]', '');
+  await page.focus('input[name=username]');
+  await page.keyboard.type(opts.user);
+  await page.keyboard.press('Tab');
+  check.that(await page.evaluate(() => document.activeElement.name) === 'password', 'Tab moves from username to password');
+  await page.keyboard.type(opts.password);
+  await page.keyboard.press('Enter');
 
   step('cluster page');
   await page.waitForFunction(() => document.getElementById('main').dataset.page === 'cluster', null, { timeout: 10000 });
@@ -211,7 +236,8 @@ async function clusterScenario() {
   await shot('cluster', WIDE);
 
   step('drain / undrain node1');
-  await page.click('button[aria-label="Drain node node1"]');
+  await page.focus('button[aria-label="Drain node node1"]');
+  await page.keyboard.press('Enter'); // buttons are real buttons: Enter activates them
   await page.waitForSelector('section.node[data-alias="node1"] .badge.warn:has-text("drained")', { timeout: 10000 });
   let nodes = await api('GET', '/api/nodes/');
   check.that(nodes.json && nodes.json.find((n) => n.alias === 'node1').drained === true, `node1 drained in GET /api/nodes/ (${nodes.text.slice(0, 200)})`);
@@ -252,6 +278,8 @@ async function clusterScenario() {
   await page.evaluate(`(${installClient.toString()})();`);
   const whepId = await page.evaluate(([u, t]) => window.wc.play(u, { token: t }), [`/whep/${stream}`, minted]);
   const whepInfo = await page.evaluate((i) => window.wc.info(i), whepId);
+  // lib.mjs's client adds a <video> of its own: not part of the dashboard.
+  await page.evaluate((i) => window.wc.sessions.get(i).video.remove(), whepId);
   check.that(whepInfo.status === 201, `WHEP with the minted token -> ${whepInfo.status}`);
   result.tokenWhepStatus = whepInfo.status;
   const whip = await page.evaluate(async ([u, t]) => {
@@ -349,13 +377,24 @@ async function nodeScenario() {
   const hidden = await page.$$eval('#nav a[data-cluster]', (as) => as.map((a) => a.hidden));
   check.that(hidden.length === 2 && hidden.every(Boolean), 'Cluster and Recordings are hidden on a node');
   await page.waitForSelector('#stream-list .empty', { timeout: 10000 });
-  step('node: publish + preview');
-  await publishFromPage(stream);
+  step('node: publish (simulcast) + preview');
+  await publishFromPage(stream, true);
   await shot('publish', WIDE);
   await goto('streams');
   await page.waitForSelector(`section.stream[data-stream="${stream}"]`, { timeout: 10000 });
   await shot('streams', WIDE);
   await previewDecodes(stream);
+  step('node: simulcast layer selector');
+  await waitFor('the layer table lists q, h and f', async () => {
+    const rids = await page.$$eval('#preview-layers tbody tr td:first-child', (tds) => tds.map((t) => t.textContent.split(' ')[0]));
+    return { ok: ['q', 'h', 'f'].every((r) => rids.includes(r)), detail: rids };
+  }, 15000, 500);
+  await page.click('button[aria-label="Force layer q"]');
+  const layer = await waitFor('layer q received after Force', async () => {
+    const t = await page.textContent('[data-stat="layer"]').catch(() => '');
+    return { ok: t === 'q', detail: t };
+  }, 15000, 500);
+  result.forcedLayer = layer.detail;
   await shot('preview', WIDE);
   await phonePass(PAGES);
 }
@@ -369,7 +408,7 @@ async function finish(err) {
   if (!err) {
     try { check.throwIfFailed(); } catch (e) { err = e; }
   }
-  result.consoleErrors = consoleErrors.length;
+  result.consoleErrors = [...new Set(consoleErrors.map((l) => l.text))];
   result.elapsedMs = Date.now() - t0;
   if (err) {
     result.ok = false;

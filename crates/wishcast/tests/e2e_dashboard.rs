@@ -109,6 +109,15 @@ fn dashboard_script(base: &str, args: &[&str], logs: impl Fn() -> String) -> Str
     require_browser_deps();
     let root = repo_root();
     let shots = screenshot_dir();
+    // Stale screenshots of an earlier run must not pass for this run's.
+    let prefix = format!("{}-", args.iter().skip_while(|a| **a != "--scenario").nth(1).copied().unwrap_or("x"));
+    if let Ok(entries) = std::fs::read_dir(&shots) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     let mut cmd = Command::new("node");
     cmd.current_dir(&root)
         .arg(root.join("tests/browser/dashboard.mjs"))

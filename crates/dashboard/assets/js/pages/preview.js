@@ -3,7 +3,7 @@
 // the current layer and a layer selector (GET/POST /session/{stream}/{id}/layer).
 // Leaving the page hangs up (DELETE of the session).
 
-import { getJson, request, enc } from '../api.js';
+import { getJson, request } from '../api.js';
 import { h, clear, errorBox, field, kv, fmtBits, fmtNum, toast } from '../ui.js';
 import { play, hangup, sample } from '../webrtc.js';
 
@@ -104,12 +104,18 @@ export function render(main, params) {
   async function updateLayers() {
     if (!player) return;
     const p = player;
-    const url = p.layerUrl || `/session/${enc(p.stream)}/${enc(p.sessionUrl.split('/').pop())}/layer`;
+    // The WHEP answer links the layer resource only when the publisher sends simulcast.
+    if (!p.layerUrl) {
+      clear(layers, h('p', { class: 'muted' }, 'This stream has a single encoding (no simulcast), so there is no layer to choose.'));
+      clearInterval(layerTimer);
+      return;
+    }
+    const url = p.layerUrl;
     let list;
     try {
       list = await (await request('GET', url)).json();
     } catch (e) {
-      if (e.status === 404) clear(layers, h('p', { class: 'muted' }, 'This stream has a single encoding (no simulcast), so there is no layer to choose.'));
+      if (e.status === 404) clear(layers, h('p', { class: 'muted' }, 'The publisher no longer sends simulcast layers.'));
       else clear(layers, errorBox(e));
       return;
     }

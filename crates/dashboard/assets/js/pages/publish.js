@@ -46,7 +46,12 @@ export function render(main, params) {
     stopBtn.disabled = !p;
     for (const el of [streamIn, source, codec, audio, simulcast]) el.disabled = !!p;
     if (p) {
-      video.srcObject = p.media;
+      streamIn.value = p.stream;
+      source.value = p.source;
+      if (p.codec) codec.value = p.codec;
+      simulcast.checked = !!p.simulcast;
+      if (video.srcObject !== p.media) video.srcObject = p.media;
+      if (!timer) updateStats();
       clear(status, infoBox(`On air: ${p.stream} (${p.codec || 'default codec'}${p.simulcast ? ', simulcast' : ''}). Session `, h('code', {}, new URL(p.sessionUrl).pathname)));
       if (!timer) timer = setInterval(updateStats, 1000);
     } else {
