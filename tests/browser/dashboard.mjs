@@ -257,6 +257,11 @@ async function clusterScenario() {
     return { ok: /publisher/.test(t) && /connected/.test(t), detail: t.slice(0, 200) };
   });
   check.that(await page.isVisible(`section.stream[data-stream="${stream}"] button:has-text("Copy WHIP URL")`), 'Copy WHIP URL button');
+  // Live redraws (SSE + per-node refresh, several in 5 s) keep keyboard focus.
+  await page.focus(`section.stream[data-stream="${stream}"] button:has-text("Copy WHIP URL")`);
+  await sleep(5000);
+  const focusKey = await page.evaluate(() => document.activeElement && document.activeElement.dataset.key);
+  check.that(focusKey === `whip:${stream}`, `focus survives live updates (focused: ${focusKey})`);
 
   step('preview plays');
   await previewDecodes(stream);

@@ -30,6 +30,20 @@ export function clear(el, ...children) {
   return el;
 }
 
+/**
+ * Runs `redraw()` (which replaces children of `container`) and gives keyboard focus
+ * back to the element with the same `data-key` that had it before.
+ */
+export function keepFocus(container, redraw) {
+  const a = document.activeElement;
+  const key = a && container.contains(a) ? a.dataset.key : null;
+  redraw();
+  if (key) {
+    const el = container.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    if (el) el.focus();
+  }
+}
+
 /** An error box with the server's own message (role=alert: read out at once). */
 export function errorBox(err, prefix = '') {
   const msg = err && err.message ? err.message : String(err);

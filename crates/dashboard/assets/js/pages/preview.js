@@ -4,7 +4,7 @@
 // Leaving the page hangs up (DELETE of the session).
 
 import { getJson, request } from '../api.js';
-import { h, clear, errorBox, field, kv, fmtBits, fmtNum, toast } from '../ui.js';
+import { h, clear, keepFocus, errorBox, field, kv, fmtBits, fmtNum, toast } from '../ui.js';
 import { play, hangup, sample } from '../webrtc.js';
 
 export const title = 'Preview';
@@ -130,15 +130,15 @@ export function render(main, params) {
         clear(layers, errorBox(e, 'Could not change the layer'));
       }
     };
-    clear(layers,
+    keepFocus(layers, () => clear(layers,
       kv([['Current layer', active ? active.encodingId : 'none yet', { 'data-stat': 'layer' }]]),
       h('div', { class: 'table-wrap' }, h('table', {},
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Layer'), h('th', { scope: 'col', class: 'num' }, 'Bitrate'), h('th', { scope: 'col' }, ''))),
         h('tbody', {}, list.map((l) => h('tr', {},
           h('td', {}, l.encodingId, l.active ? ' (receiving)' : ''),
           h('td', { class: 'num' }, fmtBits(l.bitrate)),
-          h('td', {}, h('button', { type: 'button', class: 'secondary small', onclick: () => choose(l.encodingId), 'aria-label': `Force layer ${l.encodingId}` }, 'Force'))))))),
-      h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => choose(null) }, 'Automatic')));
+          h('td', {}, h('button', { type: 'button', class: 'secondary small', 'data-key': `force:${l.encodingId}`, onclick: () => choose(l.encodingId), 'aria-label': `Force layer ${l.encodingId}` }, 'Force'))))))),
+      h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', 'data-key': 'auto', onclick: () => choose(null) }, 'Automatic'))));
   }
 
   if (params.get('stream') && params.get('autoplay') !== '0') start();

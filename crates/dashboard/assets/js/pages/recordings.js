@@ -21,13 +21,15 @@ export function render(main, params) {
   const streamsBox = h('div', { id: 'rec-streams' }, h('p', { class: 'muted' }, 'Loading…'));
   const daysBox = h('div', { id: 'rec-days' });
   const playerBox = h('div', { id: 'rec-player' });
+  const daysPanel = h('section', { class: 'panel', 'aria-labelledby': 'rec-d' }, h('h2', { id: 'rec-d' }, 'Days'), daysBox);
+  const playerPanel = h('section', { class: 'panel', 'aria-labelledby': 'rec-p' }, h('h2', { id: 'rec-p' }, 'Playback'), playerBox);
   main.append(
     h('h1', {}, 'Recordings'),
     h('div', { class: 'cols' },
       h('div', {},
         h('section', { class: 'panel', 'aria-labelledby': 'rec-s' }, h('h2', { id: 'rec-s' }, 'Streams'), streamsBox),
-        h('section', { class: 'panel', 'aria-labelledby': 'rec-d' }, h('h2', { id: 'rec-d' }, 'Days'), daysBox)),
-      h('section', { class: 'panel', 'aria-labelledby': 'rec-p' }, h('h2', { id: 'rec-p' }, 'Playback'), playerBox)),
+        daysPanel),
+      playerPanel),
   );
   clear(daysBox, h('p', { class: 'muted' }, 'Choose a stream.'));
   clear(playerBox, h('p', { class: 'muted' }, 'Choose a day.'));
@@ -40,11 +42,12 @@ export function render(main, params) {
       clear(streamsBox, missingRoute(e)
         ? emptyState('Recording is not available on this server', 'GET /api/playback answered 404: this manager has no recordings index. See docs/dashboard.md.')
         : errorBox(e, 'Cannot list recorded streams'));
-      clear(daysBox);
+      daysPanel.hidden = playerPanel.hidden = true;
       return;
     }
     if (!names.length) {
       clear(streamsBox, emptyState('No recordings yet', 'Start a recording from the Streams page; it appears here once its first segment is written.'));
+      daysPanel.hidden = playerPanel.hidden = true;
       return;
     }
     const sel = h('select', { id: 'rec-stream' }, h('option', { value: '' }, 'choose…'), names.map((n) => h('option', { value: n, selected: n === params.get('stream') }, n)));

@@ -5,7 +5,7 @@
 // mint a scoped token ready for OBS. Re-renders keep keyboard focus (data-key).
 
 import { auth, env, getJson, request, enc } from '../api.js';
-import { h, clear, errorBox, emptyState, infoBox, stateBadge, badge, fmtBits, fmtBytes, fmtNum, fmtAge, toast, copyText, copyBox, field } from '../ui.js';
+import { h, clear, keepFocus, errorBox, emptyState, infoBox, stateBadge, badge, fmtBits, fmtBytes, fmtNum, fmtAge, toast, copyText, copyBox, field } from '../ui.js';
 
 export const title = 'Streams';
 const DETAIL_MS = 2000;
@@ -167,9 +167,11 @@ export function render(main, params) {
   }
 
   function draw() {
-    if (stopped) return;
-    const key = document.activeElement && document.activeElement.closest('#stream-list') ? document.activeElement.dataset.key : null;
-    if (snapshot == null) return;
+    if (stopped || snapshot == null) return;
+    keepFocus(list, drawList);
+  }
+
+  function drawList() {
     const f = filter.value.trim().toLowerCase();
     const shown = snapshot.filter((s) => !f || s.id.toLowerCase().includes(f));
     if (!snapshot.length) {
@@ -179,10 +181,6 @@ export function render(main, params) {
       clear(list, h('div', { class: 'panel' }, emptyState(`No stream matches “${filter.value}”`, `${snapshot.length} streams in total.`)));
     } else {
       clear(list, shown.map(streamCard));
-    }
-    if (key) {
-      const el = list.querySelector(`[data-key="${CSS.escape(key)}"]`);
-      if (el) el.focus();
     }
   }
 
