@@ -63,11 +63,11 @@ impl Cluster {
             let log = log.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(r).lines().map_while(Result::ok) {
-                    if let Ok(mut l) = log.lock() {
-                        if l.len() < 4 << 20 {
-                            l.push_str(&line);
-                            l.push('\n');
-                        }
+                    if let Ok(mut l) = log.lock()
+                        && l.len() < 4 << 20
+                    {
+                        l.push_str(&line);
+                        l.push('\n');
                     }
                     if let Some(tx) = &tee {
                         let _ = tx.send(line);
