@@ -50,6 +50,7 @@ pub async fn start(
             tracing::info!(%stream, "`base_dir` ignored: wishcast lays recordings out by day ({stream}/YYYY/MM/DD)");
         }
     }
+    let rec = recordings(&state)?;
     let key = stream.clone();
     if state.media.call(move |sfu, _| sfu.stream_view(&key)).await?.is_none() {
         return Err(ApiError::new(
@@ -57,7 +58,7 @@ pub async fn start(
             format!("stream `{stream}` does not exist on this node; publish to it (or create it) first"),
         ));
     }
-    Ok(Json(recordings(&state)?.start(&stream)))
+    Ok(Json(rec.start(&stream)))
 }
 
 pub async fn get(
