@@ -89,10 +89,10 @@ pub fn check_report(r: &RecordingReport) -> Result<(), FieldError> {
     if r.started_at <= 0 || r.started_at >= MAX_MS {
         return bad("startedAt", format!("{} is not a Unix time in milliseconds", r.started_at));
     }
-    if let Some(end) = r.ended_at {
-        if end < r.started_at || end >= MAX_MS {
-            return bad("endedAt", format!("{end} must be a Unix time in milliseconds not before startedAt ({})", r.started_at));
-        }
+    if let Some(end) = r.ended_at
+        && (end < r.started_at || end >= MAX_MS)
+    {
+        return bad("endedAt", format!("{end} must be a Unix time in milliseconds not before startedAt ({})", r.started_at));
     }
     match (r.status, r.ended_at) {
         (RecordingStatus::Active, Some(_)) => return bad("endedAt", "an Active session has not ended: send null, or status Completed/Failed"),

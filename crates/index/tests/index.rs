@@ -107,7 +107,7 @@ async fn upsert_is_idempotent(db: TestDb) {
     assert_eq!(count(&ix, "recordings").await, 1);
     assert_eq!(ix.sessions("cam", 2025, 7, 24).await.unwrap(), vec![r.clone()]);
     let c = completed(report("a1", "cam", (2025, 7, 24), 6000));
-    ix.upsert_reports(&[c.clone()]).await.unwrap();
+    ix.upsert_reports(std::slice::from_ref(&c)).await.unwrap();
     assert_eq!(ix.sessions("cam", 2025, 7, 24).await.unwrap(), vec![RecordingReport { started_at: r.started_at, ..c }]);
     assert_eq!(ix.upsert_reports(&[]).await.unwrap(), 0);
 }
@@ -116,7 +116,7 @@ async fn never_backwards(db: TestDb) {
     let ix = Index::connect(&db.config()).await.unwrap();
     let done = completed(report("s", "cam", (2025, 7, 24), 6000));
     ix.upsert_reports(&[report("s", "cam", (2025, 7, 24), 2000)]).await.unwrap();
-    ix.upsert_reports(&[done.clone()]).await.unwrap();
+    ix.upsert_reports(std::slice::from_ref(&done)).await.unwrap();
     // Late resends of older progress.
     let mut late = report("s", "cam", (2025, 7, 24), 4000);
     late.started_at = done.started_at;
@@ -241,7 +241,7 @@ async fn concurrent_writers(db: TestDb) {
             tokio::spawn(async move {
                 for i in 0..10u32 {
                     let r = report(&format!("t{t}-{i}"), &format!("s{t}"), (2025, 7, 1 + i % 5), 2000);
-                    ix.upsert_reports(&[r.clone()]).await.unwrap();
+                    ix.upsert_reports(std::slice::from_ref(&r)).await.unwrap();
                     ix.upsert_reports(&[completed(r)]).await.unwrap();
                 }
             })
