@@ -498,6 +498,7 @@ mod tests {
         assert_eq!(c.http.listen, "0.0.0.0:8888");
         assert_eq!(c.cascade.mode, CascadeMode::Pull);
         assert_eq!(c.placement.mode, ProxyMode::Proxy);
+        assert_eq!(c.database.url, "sqlite://./liveman.db?mode=rwc");
         assert!(unknown.is_empty());
         c.validate().unwrap();
     }
@@ -581,6 +582,9 @@ mqtt_url = "mqtt://localhost:1883/net4mqtt"
         assert!(bad("[extra_ice.coturn]\nurls = \"turn:x\"").contains("extra_ice.coturn.secret"));
         assert!(bad("[extra_ice.cloudflare]\nkey_id = \"k\"").contains("extra_ice.cloudflare"));
         assert!(bad("[database]\nurl = \"mysql://x\"").contains("database.url"));
+        assert!(bad("[database]\nurl = \"sqlite://\"").contains("database.url"));
+        assert!(bad("[database]\nconnect_timeout = 0").contains("database.connect_timeout"));
+        assert!(bad("[database]\nmax_connections = 0").contains("database.max_connections"));
         assert!(bad("[health]\ninterval_ms = 5000").contains("health.interval_ms"));
         let e = parse("[placement]\nmode = \"teleport\"").unwrap_err().to_string();
         assert!(e.contains("placement.mode"), "{e}");

@@ -259,3 +259,18 @@ async fn postgres_outage_is_503_and_start_up_failure_is_clear() {
     assert!(e.contains("[database]") && e.contains("postgres://wishcast:***@127.0.0.1:1/live777"), "{e}");
     assert!(!e.contains("topsecret"), "{e}");
 }
+
+#[tokio::test]
+async fn a_large_batch_fits_the_body_limit() {
+    let db = TestDb::sqlite();
+    let m = manager(&db.url).await;
+    let reports: Vec<Value> = (0..2000).map(|i| report(&format!("big-{i}"), &format!("cam{}", i % 10), (2025, 7, 1 + i % 28), 2000)).collect();
+    let body = json!({ "reports": reports }).to_string();
+    assert!(body.len() > 256 * 1024, "{} bytes: more than the default 64 KB limit", body.len());
+    let t = std::time::Instant::now();
+    let a = post_reports(&m, Some(ADMIN), &body).await;
+    assert_eq!((a.status, a.json()), (200, json!({"stored": 2000})), "{}", a.body);
+    eprintln!("2000 reports ({} bytes) stored in {:?}", body.len(), t.elapsed());
+    // cam3 gets i = 3, 13, 23, ...: odd i, so the 14 odd values of i % 28.
+    assert_eq!(get(&m, "/api/playback/cam3", Some(ADMIN)).await.json().as_array().unwrap().len(), 14);
+}
