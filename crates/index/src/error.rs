@@ -63,11 +63,13 @@ fn sqlx_unavailable(e: &sea_orm::sqlx::Error) -> bool {
     match e {
         E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Protocol(_) => true,
         E::Database(d) => {
-            // SQLite: SQLITE_BUSY (5) / SQLITE_LOCKED (6). PostgreSQL: class 08
-            // (connection exception), 57P01-57P03 (admin shutdown, crash, cannot
-            // connect now), 3D000 (database does not exist: dropped under us).
+            // SQLite: SQLITE_BUSY (5) / SQLITE_LOCKED (6) and their extended codes.
+            // PostgreSQL: class 08 (connection exception), 57P01-57P03 (admin
+            // shutdown, crash, cannot connect now), 3D000 (database dropped under
+            // us), 40001/40P01 (serialization failure, deadlock: retry).
             let code = d.code().map(|c| c.to_string()).unwrap_or_default();
-            matches!(code.as_str(), "5" | "6" | "517" | "262" | "3D000" | "57P01" | "57P02" | "57P03") || code.starts_with("08")
+            matches!(code.as_str(), "5" | "6" | "517" | "262" | "3D000" | "57P01" | "57P02" | "57P03" | "40001" | "40P01")
+                || code.starts_with("08")
         }
         _ => false,
     }

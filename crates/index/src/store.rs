@@ -2,6 +2,7 @@
 //! idempotent upserts of node reports (sessions and their day rows, one
 //! transaction per batch), the playback lists, and the retention queries.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -251,59 +252,63 @@ impl Index {
             return Ok(0);
         }
         let now = now();
+        // Rows are locked in one global order — sessions by id, then days by
+        // (stream, date) — so concurrent batches on PostgreSQL cannot deadlock.
+        let mut order: Vec<&RecordingReport> = reports.iter().collect();
+        order.sort_by(|a, b| a.id.cmp(&b.id)); // stable: a session's reports keep their order
+        let mut days = BTreeSet::new();
         let txn = begin_write(&self.db).await.map_err(classify)?;
-        for r in reports {
-            let mut insert = Query::insert();
-            insert.into_table(SESSIONS).columns(SESSION_COLS);
-            insert.values(session_values(r, now)?).map_err(|e| IndexError::Query(e.to_string()))?;
-            insert.on_conflict(OnConflict::column("id").do_nothing().to_owned());
-            let inserted = txn.execute(&insert).await.map_err(classify)?.rows_affected() > 0;
-            let changed = if inserted {
-                true
-            } else {
-                let mut sel = Query::select();
-                sel.columns(SESSION_COLS).from(SESSIONS).and_where(Expr::col("id").eq(r.id.as_str()));
-                if txn.get_database_backend() == DbBackend::Postgres {
-                    sel.lock(LockType::Update);
-                }
-                let row = txn.query_one(&sel).await.map_err(classify)?;
-                let row = row.ok_or_else(|| IndexError::Query(format!("session `{}` vanished during the upsert", r.id)))?;
-                let old = session_from_row(&row)?;
-                match merge(&old, r)? {
-                    Some(m) => {
-                        let mut upd = Query::update();
-                        upd.table(SESSIONS).and_where(Expr::col("id").eq(r.id.as_str()));
-                        for (col, v) in SESSION_COLS.iter().zip(session_values(&m, now)?).skip(1) {
-                            upd.value(*col, v);
-                        }
-                        txn.execute(&upd).await.map_err(classify)?;
-                        true
-                    }
-                    None => false,
-                }
-            };
-            if changed {
-                let mut day = Query::insert();
-                day.into_table(RECORDINGS).columns(["id", "stream", "year", "month", "day", "mpd_path", "created_at", "updated_at"]);
-                day.values([
-                    uuid::Uuid::new_v4().into(),
-                    r.stream.as_str().into(),
-                    r.year.into(),
-                    (r.month as i32).into(),
-                    (r.day as i32).into(),
-                    r.mpd_path.as_str().into(),
-                    now.into(),
-                    now.into(),
-                ])
-                .map_err(|e| IndexError::Query(e.to_string()))?;
-                day.on_conflict(
-                    OnConflict::columns(["stream", "year", "month", "day"]).update_columns(["mpd_path", "updated_at"]).to_owned(),
-                );
-                txn.execute(&day).await.map_err(classify)?;
+        for r in order {
+            if self.upsert_session(&txn, r, now).await? {
+                days.insert((r.stream.as_str(), r.year, r.month, r.day, r.mpd_path.as_str()));
             }
+        }
+        for (stream, year, month, d, mpd_path) in days {
+            let mut day = Query::insert();
+            day.into_table(RECORDINGS).columns(["id", "stream", "year", "month", "day", "mpd_path", "created_at", "updated_at"]);
+            day.values([
+                uuid::Uuid::new_v4().into(),
+                stream.into(),
+                year.into(),
+                (month as i32).into(),
+                (d as i32).into(),
+                mpd_path.into(),
+                now.into(),
+                now.into(),
+            ])
+            .map_err(|e| IndexError::Query(e.to_string()))?;
+            day.on_conflict(OnConflict::columns(["stream", "year", "month", "day"]).update_columns(["mpd_path", "updated_at"]).to_owned());
+            txn.execute(&day).await.map_err(classify)?;
         }
         txn.commit().await.map_err(classify)?;
         Ok(reports.len())
+    }
+
+    /// Insert a session or merge a report into it; true when the row changed.
+    async fn upsert_session(&self, txn: &DatabaseTransaction, r: &RecordingReport, now: Time) -> Result<bool, IndexError> {
+        let mut insert = Query::insert();
+        insert.into_table(SESSIONS).columns(SESSION_COLS);
+        insert.values(session_values(r, now)?).map_err(|e| IndexError::Query(e.to_string()))?;
+        insert.on_conflict(OnConflict::column("id").do_nothing().to_owned());
+        if txn.execute(&insert).await.map_err(classify)?.rows_affected() > 0 {
+            return Ok(true);
+        }
+        let mut sel = Query::select();
+        sel.columns(SESSION_COLS).from(SESSIONS).and_where(Expr::col("id").eq(r.id.as_str()));
+        if txn.get_database_backend() == DbBackend::Postgres {
+            sel.lock(LockType::Update);
+        }
+        let row = txn.query_one(&sel).await.map_err(classify)?;
+        let row = row.ok_or_else(|| IndexError::Query(format!("session `{}` vanished during the upsert", r.id)))?;
+        let old = session_from_row(&row)?;
+        let Some(m) = merge(&old, r)? else { return Ok(false) };
+        let mut upd = Query::update();
+        upd.table(SESSIONS).and_where(Expr::col("id").eq(r.id.as_str()));
+        for (col, v) in SESSION_COLS.iter().zip(session_values(&m, now)?).skip(1) {
+            upd.value(*col, v);
+        }
+        txn.execute(&upd).await.map_err(classify)?;
+        Ok(true)
     }
 
     /// Streams with at least one day, sorted.

@@ -225,7 +225,8 @@ async fn a_batch_is_one_transaction(db: TestDb) {
     ix.upsert_reports(&[report("x", "cam", (2025, 7, 24), 2000)]).await.unwrap();
     let mut moved = report("x", "other", (2025, 7, 24), 4000);
     moved.node = "node-1".into();
-    let e = ix.upsert_reports(&[report("y", "cam2", (2025, 7, 24), 2000), moved]).await.unwrap_err();
+    // "a" is stored first (ids are processed in order), then "x" fails.
+    let e = ix.upsert_reports(&[moved, report("a", "cam2", (2025, 7, 24), 2000)]).await.unwrap_err();
     assert!(matches!(&e, IndexError::Conflict(m) if m.contains("`x`")), "{e}");
     assert_eq!(ix.streams().await.unwrap(), ["cam"], "the first report of the failed batch was rolled back");
     let mut bad = report("z", "cam", (2025, 7, 24), 2000);
@@ -257,6 +258,38 @@ async fn concurrent_writers(db: TestDb) {
     assert_eq!(other.streams().await.unwrap().len(), 8);
 }
 
+async fn overlapping_batches_do_not_deadlock(db: TestDb) {
+    let ix = Index::connect(&db.config()).await.unwrap();
+    // Four writers send the same 30 sessions (3 days) in different orders, growing.
+    let tasks: Vec<_> = (0..4u64)
+        .map(|t| {
+            let ix = ix.clone();
+            tokio::spawn(async move {
+                for round in 0..5u64 {
+                    let mut batch: Vec<RecordingReport> =
+                        (0..30u32).map(|i| report(&format!("s{i:02}"), "cam", (2025, 7, 1 + i % 3), 2000 * (round + 1))).collect();
+                    match t % 3 {
+                        0 => batch.reverse(),
+                        1 => batch.rotate_left((7 * (round as usize + 1)) % 30),
+                        _ => {}
+                    }
+                    ix.upsert_reports(&batch).await.unwrap_or_else(|e| panic!("writer {t} round {round}: {e}"));
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(count(&ix, "recording_sessions").await, 30);
+    assert_eq!(count(&ix, "recordings").await, 3);
+    for d in 1..=3 {
+        for s in ix.sessions("cam", 2025, 7, d).await.unwrap() {
+            assert_eq!(s.duration_ms, 10_000, "{}: the largest report wins", s.id);
+        }
+    }
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -277,7 +310,8 @@ both!(
     retention,
     durable_across_reconnect,
     a_batch_is_one_transaction,
-    concurrent_writers
+    concurrent_writers,
+    overlapping_batches_do_not_deadlock
 );
 
 #[tokio::test]
