@@ -260,18 +260,32 @@ impl std::fmt::Debug for CloudflareConfig {
     }
 }
 
-/// `[database]`: accepted and validated; the recording index is not implemented yet.
+/// `[database]`: the recordings index (`wishcast-index`), opened and migrated at
+/// start-up. `url` is `sqlite://path?mode=rwc` (relative to the working directory;
+/// the file and its directories are created), `sqlite::memory:` or
+/// `postgres://user:password@host:5432/db`; env `DATABASE_URL` overrides it.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DatabaseConfig {
     pub url: String,
     pub max_connections: u32,
+    /// Seconds allowed to open a connection.
     pub connect_timeout: u64,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { url: "sqlite://./liveman.db".into(), max_connections: 10, connect_timeout: 30 }
+        DatabaseConfig { url: "sqlite://./liveman.db?mode=rwc".into(), max_connections: 10, connect_timeout: 30 }
+    }
+}
+
+impl DatabaseConfig {
+    pub fn index_config(&self) -> wishcast_index::IndexConfig {
+        wishcast_index::IndexConfig {
+            url: self.url.clone(),
+            max_connections: self.max_connections,
+            connect_timeout: std::time::Duration::from_secs(self.connect_timeout),
+        }
     }
 }
 
@@ -452,12 +466,13 @@ impl ManagerConfig {
             }
             http_url("extra_ice.cloudflare.api_base", &c.api_base)?;
         }
-        let db = &self.database.url;
-        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
-            return err("config key `database.url`: must start with sqlite:, postgres:// or postgresql://");
-        }
+        wishcast_index::url::parse(&self.database.url, std::path::Path::new("/"))
+            .map_err(|e| ConfigError(format!("config key `database.url`: {e}")))?;
         if self.database.max_connections == 0 {
             return err("config key `database.max_connections`: must be at least 1");
+        }
+        if self.database.connect_timeout == 0 {
+            return err("config key `database.connect_timeout`: must be at least 1 (seconds)");
         }
         Ok(listen)
     }
@@ -483,6 +498,7 @@ mod tests {
         assert_eq!(c.http.listen, "0.0.0.0:8888");
         assert_eq!(c.cascade.mode, CascadeMode::Pull);
         assert_eq!(c.placement.mode, ProxyMode::Proxy);
+        assert_eq!(c.database.url, "sqlite://./liveman.db?mode=rwc");
         assert!(unknown.is_empty());
         c.validate().unwrap();
     }
@@ -566,6 +582,9 @@ mqtt_url = "mqtt://localhost:1883/net4mqtt"
         assert!(bad("[extra_ice.coturn]\nurls = \"turn:x\"").contains("extra_ice.coturn.secret"));
         assert!(bad("[extra_ice.cloudflare]\nkey_id = \"k\"").contains("extra_ice.cloudflare"));
         assert!(bad("[database]\nurl = \"mysql://x\"").contains("database.url"));
+        assert!(bad("[database]\nurl = \"sqlite://\"").contains("database.url"));
+        assert!(bad("[database]\nconnect_timeout = 0").contains("database.connect_timeout"));
+        assert!(bad("[database]\nmax_connections = 0").contains("database.max_connections"));
         assert!(bad("[health]\ninterval_ms = 5000").contains("health.interval_ms"));
         let e = parse("[placement]\nmode = \"teleport\"").unwrap_err().to_string();
         assert!(e.contains("placement.mode"), "{e}");

@@ -1,5 +1,6 @@
-//! Starting the manager: build the state, bind the listener, spawn the health
-//! pollers, the registry sweeper and the cascade sweeper, and serve the router.
+//! Starting the manager: build the state (opening the recordings index and running
+//! its migrations), bind the listener, spawn the health pollers, the registry
+//! sweeper and the cascade sweeper, and serve the router.
 
 use std::io;
 use std::net::SocketAddr;
@@ -75,6 +76,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/sse/streams", get(routes::sse::streams))
         .route("/api/cascade/", get(routes::cascade::list))
+        .route(
+            "/api/recordings/report",
+            post(routes::recordings::report).layer(DefaultBodyLimit::max(routes::recordings::MAX_REPORT_BODY)),
+        )
+        .route("/api/playback", get(routes::recordings::streams))
+        .route("/api/playback/{stream}", get(routes::recordings::days))
+        .route("/api/playback/{stream}/{year}/{month}/{day}", get(routes::recordings::sessions))
         .route("/api/login", post(routes::auth::login))
         .route("/api/token", post(routes::auth::token))
         .route("/api/info", get(routes::system::info))
@@ -88,6 +96,9 @@ pub fn router(state: AppState) -> Router {
 /// Validate the config, bind, and serve in the background.
 pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
     let listen = cfg.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    let index = wishcast_index::Index::connect(&cfg.database.index_config())
+        .await
+        .map_err(|e| io::Error::other(format!("recordings index ([database]): {e}")))?;
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| io::Error::new(e.kind(), format!("http.listen: cannot bind {listen}: {e}")))?;
@@ -104,6 +115,7 @@ pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
             metrics: ManagerMetrics::default(),
             owner_keys: std::hash::RandomState::new(),
             public_url: public_url.clone(),
+            index,
             cfg,
         }),
     };

@@ -26,6 +26,8 @@ pub struct Inner {
     pub owner_keys: std::hash::RandomState,
     /// URL clients and nodes use to reach this manager.
     pub public_url: String,
+    /// The recordings index (`[database]`).
+    pub index: wishcast_index::Index,
 }
 
 impl std::ops::Deref for AppState {

@@ -5,6 +5,7 @@ pub mod cascade;
 pub mod cluster;
 pub mod nodes;
 pub mod offer;
+pub mod recordings;
 pub mod session;
 pub mod sse;
 pub mod streams;
