@@ -15,11 +15,13 @@
 //   the Preview page decodes it (framesDecoded > 0 in its stats), mint a
 //   subscribe-only token and use it for a real WHEP request (201; the same token
 //   on WHIP gets 403), kick that session with its Kick button (gone from the API),
-//   the Recordings page and the Start recording button (empty state / clear error
-//   while the server has no recording API; start → listed → dash.js plays once it
-//   has), no horizontal overflow at 375 px on every page, log out.
+//   Start recording: either it succeeds (then the stream is listed by
+//   GET /api/playback, its day plays in dash.js past 3 s, and Stop works), or the
+//   card shows the server's 404/503 error and the Recordings page an empty state;
+//   labels on every field, no horizontal overflow at 375 px on every page, focus
+//   kept across live updates, keyboard-only login, log out.
 // node: the same app served by a standalone node: token login, no cluster pages,
-//   publish + preview decode.
+//   simulcast publish + preview decode, Force layer q → the player receives q.
 // Screenshots of every page at 1280×720 and 375×812 go to --screenshots.
 // Prints one JSON line ({"ok":...}) on stdout; exit 0 on success, 1 on failure.
 
@@ -311,37 +313,42 @@ async function clusterScenario() {
   result.kicked = sid;
 
   step('recordings');
-  const playback = await api('GET', '/api/playback');
-  result.recordingApi = playback.status !== 404;
   await goto('streams');
-  await page.click(`section.stream[data-stream="${stream}"] button:has-text("Start recording")`);
-  if (!result.recordingApi) {
-    const err = await page.waitForSelector(`section.stream[data-stream="${stream}"] [role=alert]`, { timeout: 10000 });
-    const text = await err.textContent();
-    check.that(/POST \/api\/record\/.* 404/.test(text) && /no recording API/.test(text), `Start recording explains the 404 (${text})`);
+  const card = `section.stream[data-stream="${stream}"]`;
+  await page.click(`${card} button:has-text("Start recording")`);
+  await sleep(2000);
+  const recErr = await page.$(`${card} [role=alert]`);
+  if (recErr) {
+    // No recorder behind this server (route missing: 404, or recording off: 503):
+    // the error must say so, and the Recordings page must show an empty state.
+    const text = await recErr.textContent();
+    result.recording = `unavailable: ${text}`;
+    check.that(/POST \/api\/record\/\S+ → (404|503)/.test(text), `Start recording shows the server's error with its status (${text})`);
     await goto('recordings');
-    await page.waitForSelector('#rec-streams .empty', { timeout: 10000 });
+    await page.waitForSelector('#rec-streams .empty, #rec-streams [role=alert], #rec-stream', { timeout: 10000 });
     const empty = await page.textContent('#rec-streams');
-    check.that(/Recording is not available on this server/.test(empty), `recordings empty state (${empty})`);
+    check.that(/Recording is not available on this server|No recordings yet/.test(empty), `recordings empty state (${empty})`);
   } else {
     // The recording API exists: start → the day appears → dash.js plays it.
-    await sleep(500);
-    const cardErr = await page.$(`section.stream[data-stream="${stream}"] [role=alert]`);
-    check.that(!cardErr, `Start recording succeeded (${cardErr ? await cardErr.textContent() : ''})`);
+    result.recording = 'recorded and played';
     await waitFor('the recorded stream in GET /api/playback', async () => {
       const r = await api('GET', '/api/playback');
-      return { ok: r.json && r.json.includes(stream), detail: r.text.slice(0, 200) };
+      return { ok: Array.isArray(r.json) && r.json.includes(stream), detail: r.text.slice(0, 200) };
     }, 30000, 1000);
     await sleep(8000); // a few segments
     await goto('recordings', `?stream=${encodeURIComponent(stream)}`);
     await page.click('#rec-days .calendar button');
-    await waitFor('dash.js playback past 3 s', async () => {
+    const played = await waitFor('dash.js playback past 3 s', async () => {
       const t = await page.evaluate(() => document.getElementById('rec-video')?.currentTime || 0);
       return { ok: t > 3, detail: t };
     }, 30000, 500);
-    check.that(await page.getAttribute('a:has-text("Download MP4")', 'href').then((h) => /\/api\/record\/export\//.test(h)), 'MP4 export link');
+    result.recordingCurrentTime = played.detail;
+    check.that(/\/api\/record\/export\//.test(await page.getAttribute('a:has-text("Download MP4")', 'href')), 'MP4 export link');
     await goto('streams');
-    await page.click(`section.stream[data-stream="${stream}"] button:has-text("Stop recording")`);
+    await page.click(`${card} button:has-text("Stop recording")`);
+    await sleep(1000);
+    const stopErr = await page.$(`${card} [role=alert]`);
+    check.that(!stopErr, `Stop recording succeeded (${stopErr ? await stopErr.textContent() : ''})`);
   }
   await goto('recordings');
   await sleep(500);

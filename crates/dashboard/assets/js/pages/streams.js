@@ -138,6 +138,18 @@ export function render(main, params) {
     return h('ul', { class: 'tree', 'aria-label': `Sessions of ${id}` }, items);
   }
 
+  /** One line of totals, from the per-node copies when loaded (fresher than the SSE list). */
+  function summary(st, copies) {
+    const all = copies ? Object.values(copies) : [st];
+    const sum = (f) => all.reduce((n, c) => n + f(c), 0);
+    const pubs = sum((c) => c.publish.sessions.length);
+    const subs = sum((c) => c.subscribe.sessions.length);
+    return h('p', { class: 'small muted' },
+      `created ${fmtAge(st.createdAt)} · in ${fmtBits(sum((c) => c.stats.publish.bitrate))} · out ${fmtBits(sum((c) => c.stats.subscribe.bitrate))} · `,
+      `${pubs} ${pubs === 1 ? 'publisher' : 'publishers'}, ${subs} ${subs === 1 ? 'subscriber' : 'subscribers'}`,
+      all.length > 1 ? ` on ${all.length} nodes` : '');
+  }
+
   function streamCard(st) {
     const id = st.id;
     const copies = env.manager ? perNode.get(id) || null : { self: st };
@@ -151,9 +163,7 @@ export function render(main, params) {
       h('div', { class: 'row spread' },
         h('h2', {}, id),
         h('div', { class: 'row' }, st.codecs.map((c) => badge(`${c.kind} ${c.codec}`)), rec ? badge('● recording', 'bad') : null)),
-      h('p', { class: 'small muted' },
-        `created ${fmtAge(st.createdAt)} · in ${fmtBits(st.stats.publish.bitrate)} · out ${fmtBits(st.stats.subscribe.bitrate)} · `,
-        `${st.publish.sessions.length} publisher, ${st.subscribe.sessions.length} subscribers`),
+      summary(st, copies),
       copies ? tree(id, copies) : h('p', { class: 'muted small' }, 'loading the per-node view…'),
       cardErrors.get(id) ? errorBox(cardErrors.get(id)) : null,
       h('div', { class: 'row actions' },
