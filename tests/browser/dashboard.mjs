@@ -72,11 +72,11 @@ const consoleErrors = [];
 const steps = [];
 const WIDE = { width: 1280, height: 720 };
 const PHONE = { width: 375, height: 812 };
-const PAGES = opts.scenario === 'cluster' ? ['cluster', 'streams', 'preview', 'publish', 'recordings'] : ['streams', 'preview', 'publish'];
+const PAGES = opts.scenario === 'cluster' ? ['cluster', 'streams', 'preview', 'publish', 'recordings'] : ['streams', 'preview', 'publish', 'recordings'];
 // Network failures the scenario provokes on purpose (a wrong password, the probe
-// before login, recording routes that do not exist yet) are logged by Chromium as
+// before login, recording routes that are missing or off) are logged by Chromium as
 // "Failed to load resource"; any other console error fails the test.
-const EXPECTED_NETWORK = /^Failed to load resource: the server responded with a status of (401|403|404)\b/;
+const EXPECTED_NETWORK = /^Failed to load resource: the server responded with a status of (401|403|404|503)\b/;
 
 function step(name) {
   steps.push(`${Date.now() - t0}ms ${name}`);
@@ -197,6 +197,46 @@ async function phonePass(pages) {
     await shot(p, PHONE);
   }
   await page.setViewportSize(WIDE);
+}
+
+/**
+ * The recording was started from the stream card: record ~8 s, Stop recording,
+ * the stream is listed by GET /api/playback, its day (calendar) plays in dash.js
+ * past 3 s, and the MP4 export link serves an MP4 (`ftyp`).
+ */
+async function recordedPlays(stream, card) {
+  await sleep(8000);
+  await page.click(`${card} button:has-text("Stop recording")`);
+  await sleep(1000);
+  const stopErr = await page.$(`${card} [role=alert]`);
+  check.that(!stopErr, `Stop recording succeeded (${stopErr ? await stopErr.textContent() : ''})`);
+  await waitFor('the recorded stream in GET /api/playback', async () => {
+    const r = await api('GET', '/api/playback');
+    return { ok: Array.isArray(r.json) && r.json.includes(stream), detail: `${r.status} ${r.text.slice(0, 200)}` };
+  }, 30000, 1000);
+  await goto('recordings', `?stream=${encodeURIComponent(stream)}`);
+  await page.waitForSelector('#rec-days .calendar button', { timeout: 10000 });
+  await page.click('#rec-days .calendar button');
+  const played = await waitFor('dash.js playback past 3 s', async () => {
+    const v = await page.evaluate(() => {
+      const e = document.getElementById('rec-video');
+      return e ? { t: e.currentTime, rs: e.readyState, err: document.querySelector('#rec-player [role=alert]')?.textContent || '' } : null;
+    });
+    return { ok: !!v && v.t > 3, detail: v };
+  }, 40000, 500);
+  result.recordingCurrentTime = played.detail.t;
+  await page.evaluate(() => document.getElementById('rec-video').pause());
+  const href = await page.getAttribute('a:has-text("Download MP4")', 'href');
+  check.that(/\/api\/record\/export\//.test(href), `MP4 export link (${href})`);
+  const mp4 = await page.evaluate(async (u) => {
+    const t = sessionStorage.getItem('wishcast.token');
+    const r = await fetch(u, { headers: t ? { Authorization: `Bearer ${t}` } : {} });
+    const b = new Uint8Array(await r.arrayBuffer());
+    return { status: r.status, type: r.headers.get('content-type'), size: b.length, box: String.fromCharCode(...b.slice(4, 8)) };
+  }, href);
+  check.that(mp4.status === 200 && mp4.box === 'ftyp' && mp4.size > 10000, `the MP4 export downloads (${JSON.stringify(mp4)})`);
+  result.exportBytes = mp4.size;
+  result.recording = 'recorded and played';
 }
 
 async function clusterScenario() {
@@ -329,26 +369,7 @@ async function clusterScenario() {
     const empty = await page.textContent('#rec-streams');
     check.that(/Recording is not available on this server|No recordings yet/.test(empty), `recordings empty state (${empty})`);
   } else {
-    // The recording API exists: start → the day appears → dash.js plays it.
-    result.recording = 'recorded and played';
-    await waitFor('the recorded stream in GET /api/playback', async () => {
-      const r = await api('GET', '/api/playback');
-      return { ok: Array.isArray(r.json) && r.json.includes(stream), detail: r.text.slice(0, 200) };
-    }, 30000, 1000);
-    await sleep(8000); // a few segments
-    await goto('recordings', `?stream=${encodeURIComponent(stream)}`);
-    await page.click('#rec-days .calendar button');
-    const played = await waitFor('dash.js playback past 3 s', async () => {
-      const t = await page.evaluate(() => document.getElementById('rec-video')?.currentTime || 0);
-      return { ok: t > 3, detail: t };
-    }, 30000, 500);
-    result.recordingCurrentTime = played.detail;
-    check.that(/\/api\/record\/export\//.test(await page.getAttribute('a:has-text("Download MP4")', 'href')), 'MP4 export link');
-    await goto('streams');
-    await page.click(`${card} button:has-text("Stop recording")`);
-    await sleep(1000);
-    const stopErr = await page.$(`${card} [role=alert]`);
-    check.that(!stopErr, `Stop recording succeeded (${stopErr ? await stopErr.textContent() : ''})`);
+    await recordedPlays(stream, card);
   }
   await goto('recordings');
   await sleep(500);
@@ -386,8 +407,8 @@ async function nodeScenario() {
   await page.waitForFunction(() => document.getElementById('main').dataset.page === 'streams', null, { timeout: 10000 });
   const mode = await page.textContent('#mode');
   check.that(mode === 'media node', `header says media node (${mode})`);
-  const hidden = await page.$$eval('#nav a[data-cluster]', (as) => as.map((a) => a.hidden));
-  check.that(hidden.length === 2 && hidden.every(Boolean), 'Cluster and Recordings are hidden on a node');
+  const hidden = await page.$$eval('#nav a[data-cluster]', (as) => as.map((a) => `${a.dataset.page}:${a.hidden}`));
+  check.that(hidden.join() === 'cluster:true', `only Cluster is hidden on a node (${hidden.join()})`);
   await page.waitForSelector('#stream-list .empty', { timeout: 10000 });
   step('node: publish (simulcast) + preview');
   await publishFromPage(stream, true);
@@ -408,6 +429,16 @@ async function nodeScenario() {
   }, 15000, 500);
   result.forcedLayer = layer.detail;
   await shot('preview', WIDE);
+  step('node: record from the Streams page, play it back');
+  await goto('streams');
+  const card = `section.stream[data-stream="${stream}"]`;
+  await page.click(`${card} button:has-text("Start recording")`);
+  await sleep(1500);
+  const recErr = await page.$(`${card} [role=alert]`);
+  if (recErr) throw new Error(`Start recording failed on a node with [recorder]: ${await recErr.textContent()}`);
+  check.that(await page.isVisible(`${card} .badge:has-text("recording")`), 'the card shows the recording badge');
+  await recordedPlays(stream, card);
+  await shot('recordings', WIDE);
   await phonePass(PAGES);
 }
 

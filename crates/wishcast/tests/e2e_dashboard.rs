@@ -161,13 +161,41 @@ fn dashboard_on_wishcast_run_login_nodes_publish_preview_token_kick_drain_phone_
     }
 }
 
-/// A standalone node serves the same app: token login, no cluster pages, publish and
-/// preview work against the node itself.
+/// A standalone node serves the same app: token login, no cluster page; simulcast
+/// publish, preview and layer choice; record from the page and play it back with
+/// dash.js (the node has a `[recorder]` with fs storage in a temp dir).
 #[test]
-fn dashboard_on_a_standalone_node_hides_cluster_pages_and_plays() {
+fn dashboard_on_a_standalone_node_hides_cluster_pages_plays_and_records() {
     let _g = serial();
     require_browser_deps();
-    let node = Node::start(&format!("{DEFAULT_CONFIG}\n[auth]\ntokens = [\"node-admin-token\"]\n"));
+    let dir = TempDir::new("node-rec");
+    let p = |name: &str| dir.0.join(name).display().to_string();
+    let cfg = format!(
+        "{DEFAULT_CONFIG}\n[auth]\ntokens = [\"node-admin-token\"]\n\n[recorder]\nspool_dir = \"{}\"\nindex_path = \"{}\"\nsegment_seconds = 2.0\n\n[recorder.storage]\ntype = \"fs\"\nroot = \"{}\"\n",
+        p("spool"),
+        p("journal.jsonl"),
+        p("storage")
+    );
+    let node = Node::start(&cfg);
     let out = dashboard_script(&node.url, &["--scenario", "node", "--token", "node-admin-token"], || node.logs());
     assert!(out.contains("\"ok\":true"), "{out}");
+    assert!(out.contains("\"recording\":\"recorded and played\""), "{out}");
+}
+
+/// A unique temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(what: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let p = std::env::temp_dir().join(format!("wishcast-e2e-dashboard-{what}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

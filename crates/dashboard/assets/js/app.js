@@ -8,7 +8,7 @@ import { clear, errorBox, toast } from './ui.js';
 import { onAir } from './webrtc.js';
 
 const PAGES = ['login', 'cluster', 'streams', 'preview', 'publish', 'recordings'];
-const CLUSTER_ONLY = new Set(['cluster', 'recordings']);
+const CLUSTER_ONLY = new Set(['cluster']);
 const main = document.getElementById('main');
 let cleanup = null;
 let loginReason = '';

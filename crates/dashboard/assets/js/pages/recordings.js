@@ -40,8 +40,10 @@ export function render(main, params) {
       names = await getJson('/api/playback');
     } catch (e) {
       clear(streamsBox, missingRoute(e)
-        ? emptyState('Recording is not available on this server', 'GET /api/playback answered 404: this manager has no recordings index. See docs/dashboard.md.')
-        : errorBox(e, 'Cannot list recorded streams'));
+        ? emptyState('Recording is not available on this server', 'GET /api/playback answered 404: this server has no recordings index. See docs/dashboard.md.')
+        : e.status === 503
+          ? emptyState('Recording is off on this server', e.serverMessage)
+          : errorBox(e, 'Cannot list recorded streams'));
       daysPanel.hidden = playerPanel.hidden = true;
       return;
     }
