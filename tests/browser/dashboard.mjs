@@ -142,13 +142,13 @@ async function framesDecoded() {
   return Number(v || 0);
 }
 
-async function publishFromPage(stream, simulcast = false) {
+async function publishFromPage(stream, simulcast = false, codec = 'VP8') {
   await goto('publish');
   await page.fill('#pub-stream', stream);
   if (simulcast) await page.check('#pub-simulcast');
   const codecs = await page.$$eval('#pub-codec option', (os) => os.map((o) => o.value));
-  check.that(codecs.includes('VP8'), `codec choice offers VP8 (${codecs.join(',')})`);
-  await page.selectOption('#pub-codec', 'VP8');
+  check.that(codecs.includes(codec), `codec choice offers ${codec} (${codecs.join(',')})`);
+  await page.selectOption('#pub-codec', codec);
   await page.click('button:has-text("Start publishing")');
   await page.waitForSelector('#onair:not([hidden])', { timeout: 15000 });
   await waitFor('publisher connected', async () => {
@@ -220,11 +220,23 @@ async function recordedPlays(stream, card) {
   const played = await waitFor('dash.js playback past 3 s', async () => {
     const v = await page.evaluate(() => {
       const e = document.getElementById('rec-video');
-      return e ? { t: e.currentTime, rs: e.readyState, err: document.querySelector('#rec-player [role=alert]')?.textContent || '' } : null;
+      if (!e) return null;
+      const q = e.getVideoPlaybackQuality ? e.getVideoPlaybackQuality() : {};
+      return { t: e.currentTime, rs: e.readyState, w: e.videoWidth, h: e.videoHeight, frames: q.totalVideoFrames, err: document.querySelector('#rec-player [role=alert]')?.textContent || '' };
     });
     return { ok: !!v && v.t > 3, detail: v };
   }, 40000, 500);
   result.recordingCurrentTime = played.detail.t;
+  result.recordingVideo = `${played.detail.w}x${played.detail.h}, ${played.detail.frames} frames`;
+  if (!check.that(played.detail.w > 0 && played.detail.frames > 0, `the recording has decoded video (${JSON.stringify(played.detail)})`)) {
+    const mpd = await page.evaluate(async () => {
+      const a = [...document.querySelectorAll('#rec-player a')].find((x) => /Manifest/.test(x.textContent));
+      const t = sessionStorage.getItem('wishcast.token');
+      const r = await fetch(a.getAttribute('href'), { headers: t ? { Authorization: `Bearer ${t}` } : {} });
+      return r.text();
+    });
+    console.error(`--- recorded MPD ---\n${mpd}`);
+  }
   await page.evaluate(() => document.getElementById('rec-video').pause());
   const href = await page.getAttribute('a:has-text("Download MP4")', 'href');
   check.that(/\/api\/record\/export\//.test(href), `MP4 export link (${href})`);
@@ -410,8 +422,10 @@ async function nodeScenario() {
   const hidden = await page.$$eval('#nav a[data-cluster]', (as) => as.map((a) => `${a.dataset.page}:${a.hidden}`));
   check.that(hidden.join() === 'cluster:true', `only Cluster is hidden on a node (${hidden.join()})`);
   await page.waitForSelector('#stream-list .empty', { timeout: 10000 });
-  step('node: publish (simulcast) + preview');
-  await publishFromPage(stream, true);
+  // H264: Chromium's Media Source cannot play VP8 in MP4, so a VP8 recording would
+  // play audio only (the Recordings page says so); H264 plays everywhere.
+  step('node: publish (H264 simulcast) + preview');
+  await publishFromPage(stream, true, 'H264');
   await shot('publish', WIDE);
   await goto('streams');
   await page.waitForSelector(`section.stream[data-stream="${stream}"]`, { timeout: 10000 });

@@ -120,6 +120,7 @@ export function render(main, params) {
       h('div', { class: 'row actions' },
         h('a', { class: 'button', href: exportUrl, download: `${stream}-${d.year}${pad(d.month)}${pad(d.day)}.mp4` }, 'Download MP4'),
         h('a', { class: 'button secondary', href: `${mpd}${auth.query()}` }, 'Manifest (MPD)')));
+    checkCodecs(mpd, err);
     let dashjs;
     try {
       dashjs = await import('/dashboard/vendor/dash.all.min.js');
@@ -141,6 +142,30 @@ export function render(main, params) {
     });
     p.initialize(video, mpd, true);
     player = p;
+  }
+
+  /** Warns when this browser's MSE cannot decode a recorded video codec (Chromium: VP8 in MP4). */
+  async function checkCodecs(mpd, box) {
+    if (!window.MediaSource) return;
+    try {
+      const res = await fetch(mpd, { headers: auth.token ? { Authorization: `Bearer ${auth.token}` } : {} });
+      if (!res.ok) return; // dash.js reports it
+      const doc = new DOMParser().parseFromString(await res.text(), 'application/xml');
+      const bad = new Set();
+      for (const as of doc.getElementsByTagName('AdaptationSet')) {
+        const mime = as.getAttribute('mimeType') || '';
+        for (const r of as.getElementsByTagName('Representation')) {
+          const type = r.getAttribute('mimeType') || mime;
+          const codecs = r.getAttribute('codecs') || as.getAttribute('codecs');
+          if (type.startsWith('video/') && codecs && !MediaSource.isTypeSupported(`${type}; codecs="${codecs}"`)) bad.add(codecs);
+        }
+      }
+      if (bad.size) {
+        box.append(h('div', { class: 'alert error', role: 'alert', id: 'rec-codec-warning' },
+          `This browser cannot play ${[...bad].join(', ')} video from a DASH recording (no Media Source support for it; Chromium has none for VP8 in MP4), so only the audio plays. `,
+          'Use Download MP4 with a desktop player (VLC, ffplay), or publish H264 or VP9 for recordings that play in every browser.'));
+      }
+    } catch {}
   }
 
   loadStreams();
