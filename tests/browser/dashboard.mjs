@@ -14,7 +14,9 @@
 //   fake camera from the Publish page, the stream appears live on the Streams page,
 //   the Preview page decodes it (framesDecoded > 0 in its stats), mint a
 //   subscribe-only token and use it for a real WHEP request (201; the same token
-//   on WHIP gets 403), kick that session with its Kick button (gone from the API),
+//   on WHIP gets 403), a second viewer is cascaded to node2 (nodes take 1 viewer)
+//   and the stream tree shows the cascade copy and both relay ends, kick the token's
+//   session with its Kick button (gone from the API),
 //   Start recording: either it succeeds (then the stream is listed by
 //   GET /api/playback, its day plays in dash.js past 3 s, and Stop works), or the
 //   card shows the server's 404/503 error and the Recordings page an empty state;
@@ -350,6 +352,18 @@ async function clusterScenario() {
     return { status: r.status, text: await r.text() };
   }, [`/whip/${stream}`, minted]);
   check.that(whip.status === 403, `WHIP with the subscribe-only token -> ${whip.status} ${whip.text}`);
+
+  step('a second viewer cascades to node2: the stream tree shows the relay');
+  // Nodes take 1 viewer per stream (each_stream_max_sub = 1), so this viewer makes
+  // the manager cascade the stream onto the other node.
+  const v2 = await page.evaluate(([u, t]) => window.wc.play(u, { token: t }), [`/whep/${stream}`, token]);
+  await page.evaluate((i) => window.wc.sessions.get(i).video.remove(), v2);
+  const streamCard = `section.stream[data-stream="${stream}"]`;
+  await waitFor('a cascade copy with its relay in the stream tree', async () => {
+    const t = await page.textContent(streamCard).catch(() => '');
+    return { ok: /cascade copy/.test(t) && /relay out/.test(t) && /relay in/.test(t) && (t.match(/node node\d/g) || []).length === 2, detail: t.slice(0, 500) };
+  }, 25000, 500);
+  await sleep(1000);
   await shot('streams', WIDE);
 
   step('kick the token session');
@@ -363,6 +377,7 @@ async function clusterScenario() {
   });
   await page.waitForSelector(`[data-session="${sid}"]`, { state: 'detached', timeout: 15000 });
   result.kicked = sid;
+  await page.evaluate((i) => window.wc.close(i), v2);
 
   step('recordings');
   await goto('streams');

@@ -43,14 +43,18 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn start(manager_toml: &str) -> Cluster {
+    fn start(manager_toml: &str, node_toml: &str) -> Cluster {
         let dir = std::env::temp_dir().join(format!("wishcast-e2e-dashboard-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let cfg = dir.join("manager.toml");
         std::fs::write(&cfg, manager_toml).expect("write manager.toml");
+        let node_cfg = dir.join("node.toml");
+        std::fs::write(&node_cfg, node_toml).expect("write node.toml");
         let mut child = Command::new(env!("CARGO_BIN_EXE_wishcast"))
             .args(["run", "--nodes", "2", "--listen", "127.0.0.1:0", "--base-port", "0", "-c"])
             .arg(&cfg)
+            .arg("--node-config")
+            .arg(&node_cfg)
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -141,14 +145,16 @@ fn dashboard_script(base: &str, args: &[&str], logs: impl Fn() -> String) -> Str
     out
 }
 
-/// `wishcast run` (2 nodes) with `[[auth.accounts]]`: the full operator walk-through
-/// of the dashboard served by the manager.
+/// `wishcast run` (2 nodes, one viewer per stream each) with `[[auth.accounts]]`: the
+/// full operator walk-through of the dashboard served by the manager, including a
+/// cascade shown as a tree.
 #[test]
 fn dashboard_on_wishcast_run_login_nodes_publish_preview_token_kick_drain_phone_width() {
     let _g = serial();
     require_browser_deps();
     let cfg = format!("[auth]\nsecret = \"dashboard-e2e-secret\"\n[[auth.accounts]]\nusername = \"{USER}\"\npassword = \"{PASSWORD}\"\n");
-    let cluster = Cluster::start(&cfg);
+    // One viewer per stream and node, so a second viewer is cascaded to the other node.
+    let cluster = Cluster::start(&cfg, "[strategy]\neach_stream_max_sub = 1\n");
     let out = dashboard_script(&cluster.url, &["--scenario", "cluster", "--user", USER, "--password", PASSWORD], || cluster.logs());
     assert!(out.contains("\"ok\":true"), "{out}");
     assert!(out.contains("\"tokenWhepStatus\":201"), "{out}");

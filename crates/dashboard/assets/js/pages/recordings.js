@@ -52,7 +52,7 @@ export function render(main, params) {
       daysPanel.hidden = playerPanel.hidden = true;
       return;
     }
-    const sel = h('select', { id: 'rec-stream' }, h('option', { value: '' }, 'choose…'), names.map((n) => h('option', { value: n, selected: n === params.get('stream') }, n)));
+    const sel = h('select', { id: 'rec-stream' }, h('option', { value: '' }, 'choose…'), names.map((n) => h('option', { value: n, selected: n === params.get('stream') || names.length === 1 }, n)));
     sel.addEventListener('change', () => loadDays(sel.value));
     clear(streamsBox, field('Stream', sel));
     if (sel.value) loadDays(sel.value);

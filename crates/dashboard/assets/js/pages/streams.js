@@ -322,9 +322,14 @@ export function render(main, params) {
     try {
       const nodes = await getJson('/api/nodes/');
       nodeUrls = new Map(nodes.map((n) => [n.alias, n.url]));
-      const ids = snapshot.map((s) => s.id);
-      const maps = await Promise.all(ids.map((id) => getJson(`/api/streams/${enc(id)}`).catch(() => null)));
-      perNode = new Map(ids.map((id, i) => [id, maps[i]]).filter(([, m]) => m));
+      // One request per node (not per stream): each node's own copies, grouped by stream.
+      const running = nodes.filter((n) => n.status === 'running');
+      const lists = await Promise.all(running.map((n) => getJson(`/api/streams/?nodes=${enc(n.alias)}`).catch(() => [])));
+      const next = new Map();
+      running.forEach((n, i) => {
+        for (const st of lists[i]) (next.get(st.id) || next.set(st.id, {}).get(st.id))[n.alias] = st;
+      });
+      perNode = next;
       const known = [...nodeSel.options].map((o) => o.value);
       for (const n of nodes) if (!known.includes(n.alias)) nodeSel.append(h('option', { value: n.alias }, n.alias));
     } catch (e) {
