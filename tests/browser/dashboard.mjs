@@ -394,7 +394,7 @@ async function clusterScenario() {
     await goto('recordings');
     await page.waitForSelector('#rec-streams .empty, #rec-streams [role=alert], #rec-stream', { timeout: 10000 });
     const empty = await page.textContent('#rec-streams');
-    check.that(/Recording is not available on this server|No recordings yet/.test(empty), `recordings empty state (${empty})`);
+    check.that(/Recording is not available on this server|Recording is off on this server|No recordings yet/.test(empty), `recordings empty state (${empty})`);
   } else {
     await recordedPlays(stream, card);
   }
