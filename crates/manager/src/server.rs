@@ -95,7 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/token", post(routes::auth::token))
         .route("/api/info", get(routes::system::info))
         .route("/metrics", get(routes::system::metrics))
-        .route("/", get(routes::system::page))
+        .merge(wishcast_dashboard::router())
         .layer(DefaultBodyLimit::max(MAX_SDP))
         .with_state(state);
     if cors_on { r.layer(axum::middleware::from_fn(crate::cors::cors)) } else { r }

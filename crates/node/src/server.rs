@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/info", get(routes::info::info))
         .route("/api/strategy/", get(routes::info::strategy))
         .route("/metrics", get(routes::metrics::metrics))
+        .merge(wishcast_dashboard::router())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);
     if cors_on { r.layer(axum::middleware::from_fn(cors::cors)) } else { r }

@@ -74,7 +74,7 @@ fn run_starts_a_manager_and_registered_nodes() {
     }
     let (status, page) = get(&format!("{url}/"));
     assert_eq!(status, 200);
-    assert!(page.contains("/whip/"), "built-in test page");
+    assert!(page.contains("wishcast dashboard"), "the dashboard at /: {page}");
 }
 
 #[test]
