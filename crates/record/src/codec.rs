@@ -128,6 +128,24 @@ fn video_config(entry: SampleEntry, width: u16, height: u16, key: Vec<u8>) -> Re
     Ok(TrackConfig { entry, codecs, width, height, channels: 0, key })
 }
 
+fn vp8_config(width: u16, height: u16) -> vp8::Vp8SampleEntryConfig {
+    vp8::Vp8SampleEntryConfig {
+        video_full_range_flag: false,
+        colour_primaries: vp8::Vp8SampleEntryConfig::COLOUR_PRIMARIES_BT601,
+        transfer_characteristics: vp8::Vp8SampleEntryConfig::TRANSFER_CHARACTERISTICS_BT601,
+        matrix_coefficients: vp8::Vp8SampleEntryConfig::MATRIX_COEFFICIENTS_BT601,
+        width,
+        height,
+    }
+}
+
+/// The encoded `vp08` sample entry for a picture size (the export's stsd entry
+/// for VP8, which is recorded as WebM).
+pub(crate) fn vp08_entry_bytes(width: u16, height: u16) -> Result<Vec<u8>, String> {
+    use shiguredo_mp4::Encode;
+    SampleEntry::Vp08(vp8::build_vp08_box(&vp8_config(width, height))).encode_to_vec().map_err(|e| e.to_string())
+}
+
 fn inspect_vp8(data: &[u8]) -> Result<Inspected, String> {
     let h = vp8::parse_frame_header(data).map_err(|e| format!("VP8 frame header: {e}"))?;
     let Some(info) = h.keyframe.filter(|_| h.frame_type == vp8::Vp8FrameType::Key) else {
@@ -136,17 +154,12 @@ fn inspect_vp8(data: &[u8]) -> Result<Inspected, String> {
     if info.width == 0 || info.height == 0 {
         return Err("VP8 keyframe with a zero picture size".into());
     }
-    let cfg = vp8::Vp8SampleEntryConfig {
-        video_full_range_flag: false,
-        colour_primaries: vp8::Vp8SampleEntryConfig::COLOUR_PRIMARIES_BT601,
-        transfer_characteristics: vp8::Vp8SampleEntryConfig::TRANSFER_CHARACTERISTICS_BT601,
-        matrix_coefficients: vp8::Vp8SampleEntryConfig::MATRIX_COEFFICIENTS_BT601,
-        width: info.width,
-        height: info.height,
-    };
-    let entry = SampleEntry::Vp08(vp8::build_vp08_box(&cfg));
+    let entry = SampleEntry::Vp08(vp8::build_vp08_box(&vp8_config(info.width, info.height)));
     let key = [&b"vp8"[..], &info.width.to_be_bytes(), &info.height.to_be_bytes()].concat();
-    Ok(Inspected { keyframe: true, config: Some(video_config(entry, info.width, info.height, key)?) })
+    let mut config = video_config(entry, info.width, info.height, key)?;
+    // Recorded as WebM (see `crate::webm`): the WebM codecs string.
+    config.codecs = "vp8".into();
+    Ok(Inspected { keyframe: true, config: Some(config) })
 }
 
 /// VP9 level (Annex A of the VP9 bitstream spec) from the picture size alone.

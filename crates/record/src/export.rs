@@ -66,6 +66,8 @@ struct Object {
     init: usize,
     /// Start of the Period on the day's timeline, ms since `availabilityStartTime`.
     period_start_ms: u64,
+    /// End of the segment in ms from the Period start (0 for init segments).
+    seg_end_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -121,12 +123,13 @@ impl ExportPlan {
 
     fn add_adaptation(&mut self, a: &Adaptation, period_start_ms: u64, from: u64, to: u64) -> Result<(), ExportError> {
         let ts = a.timescale.max(1) as u128;
-        let mut selected = Vec::new();
+        let mut selected: Vec<(u32, u64)> = Vec::new();
         for (i, s) in a.segments.iter().enumerate() {
             let start = self.ast_ms as u128 + period_start_ms as u128 + s.t as u128 * 1000 / ts;
             let end = self.ast_ms as u128 + period_start_ms as u128 + (s.t as u128 + s.d as u128) * 1000 / ts;
             if end > from as u128 && start < to as u128 {
-                selected.push(a.start_number.saturating_add(i as u32));
+                let end_ms = ((s.t as u128 + s.d as u128) * 1000 / ts) as u64;
+                selected.push((a.start_number.saturating_add(i as u32), end_ms));
             }
         }
         if selected.is_empty() {
@@ -136,11 +139,11 @@ impl ExportPlan {
         self.timescales.entry(a.kind).or_insert(a.timescale.max(1));
         let init = self.inits.len();
         self.inits.push((a.init.clone(), a.kind, a.timescale.max(1), None));
-        self.push_object(Object { path: a.init.clone(), role: Role::Init, kind: a.kind, init, period_start_ms });
-        for n in selected {
+        self.push_object(Object { path: a.init.clone(), role: Role::Init, kind: a.kind, init, period_start_ms, seg_end_ms: 0 });
+        for (n, seg_end_ms) in selected {
             let path = a.segment_path(n);
             check_path(&path)?;
-            self.push_object(Object { path, role: Role::Segment, kind: a.kind, init, period_start_ms });
+            self.push_object(Object { path, role: Role::Segment, kind: a.kind, init, period_start_ms, seg_end_ms });
         }
         Ok(())
     }
@@ -166,9 +169,9 @@ impl ExportPlan {
         let o = self.objects[idx].clone();
         match o.role {
             Role::Init => {
-                let info = boxread::read_init(bytes).map_err(err)?;
+                let info = if crate::webm::is_webm(bytes) { boxread::read_webm_init(bytes) } else { boxread::read_init(bytes) }.map_err(err)?;
                 let slot = &mut self.inits[o.init];
-                if info.timescale != slot.2 {
+                if !info.webm && info.timescale != slot.2 {
                     return Err(err(format!("timescale {} but the manifest says {}", info.timescale, slot.2)));
                 }
                 slot.3 = Some(info);
@@ -177,7 +180,14 @@ impl ExportPlan {
                 let Some(info) = self.inits[o.init].3.as_ref() else {
                     return Err(err("fed before its init segment".into()));
                 };
-                let runs: Vec<Run> = boxread::read_segment(bytes, info, Some(total_len.unwrap_or(bytes.len() as u64))).map_err(err)?;
+                let runs: Vec<Run> = if info.webm {
+                    if total_len.is_some_and(|n| n != bytes.len() as u64) {
+                        return Err(err("WebM segments must be fed whole".into()));
+                    }
+                    boxread::read_webm_segment(bytes, o.seg_end_ms).map_err(err)?
+                } else {
+                    boxread::read_segment(bytes, info, Some(total_len.unwrap_or(bytes.len() as u64))).map_err(err)?
+                };
                 let out_ts = *self.timescales.get(&o.kind).unwrap_or(&1) as u128;
                 let in_ts = info.timescale.max(1) as u128;
                 for r in runs {

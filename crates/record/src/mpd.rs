@@ -31,6 +31,8 @@ pub(crate) struct Period {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Adaptation {
     pub kind: TrackKind,
+    /// `video/mp4`, `audio/mp4` or `video/webm` (VP8).
+    pub mime: String,
     pub codecs: String,
     pub width: u16,
     pub height: u16,
@@ -134,10 +136,11 @@ impl Period {
 }
 
 fn render_set(x: &mut String, id: usize, a: &Adaptation) {
-    let (ct, mime, rid) = match a.kind {
-        TrackKind::Video => ("video", "video/mp4", "v"),
-        TrackKind::Audio => ("audio", "audio/mp4", "a"),
+    let (ct, rid) = match a.kind {
+        TrackKind::Video => ("video", "v"),
+        TrackKind::Audio => ("audio", "a"),
     };
+    let mime = xml_escape(&a.mime);
     let _ = write!(x, "    <AdaptationSet id=\"{id}\" contentType=\"{ct}\" mimeType=\"{mime}\" segmentAlignment=\"true\" startWithSAP=\"1\">\n");
     let _ = write!(x, "      <Representation id=\"{rid}\" codecs=\"{}\" bandwidth=\"{}\"", xml_escape(&a.codecs), a.bandwidth.max(1));
     match a.kind {
@@ -213,6 +216,7 @@ mod tests {
 pub(crate) fn render_test_sample() -> Mpd {
     let video = Adaptation {
         kind: TrackKind::Video,
+        mime: "video/mp4".into(),
         codecs: "avc1.42c01e".into(),
         width: 640,
         height: 360,
@@ -228,6 +232,7 @@ pub(crate) fn render_test_sample() -> Mpd {
     };
     let audio = Adaptation {
         kind: TrackKind::Audio,
+        mime: "audio/mp4".into(),
         codecs: "opus".into(),
         width: 0,
         height: 0,

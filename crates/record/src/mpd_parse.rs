@@ -110,6 +110,7 @@ pub(crate) fn parse(xml: &str) -> Result<Mpd, String> {
                 if let Some(k) = kind {
                     p.sets.push(Adaptation {
                         kind: k,
+                        mime: tag.attr("mimeType").unwrap_or(if k == TrackKind::Video { "video/mp4" } else { "audio/mp4" }).to_string(),
                         codecs: String::new(),
                         width: 0,
                         height: 0,

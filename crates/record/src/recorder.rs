@@ -14,7 +14,7 @@ use crate::codec::{CodecState, TrackConfig};
 use crate::mpd::{Mpd, Period};
 use crate::time::{civil_from_days, day_of, unix_ms, unix_us};
 use crate::track::{Anchor, Flushed, Track};
-use crate::{Codec, Frame, ObjectKind, Output, RecorderConfig, TrackKind, fmp4, mpd_parse};
+use crate::{Codec, Frame, ObjectKind, Output, RecorderConfig, TrackKind, fmp4, mpd_parse, webm};
 
 /// A forward jump of more than this many seconds between two frames of a track is
 /// handled as a publisher restart (a new Period).
@@ -365,7 +365,12 @@ impl Recorder {
             }
         };
         let track = Track::new(kind, codec, clock, config, anchor);
-        let init = match fmp4::init_segment(kind, clock, &track.config.entry, unix_ms(s.started_at) / 1000) {
+        let built = if track.is_webm() {
+            Ok(webm::init_segment(track.config.width, track.config.height))
+        } else {
+            fmp4::init_segment(kind, clock, &track.config.entry, unix_ms(s.started_at) / 1000)
+        };
+        let init = match built {
             Ok(b) => b,
             Err(e) => {
                 out.push(Output::Warning(format!("recorder: {kind:?} init segment not built: {e}")));

@@ -4,6 +4,7 @@
 
 use crate::codec::{self, TrackConfig};
 use crate::fmp4::{self, SampleInfo};
+use crate::webm;
 use crate::mpd::{Adaptation, Seg};
 use crate::{Codec, TrackKind};
 
@@ -82,6 +83,11 @@ impl Track {
         }
     }
 
+    /// VP8 is recorded as WebM (Chromium's MSE has no VP8-in-MP4).
+    pub fn is_webm(&self) -> bool {
+        self.codec == Codec::Vp8
+    }
+
     pub fn prefix(&self) -> &'static str {
         match self.kind {
             TrackKind::Video => "v",
@@ -140,7 +146,22 @@ impl Track {
         let sizes: usize = self.samples.iter().map(|s| s.size as usize).sum();
         let rest = self.payload.split_off(sizes.min(self.payload.len()));
         let number = self.next_number;
-        let bytes = fmp4::media_segment(number, start, &self.samples, &self.payload);
+        let bytes = if self.is_webm() {
+            let ts = self.timescale.max(1) as u128;
+            let mut t = start;
+            let blocks: Vec<webm::Block> = self
+                .samples
+                .iter()
+                .map(|s| {
+                    let b = webm::Block { ms: (t as u128 * 1000 / ts) as u64, key: s.sync, size: s.size as usize };
+                    t += s.duration as u64;
+                    b
+                })
+                .collect();
+            webm::media_segment(&blocks, &self.payload)
+        } else {
+            fmp4::media_segment(number, start, &self.samples, &self.payload)
+        };
         let duration = self.collected();
         self.payload = rest;
         self.sample_count += self.samples.len() as u64;
@@ -160,11 +181,15 @@ impl Track {
     }
 
     pub fn init_path(&self) -> String {
-        format!("{}_init.mp4", self.prefix())
+        format!("{}_init.{}", self.prefix(), if self.is_webm() { "webm" } else { "mp4" })
+    }
+
+    fn segment_ext(&self) -> &'static str {
+        if self.is_webm() { "webm" } else { "m4s" }
     }
 
     pub fn segment_name(&self, number: u32) -> String {
-        format!("{}_{number:05}.m4s", self.prefix())
+        format!("{}_{number:05}.{}", self.prefix(), self.segment_ext())
     }
 
     /// The manifest entry for this track; paths are prefixed with `dir/`.
@@ -184,6 +209,12 @@ impl Track {
         };
         Adaptation {
             kind: self.kind,
+            mime: match (self.kind, self.is_webm()) {
+                (_, true) => "video/webm",
+                (TrackKind::Video, false) => "video/mp4",
+                (TrackKind::Audio, false) => "audio/mp4",
+            }
+            .into(),
             codecs: self.config.codecs.clone(),
             width: self.config.width,
             height: self.config.height,
@@ -193,7 +224,7 @@ impl Track {
             bandwidth,
             timescale: self.timescale,
             init: format!("{dir}/{}", self.init_path()),
-            media: format!("{dir}/{}_$Number%05d$.m4s", self.prefix()),
+            media: format!("{dir}/{}_$Number%05d$.{}", self.prefix(), self.segment_ext()),
             start_number: 1,
             segments: self.segs.clone(),
         }

@@ -79,7 +79,7 @@ fn two_sessions_with_a_gap_export_as_one_mp4() {
 #[test]
 fn plan_streams_in_the_order_it_says() {
     let dir = tmpdir("export-plan");
-    let v = video(&dir, wishcast_record::Codec::Vp8, 4, 30);
+    let v = video(&dir, wishcast_record::Codec::Vp9, 4, 30);
     let mut r = default_recorder("p", None);
     let mut outs = feed(&mut r, Some(&v), None, t0(), 0);
     r.finish(t0() + Duration::from_secs(4), &mut outs);
@@ -106,7 +106,7 @@ fn plan_streams_in_the_order_it_says() {
     let out = dir.join("manual.mp4");
     std::fs::write(&out, &file).unwrap();
     let s = &probe(&out)[0];
-    assert_eq!((s.codec.as_str(), s.frames), ("vp8", 120));
+    assert_eq!((s.codec.as_str(), s.frames), ("vp9", 120));
     assert!(decode_errors(&out).is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,4 +1,4 @@
-//! Timing and session behaviour with synthetic VP8/Opus frames: exact sample
+//! Timing and session behaviour with synthetic H264/Opus frames: exact sample
 //! durations from RTP deltas, loss, reordering, A/V alignment, rotation at
 //! midnight and at max_recording_seconds, publisher restart, appending to an
 //! existing manifest, keyframe waiting, and malformed input.
@@ -10,20 +10,30 @@ use std::time::Duration;
 use common::t0;
 use wishcast_record::{Codec, Frame, ObjectKind, Output, Recorder, RecorderConfig, TrackKind};
 
-/// A VP8 keyframe (640x360) or inter frame with `n` payload bytes.
-fn vp8(key: bool, n: usize) -> Vec<u8> {
-    let size = 10u32;
-    let tag = (if key { 0 } else { 1 }) | (1 << 4) | (size << 5);
-    let mut f = vec![tag as u8, (tag >> 8) as u8, (tag >> 16) as u8];
+/// An H264 access unit: SPS+PPS+IDR (640x360, from x264) or a non-IDR slice,
+/// with `n` slice payload bytes (the recorder does not decode slices).
+fn h264(key: bool, n: usize) -> Vec<u8> {
+    const SPS: &str = "6742c01eda0280bfe5c044000003000400000300f03c58ba80";
+    let hex = |s: &str| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect::<Vec<u8>>();
+    let mut f = Vec::new();
     if key {
-        f.extend_from_slice(&[0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]);
+        f.extend_from_slice(&[0, 0, 0, 1]);
+        f.extend(hex(SPS));
+        f.extend_from_slice(&[0, 0, 0, 1, 0x68, 0xce, 0x0f, 0xc8, 0, 0, 0, 1, 0x65]);
+    } else {
+        f.extend_from_slice(&[0, 0, 0, 1, 0x41]);
     }
-    f.extend(std::iter::repeat_n(0x11, n));
+    f.extend(std::iter::repeat_n(0x11, n + 1));
     f
 }
 
+/// Synthetic video frames (H264).
+fn vp8(key: bool, n: usize) -> Vec<u8> {
+    h264(key, n)
+}
+
 fn vframe(data: &[u8], rtp: u64) -> Frame<'_> {
-    Frame { kind: TrackKind::Video, codec: Codec::Vp8, rtp_time: rtp, clock_rate: 90_000, keyframe: false, data }
+    Frame { kind: TrackKind::Video, codec: Codec::H264, rtp_time: rtp, clock_rate: 90_000, keyframe: false, data }
 }
 
 fn aframe(data: &[u8], rtp: u64) -> Frame<'_> {

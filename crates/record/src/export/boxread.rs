@@ -73,6 +73,8 @@ pub(crate) struct InitInfo {
     pub default_duration: u32,
     pub default_size: u32,
     pub default_flags: u32,
+    /// A WebM (VP8) init segment: media segments are WebM Clusters in ms.
+    pub webm: bool,
 }
 
 pub(crate) fn read_init(data: &[u8]) -> Result<InitInfo, String> {
@@ -107,7 +109,38 @@ pub(crate) fn read_init(data: &[u8]) -> Result<InitInfo, String> {
         default_size = be32(data, trex.start + 16).unwrap_or(0);
         default_flags = be32(data, trex.start + 20).unwrap_or(0);
     }
-    Ok(InitInfo { entries, timescale, width, height, default_duration, default_size, default_flags })
+    Ok(InitInfo { entries, timescale, width, height, default_duration, default_size, default_flags, webm: false })
+}
+
+/// A WebM (VP8) init segment: a `vp08` sample entry for its picture size, ms timescale.
+pub(crate) fn read_webm_init(data: &[u8]) -> Result<InitInfo, String> {
+    let (w, h) = crate::webm::read_init(data)?;
+    let entry = crate::codec::vp08_entry_bytes(w, h)?;
+    Ok(InitInfo {
+        entries: vec![entry],
+        timescale: 1000,
+        width: w as u32,
+        height: h as u32,
+        default_duration: 0,
+        default_size: 0,
+        default_flags: 0,
+        webm: true,
+    })
+}
+
+/// A WebM media segment as one run per frame (frames are not contiguous: each
+/// has a SimpleBlock header). `end_ms` (the segment's end from the manifest)
+/// gives the last frame its duration.
+pub(crate) fn read_webm_segment(data: &[u8], end_ms: u64) -> Result<Vec<Run>, String> {
+    let frames = crate::webm::read_segment(data)?;
+    let mut runs = Vec::with_capacity(frames.len());
+    for (k, (ms, key, range)) in frames.iter().enumerate() {
+        let next = frames.get(k + 1).map(|f| f.0).unwrap_or(end_ms);
+        let duration = u32::try_from(next.saturating_sub(*ms)).unwrap_or(u32::MAX).max(1);
+        let size = u32::try_from(range.end - range.start).map_err(|_| "frame too large")?;
+        runs.push(Run { decode_time: *ms, data: range.clone(), samples: vec![RunSample { duration, size, sync: *key, cto: 0 }] });
+    }
+    Ok(runs)
 }
 
 /// One sample of a run.

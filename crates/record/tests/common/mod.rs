@@ -180,13 +180,13 @@ pub fn write_outputs(dir: &Path, outs: &[Output]) {
 pub fn concat_track(dir: &Path, outs: &[Output], track: TrackKind, name: &str) -> PathBuf {
     let mut bytes = Vec::new();
     let prefix = match track {
-        TrackKind::Video => "v_init",
-        TrackKind::Audio => "a_init",
+        TrackKind::Video => "v_init.",
+        TrackKind::Audio => "a_init.",
     };
     let mut inits = 0;
     for o in outs {
         match o {
-            Output::Object { path, bytes: b, kind: ObjectKind::Init } if path.ends_with(&format!("{prefix}.mp4")) && inits == 0 => {
+            Output::Object { path, bytes: b, kind: ObjectKind::Init } if path.rsplit('/').next().is_some_and(|n| n.starts_with(prefix)) && inits == 0 => {
                 bytes.extend_from_slice(b);
                 inits += 1;
             }
@@ -222,14 +222,31 @@ pub fn probe(path: &Path) -> Vec<Probe> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| Probe {
+        .enumerate()
+        .map(|(i, s)| Probe {
             codec: s["codec_name"].as_str().unwrap_or("").to_string(),
             width: s["width"].as_u64().unwrap_or(0),
             height: s["height"].as_u64().unwrap_or(0),
             frames: s["nb_read_frames"].as_str().and_then(|n| n.parse().ok()).unwrap_or(0),
-            duration: s["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(fmt_dur),
+            duration: s["duration"].as_str().and_then(|d| d.parse().ok()).filter(|d: &f64| *d > 0.0).unwrap_or(if fmt_dur > 0.0 { fmt_dur } else { packet_span(path, i) }),
         })
         .collect()
+}
+
+/// Duration from packet times (for a WebM stream without a Duration element):
+/// end of the last packet minus the first packet's time.
+pub fn packet_span(path: &Path, stream: usize) -> f64 {
+    let mut c = Command::new("ffprobe");
+    c.args(["-v", "error", "-select_streams", &stream.to_string(), "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0"]).arg(path);
+    let (mut first, mut end) = (f64::MAX, 0f64);
+    for line in run(&mut c).lines() {
+        let mut it = line.split(',');
+        let pts: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
+        let dur: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
+        first = first.min(pts);
+        end = end.max(pts + dur);
+    }
+    if first == f64::MAX { 0.0 } else { end - first }
 }
 
 /// Decodes the whole file; returns ffmpeg's error output (empty = clean).
