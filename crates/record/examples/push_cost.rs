@@ -9,23 +9,80 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use wishcast_record::{Codec, Frame, Output, Recorder, RecorderConfig, TrackKind};
 
 fn ffmpeg(dir: &std::path::Path, args: &[&str]) {
-    let st = Command::new("ffmpeg").current_dir(dir).args(["-hide_banner", "-loglevel", "error", "-y"]).args(args).status().expect("ffmpeg");
+    let st = Command::new("ffmpeg")
+        .current_dir(dir)
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg");
     assert!(st.success());
 }
 
 fn main() {
     let dir = std::env::temp_dir().join(format!("wishcast-push-cost-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    ffmpeg(&dir, &[
-        "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-t", "10", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
-        "-b:v", "2M", "-maxrate", "2M", "-bufsize", "1M", "-g", "60", "-bf", "0", "-x264-params", "aud=1", "-f", "h264", "v.h264",
-    ]);
-    ffmpeg(&dir, &["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-ac", "2", "-t", "10", "-c:a", "libopus", "-b:a", "64k", "-f", "ogg", "a.ogg"]);
+    ffmpeg(
+        &dir,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=30",
+            "-t",
+            "10",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-tune",
+            "zerolatency",
+            "-b:v",
+            "2M",
+            "-maxrate",
+            "2M",
+            "-bufsize",
+            "1M",
+            "-g",
+            "60",
+            "-bf",
+            "0",
+            "-x264-params",
+            "aud=1",
+            "-f",
+            "h264",
+            "v.h264",
+        ],
+    );
+    ffmpeg(
+        &dir,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-ac",
+            "2",
+            "-t",
+            "10",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "64k",
+            "-f",
+            "ogg",
+            "a.ogg",
+        ],
+    );
     let v = std::fs::read(dir.join("v.h264")).unwrap();
     let aus = split_aud(&v);
     let a = ogg_packets(&std::fs::read(dir.join("a.ogg")).unwrap());
     let video_bytes: usize = aus.iter().map(Vec::len).sum();
-    println!("video: {} frames, {:.2} Mbit/s; audio: {} packets", aus.len(), video_bytes as f64 * 8.0 / 10.0 / 1e6, a.len());
+    println!(
+        "video: {} frames, {:.2} Mbit/s; audio: {} packets",
+        aus.len(),
+        video_bytes as f64 * 8.0 / 10.0 / 1e6,
+        a.len()
+    );
 
     let start = UNIX_EPOCH + Duration::from_secs(1_753_351_200);
     let mut rec = Recorder::new("bench", "s", RecorderConfig::default(), start, None);
@@ -41,7 +98,14 @@ fn main() {
             let at = j as u64 * 20_000;
             if i < aus.len() && (j >= a.len() || vt <= at) {
                 let idx = lap * aus.len() as u64 + i as u64;
-                let f = Frame { kind: TrackKind::Video, codec: Codec::H264, rtp_time: idx * 3000, clock_rate: 90_000, keyframe: false, data: &aus[i] };
+                let f = Frame {
+                    kind: TrackKind::Video,
+                    codec: Codec::H264,
+                    rtp_time: idx * 3000,
+                    clock_rate: 90_000,
+                    keyframe: false,
+                    data: &aus[i],
+                };
                 let now = start + Duration::from_micros(lap * 10_000_000 + vt);
                 let t = Instant::now();
                 rec.push(f, now, &mut out);
@@ -50,7 +114,14 @@ fn main() {
                 i += 1;
             } else {
                 let idx = lap * a.len() as u64 + j as u64;
-                let f = Frame { kind: TrackKind::Audio, codec: Codec::Opus, rtp_time: idx * 960, clock_rate: 48_000, keyframe: true, data: &a[j] };
+                let f = Frame {
+                    kind: TrackKind::Audio,
+                    codec: Codec::Opus,
+                    rtp_time: idx * 960,
+                    clock_rate: 48_000,
+                    keyframe: true,
+                    data: &a[j],
+                };
                 let now = start + Duration::from_micros(lap * 10_000_000 + at);
                 let t = Instant::now();
                 rec.push(f, now, &mut out);
@@ -67,8 +138,17 @@ fn main() {
     }
     rec.finish(start + Duration::from_secs(60), &mut out);
     let total = spent_v + spent_a;
-    println!("push(): video {:.1} µs/frame over {nv} frames, audio {:.1} µs/packet over {na} packets", spent_v.as_secs_f64() * 1e6 / nv as f64, spent_a.as_secs_f64() * 1e6 / na as f64);
-    println!("total {:.1} ms for 60 s of media = {:.3} % of one core; {:.1} MB written", total.as_secs_f64() * 1e3, total.as_secs_f64() / 60.0 * 100.0, written as f64 / 1e6);
+    println!(
+        "push(): video {:.1} µs/frame over {nv} frames, audio {:.1} µs/packet over {na} packets",
+        spent_v.as_secs_f64() * 1e6 / nv as f64,
+        spent_a.as_secs_f64() * 1e6 / na as f64
+    );
+    println!(
+        "total {:.1} ms for 60 s of media = {:.3} % of one core; {:.1} MB written",
+        total.as_secs_f64() * 1e3,
+        total.as_secs_f64() / 60.0 * 100.0,
+        written as f64 / 1e6
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -79,7 +159,11 @@ fn split_aud(data: &[u8]) -> Vec<Vec<u8>> {
             starts.push(if i > 0 && data[i - 1] == 0 { i - 1 } else { i });
         }
     }
-    starts.iter().enumerate().map(|(k, &s)| data[s..*starts.get(k + 1).unwrap_or(&data.len())].to_vec()).collect()
+    starts
+        .iter()
+        .enumerate()
+        .map(|(k, &s)| data[s..*starts.get(k + 1).unwrap_or(&data.len())].to_vec())
+        .collect()
 }
 
 fn ogg_packets(data: &[u8]) -> Vec<Vec<u8>> {

@@ -116,7 +116,11 @@ fn vint(d: &[u8], pos: usize, keep_marker: bool) -> Option<(u64, usize)> {
     if len > 8 || pos + len > d.len() {
         return None;
     }
-    let mut v = if keep_marker { first as u64 } else { (first as u64) & (0xFF >> len) };
+    let mut v = if keep_marker {
+        first as u64
+    } else {
+        (first as u64) & (0xFF >> len)
+    };
     for k in 1..len {
         v = (v << 8) | d[pos + k] as u64;
     }
@@ -129,14 +133,23 @@ fn children(d: &[u8], start: usize, end: usize) -> Vec<(u32, usize, usize)> {
     let mut out = Vec::new();
     let mut pos = start;
     while pos < end {
-        let Some((id, il)) = vint(d, pos, true) else { break };
-        let Some((size, sl)) = vint(d, pos + il, false) else { break };
+        let Some((id, il)) = vint(d, pos, true) else {
+            break;
+        };
+        let Some((size, sl)) = vint(d, pos + il, false) else {
+            break;
+        };
         let body = pos + il + sl;
         if body > end {
             break;
         }
         let unknown = size == (1u64 << (7 * sl)) - 1;
-        let stop = if unknown { end } else { body.saturating_add(size.min(usize::MAX as u64) as usize).min(end) };
+        let stop = if unknown {
+            end
+        } else {
+            body.saturating_add(size.min(usize::MAX as u64) as usize)
+                .min(end)
+        };
         out.push((id as u32, body, stop));
         pos = stop.max(pos + 1);
     }
@@ -144,7 +157,9 @@ fn children(d: &[u8], start: usize, end: usize) -> Vec<(u32, usize, usize)> {
 }
 
 fn read_uint(d: &[u8], s: usize, e: usize) -> u64 {
-    d[s..e.min(s + 8)].iter().fold(0, |v, b| (v << 8) | *b as u64)
+    d[s..e.min(s + 8)]
+        .iter()
+        .fold(0, |v, b| (v << 8) | *b as u64)
 }
 
 /// True when `d` starts with an EBML header.
@@ -176,7 +191,10 @@ pub(crate) fn read_init(d: &[u8]) -> Result<(u16, u16), String> {
                                 _ => {}
                             }
                         }
-                        let (w, h) = (u16::try_from(wh.0).unwrap_or(0), u16::try_from(wh.1).unwrap_or(0));
+                        let (w, h) = (
+                            u16::try_from(wh.0).unwrap_or(0),
+                            u16::try_from(wh.1).unwrap_or(0),
+                        );
                         if w == 0 || h == 0 {
                             return Err("WebM video track without a picture size".into());
                         }
@@ -201,7 +219,9 @@ pub(crate) fn read_segment(d: &[u8]) -> Result<Vec<(u64, bool, std::ops::Range<u
             match id {
                 TIMECODE => base = read_uint(d, s, e),
                 SIMPLE_BLOCK => {
-                    let Some((_, tl)) = vint(d, s, false) else { return Err("SimpleBlock without a track number".into()) };
+                    let Some((_, tl)) = vint(d, s, false) else {
+                        return Err("SimpleBlock without a track number".into());
+                    };
                     let h = s + tl;
                     if h + 3 > e {
                         return Err("truncated SimpleBlock".into());
@@ -210,7 +230,9 @@ pub(crate) fn read_segment(d: &[u8]) -> Result<Vec<(u64, bool, std::ops::Range<u
                         return Err("laced SimpleBlocks are not supported".into());
                     }
                     let rel = i16::from_be_bytes([d[h], d[h + 1]]) as i64;
-                    let ms = base.checked_add_signed(rel).ok_or("SimpleBlock time before 0")?;
+                    let ms = base
+                        .checked_add_signed(rel)
+                        .ok_or("SimpleBlock time before 0")?;
                     out.push((ms, d[h + 2] & 0x80 != 0, (h + 3) as u64..e as u64));
                 }
                 _ => {}
@@ -232,12 +254,44 @@ mod tests {
         let init = init_segment(640, 360);
         assert!(is_webm(&init));
         assert_eq!(read_init(&init), Ok((640, 360)));
-        let blocks = [Block { ms: 1000, key: true, size: 3 }, Block { ms: 1033, key: false, size: 2 }, Block { ms: 40_000, key: false, size: 1 }];
+        let blocks = [
+            Block {
+                ms: 1000,
+                key: true,
+                size: 3,
+            },
+            Block {
+                ms: 1033,
+                key: false,
+                size: 2,
+            },
+            Block {
+                ms: 40_000,
+                key: false,
+                size: 1,
+            },
+        ];
         let seg = media_segment(&blocks, &[1, 2, 3, 4, 5, 6]);
         let frames = read_segment(&seg).unwrap();
-        let got: Vec<_> = frames.iter().map(|(ms, k, r)| (*ms, *k, seg[r.start as usize..r.end as usize].to_vec())).collect();
-        assert_eq!(got, vec![(1000, true, vec![1, 2, 3]), (1033, false, vec![4, 5]), (40_000, false, vec![6])]);
-        for bad in [&b""[..], &[0x1A, 0x45, 0xDF, 0xA3], &[0x1F, 0x43, 0xB6, 0x75, 0x85, 0xA3, 0x83, 0x81, 0, 0], &[0xff; 20], &[0; 20]] {
+        let got: Vec<_> = frames
+            .iter()
+            .map(|(ms, k, r)| (*ms, *k, seg[r.start as usize..r.end as usize].to_vec()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1000, true, vec![1, 2, 3]),
+                (1033, false, vec![4, 5]),
+                (40_000, false, vec![6])
+            ]
+        );
+        for bad in [
+            &b""[..],
+            &[0x1A, 0x45, 0xDF, 0xA3],
+            &[0x1F, 0x43, 0xB6, 0x75, 0x85, 0xA3, 0x83, 0x81, 0, 0],
+            &[0xff; 20],
+            &[0; 20],
+        ] {
             assert!(read_segment(bad).is_err());
             assert!(read_init(bad).is_err());
         }
