@@ -45,7 +45,8 @@ impl Drop for TempDir {
 /// One request the server saw: `start` when it arrived, `end` when it was answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Start(String, String),
+    /// method, path, content-length
+    Start(String, String, Option<u64>),
     End(String, String, u16),
 }
 
@@ -102,7 +103,12 @@ impl S3Server {
                     let method = req.method().to_string();
                     let path = req.uri().path().to_string();
                     let d = if method == "PUT" { *delay.lock().unwrap() } else { Duration::ZERO };
-                    log.lock().unwrap().push(Event::Start(method.clone(), path.clone()));
+                    let len = req
+                        .headers()
+                        .get("content-length")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse().ok());
+                    log.lock().unwrap().push(Event::Start(method.clone(), path.clone(), len));
                     async move {
                         if !d.is_zero() {
                             tokio::time::sleep(d).await;
