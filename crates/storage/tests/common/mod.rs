@@ -157,17 +157,7 @@ impl S3Server {
     }
 
     pub fn config(&self) -> StorageConfig {
-        StorageConfig {
-            kind: StorageKind::S3,
-            bucket: BUCKET.into(),
-            root: Some("/".into()),
-            region: "us-east-1".into(),
-            endpoint: self.endpoint(),
-            access_key_id: AK.into(),
-            secret_access_key: SK.into(),
-            disable_config_load: true,
-            ..StorageConfig::default()
-        }
+        s3_config(&self.endpoint())
     }
 
     pub fn store(&self) -> Store {
@@ -187,6 +177,21 @@ impl S3Server {
 impl Drop for S3Server {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Store config for the test server at `endpoint`.
+pub fn s3_config(endpoint: &str) -> StorageConfig {
+    StorageConfig {
+        kind: StorageKind::S3,
+        bucket: BUCKET.into(),
+        root: Some("/".into()),
+        region: "us-east-1".into(),
+        endpoint: endpoint.into(),
+        access_key_id: AK.into(),
+        secret_access_key: SK.into(),
+        disable_config_load: true,
+        ..StorageConfig::default()
     }
 }
 
