@@ -92,13 +92,16 @@ impl Store {
     pub fn new(cfg: &StorageConfig) -> Result<Store, StorageError> {
         cfg.validate("recorder.storage").map_err(StorageError::Config)?;
         opendal::install_default();
-        let built = |e: opendal::Error| StorageError::Config(format!("recorder.storage (type = \"{}\"): {e}", cfg.kind.as_str()));
+        let built = |e: opendal::Error| {
+            StorageError::Config(format!("recorder.storage (type = \"{}\"): {e}", cfg.kind.as_str()))
+        };
         let root = cfg.root_or_default();
         let (op, fs_root) = match cfg.kind {
             StorageKind::Fs => {
                 let dir = PathBuf::from(root);
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| StorageError::Config(format!("config key `recorder.storage.root`: cannot create `{root}`: {e}")))?;
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    StorageError::Config(format!("config key `recorder.storage.root`: cannot create `{root}`: {e}"))
+                })?;
                 let dir = dir
                     .canonicalize()
                     .map_err(|e| StorageError::Config(format!("config key `recorder.storage.root`: `{root}`: {e}")))?;
@@ -193,7 +196,11 @@ impl Store {
     }
 
     /// Like [`Store::read`] with a parsed HTTP `Range` header ([`crate::parse_range_header`]).
-    pub async fn read_byte_range(&self, path: &ObjectPath, range: Option<ByteRange>) -> Result<ObjectBody, StorageError> {
+    pub async fn read_byte_range(
+        &self,
+        path: &ObjectPath,
+        range: Option<ByteRange>,
+    ) -> Result<ObjectBody, StorageError> {
         self.read_resolved(path, range.is_some(), move |total| match range {
             None => Some(0..total),
             Some(r) => r.resolve(total),
@@ -272,7 +279,11 @@ impl Store {
         if !self.op.info().capability().presign_read {
             return Ok(None);
         }
-        let r = self.op.presign_read(path.as_str(), ttl).await.map_err(|e| StorageError::backend("presign", path.as_str(), e))?;
+        let r = self
+            .op
+            .presign_read(path.as_str(), ttl)
+            .await
+            .map_err(|e| StorageError::backend("presign", path.as_str(), e))?;
         Ok(Some(presigned(&r)))
     }
 

@@ -70,7 +70,9 @@ async fn kill9_mid_upload_loses_no_acknowledged_object() {
     let work = TempDir::new("kill9");
     let spool_dir = work.path().join("spool");
     let stderr = work.path().join("child.stderr");
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) | 1;
+    let seed =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
+            | 1;
     println!("kill9 seed {seed}");
     let mut rng = Rng(seed);
     let mut acked: BTreeSet<u64> = BTreeSet::new();
@@ -87,7 +89,8 @@ async fn kill9_mid_upload_loses_no_acknowledged_object() {
     };
     let rounds = 6;
     for round in 0..rounds {
-        let mut child = child_command("produce", &spool_dir, &srv.endpoint(), next, &stderr).spawn().expect("spawn child");
+        let mut child =
+            child_command("produce", &spool_dir, &srv.endpoint(), next, &stderr).spawn().expect("spawn child");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let kill_after = 2 + rng.next(30);
         let mut seen = 0;
@@ -161,7 +164,8 @@ async fn kill9_mid_upload_loses_no_acknowledged_object() {
     let mut stored = 0;
     for e in std::fs::read_dir(&dir).expect("bucket dir").flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(i) = name.strip_prefix("v_").and_then(|n| n.strip_suffix(".m4s")).and_then(|n| n.parse::<u64>().ok()) else {
+        let Some(i) = name.strip_prefix("v_").and_then(|n| n.strip_suffix(".m4s")).and_then(|n| n.parse::<u64>().ok())
+        else {
             continue;
         };
         assert_eq!(std::fs::read(e.path()).ok().map(|b| b == payload(i, seg_len(i))), Some(true), "stored segment {i}");
@@ -174,7 +178,10 @@ async fn kill9_mid_upload_loses_no_acknowledged_object() {
         assert!(m.len() as u64 / 12 >= acked_manifest, "manifest not older than the last acknowledged one");
     }
     assert_eq!(spool_files(&spool_dir, "obj") + spool_files(&spool_dir, "tmp") + spool_files(&spool_dir, "bad"), 0);
-    println!("kill9: {} acknowledged segments verified, manifest >= v{acked_manifest}, {kills_mid_upload}/{rounds} kills mid-upload", acked.len());
+    println!(
+        "kill9: {} acknowledged segments verified, manifest >= v{acked_manifest}, {kills_mid_upload}/{rounds} kills mid-upload",
+        acked.len()
+    );
 }
 
 /// The child process of `kill9_mid_upload_loses_no_acknowledged_object`; does nothing
@@ -192,7 +199,11 @@ fn kill9_child() {
         let (spool, report) = Spool::open_with_report(&spool_dir).expect("open spool");
         println!("RECOVERED {report:?}");
         let store = Store::new(&s3_config(&endpoint)).expect("store");
-        let opts = MoverOptions { backoff_base: Duration::from_millis(50), backoff_max: Duration::from_millis(500), ..MoverOptions::default() };
+        let opts = MoverOptions {
+            backoff_base: Duration::from_millis(50),
+            backoff_max: Duration::from_millis(500),
+            ..MoverOptions::default()
+        };
         let mover = Mover::spawn(spool.clone(), store, opts);
         if mode == "drain" {
             let ok = mover.flush(Duration::from_secs(60)).await;

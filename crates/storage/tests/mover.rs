@@ -94,7 +94,8 @@ async fn mover_uploads_everything_in_order_manifest_after_its_segments() {
             manifest_uploads += 1;
             let listed = len.expect("content-length") / LINE;
             for k in 1..=listed {
-                let stored = events[..idx].iter().any(|e| matches!(e, Event::End(m, q, 200) if m == "PUT" && *q == seg_key(k)));
+                let stored =
+                    events[..idx].iter().any(|e| matches!(e, Event::End(m, q, 200) if m == "PUT" && *q == seg_key(k)));
                 assert!(stored, "manifest listing {listed} segments uploaded before segment {k} was stored");
             }
         }
@@ -138,12 +139,13 @@ async fn mover_retries_through_an_outage_and_keeps_local_copies_until_stored() {
     srv.restart().await;
     assert!(mover.flush(Duration::from_secs(20)).await, "drained after the server came back: {:?}", mover.stats());
     for i in 1..=10 {
-        assert_eq!(srv.object_on_disk(&seg_path(i).to_string()), Some(payload(i, 50_000)));
+        assert_eq!(srv.object_on_disk(seg_path(i).as_str()), Some(payload(i, 50_000)));
     }
     assert_eq!(srv.object_on_disk(MANIFEST), Some(manifest(5)));
     assert_eq!(spool_files(dir.path(), "obj"), 0);
     assert_eq!(spool.read_pending(&seg_path(3)).await.expect("read_pending"), None, "uploaded: read the store");
-    let manifest_puts = srv.events().iter().filter(|e| matches!(e, Event::End(m, q, 200) if m == "PUT" && q.ends_with(".mpd"))).count();
+    let manifest_puts =
+        srv.events().iter().filter(|e| matches!(e, Event::End(m, q, 200) if m == "PUT" && q.ends_with(".mpd"))).count();
     assert_eq!(manifest_puts, 1, "superseded manifest versions are never uploaded");
     mover.shutdown().await;
 }
@@ -157,7 +159,13 @@ async fn spool_recovers_its_directory_after_a_crash() {
         assert!(matches!(Spool::open(dir.path()), Err(StorageError::Locked(_))), "second opener is refused");
         spool.put(&p(MANIFEST), b"v1".to_vec()).await.expect("put");
         spool.put(&seg_path(1), payload(1, 1000)).await.expect("put");
-        let first = std::fs::read_dir(dir.path()).expect("ls").flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "obj")).min().expect("entry");
+        let first = std::fs::read_dir(dir.path())
+            .expect("ls")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "obj"))
+            .min()
+            .expect("entry");
         saved = (first.clone(), std::fs::read(&first).expect("read entry"));
         spool.put(&p(MANIFEST), b"v2".to_vec()).await.expect("put v2");
         assert!(!saved.0.exists(), "v1 superseded and deleted");
@@ -166,7 +174,8 @@ async fn spool_recovers_its_directory_after_a_crash() {
     // Simulate a crash that lost the deletion of v1, an unfinished write and a damaged file.
     std::fs::write(&saved.0, &saved.1).expect("restore v1");
     std::fs::write(dir.path().join("00000000000000ff.tmp"), b"WCSPOOL1 half a write").expect("tmp");
-    std::fs::write(dir.path().join("00000000000000fe.obj"), b"WCSPOOL1\x03\x00\x05\x00\x00\x00\x00\x00\x00\x00a/b12").expect("bad");
+    std::fs::write(dir.path().join("00000000000000fe.obj"), b"WCSPOOL1\x03\x00\x05\x00\x00\x00\x00\x00\x00\x00a/b12")
+        .expect("bad");
     std::fs::write(dir.path().join("unrelated.txt"), b"left alone").expect("other");
 
     let (spool, report) = Spool::open_with_report(dir.path()).expect("reopen");
@@ -228,7 +237,7 @@ async fn mover_throughput_500kb_segments() {
         (n as f64 * 2.0) / up_s
     );
     for i in [1, n / 2, n] {
-        assert_eq!(srv.object_on_disk(&seg_path(i).to_string()), Some(payload(i, size)));
+        assert_eq!(srv.object_on_disk(seg_path(i).as_str()), Some(payload(i, size)));
     }
     assert_eq!(mover.stats().uploaded, n);
     assert_eq!(mover.stats().uploaded_bytes, n * size as u64);

@@ -26,7 +26,8 @@ impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static N: AtomicU64 = AtomicU64::new(0);
         let n = N.fetch_add(1, Ordering::SeqCst);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let p = std::env::temp_dir().join(format!("wishcast-storage-{tag}-{}-{n}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&p).expect("create temp dir");
         TempDir(p)
@@ -103,11 +104,8 @@ impl S3Server {
                     let method = req.method().to_string();
                     let path = req.uri().path().to_string();
                     let d = if method == "PUT" { *delay.lock().unwrap() } else { Duration::ZERO };
-                    let len = req
-                        .headers()
-                        .get("content-length")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse().ok());
+                    let len =
+                        req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
                     log.lock().unwrap().push(Event::Start(method.clone(), path.clone(), len));
                     async move {
                         if !d.is_zero() {
