@@ -106,6 +106,7 @@ impl Store {
                     .canonicalize()
                     .map_err(|e| StorageError::Config(format!("config key `recorder.storage.root`: `{root}`: {e}")))?;
                 let dir_s = dir.to_string_lossy().into_owned();
+                remove_stale_tmp(&dir.join(RESERVED_TMP_DIR), STALE_TMP_AGE);
                 let tmp = dir.join(RESERVED_TMP_DIR).to_string_lossy().into_owned();
                 let b = opendal::services::Fs::default().root(&dir_s).atomic_write_dir(&tmp);
                 (Operator::new(b).map_err(built)?, Some(Arc::new(dir)))
@@ -325,6 +326,21 @@ pub(crate) fn sync_parent(file: &Path) -> io::Result<()> {
     match file.parent() {
         Some(dir) => std::fs::File::open(dir)?.sync_all(),
         None => Ok(()),
+    }
+}
+
+/// fs temporary files older than this are leftovers of a crash (another process
+/// sharing the root may be writing the younger ones).
+const STALE_TMP_AGE: Duration = Duration::from_secs(3600);
+
+/// Delete files in the fs temp folder older than `age` (best effort).
+fn remove_stale_tmp(dir: &Path, age: Duration) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|d| d > age));
+        if old && e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 
