@@ -185,7 +185,9 @@ impl Store {
 
     /// Stream the object, or `range` of it (half-open; the end is clamped to the
     /// object's length). A missing object is [`StorageError::NotFound`]; a range that
-    /// starts at or after the end is [`StorageError::RangeNotSatisfiable`].
+    /// starts at or after the end is [`StorageError::RangeNotSatisfiable`]. The length
+    /// comes from a `stat` before the read, so read objects that are rewritten in
+    /// place (manifests) with [`Store::read_all`] instead.
     pub async fn read(&self, path: &ObjectPath, range: Option<Range<u64>>) -> Result<ObjectBody, StorageError> {
         let partial = range.is_some();
         self.read_resolved(path, partial, move |total| match range {
