@@ -13,10 +13,7 @@
 // Prints one JSON line: {"ok":..., "stream", "mpd_path", "recordStartMs", "recordStopMs",
 // "playbackCurrentTime", ...}. Exit 0 success, 1 failure, 2 usage.
 
-import { createRequire } from 'node:module';
 import { wc, sleep, waitStats, Check, runScenario } from './lib.mjs';
-
-const require = createRequire(import.meta.url);
 
 const USAGE = 'usage: node tests/browser/recording.mjs --base URL [--codec VP8|H264] [--seconds N] [--token T] [--stream S] [--timeout-s N]';
 
@@ -95,7 +92,7 @@ await runScenario({
     });
     ctx.sessions.push({ name: 'publisher', page: pubPage, id: pubId });
     await wc.waitConnected(pubPage, pubId, 15000);
-    await waitStats(pubPage, pubId, (s) => (s.framesEncoded || s.framesSent || 0) > 10, { what: 'publisher sending', timeoutMs: 15000 });
+    await waitStats(pubPage, pubId, (s) => ((s.outVideo && s.outVideo.framesEncoded) || 0) > 10, { what: 'publisher sending', timeoutMs: 15000 });
 
     // Starting must answer at once (never waits for media).
     const t0 = Date.now();
@@ -137,18 +134,18 @@ await runScenario({
 
     // Play it with dash.js through the manager.
     const player = await ctx.b.page(opts.base, 'dash-player');
-    await player.addScriptTag({ path: require.resolve('dashjs/dist/modern/umd/dash.all.min.js') }).catch(async () => {
-      await player.addScriptTag({ path: require.resolve('dashjs/dist/dash.all.min.js') });
-    });
     const mpdUrl = `${opts.base}/api/record/object/${days[0].mpd_path}${q}`;
     const played = await player.evaluate(async ([url, token]) => {
       const v = document.createElement('video');
       v.muted = true;
       v.autoplay = true;
       document.body.appendChild(v);
-      const p = window.dashjs.MediaPlayer().create();
+      // The dash.js build embedded in the binary (served with the dashboard).
+      const dashjs = await import('/dashboard/vendor/dash.all.min.js');
+      const MediaPlayer = dashjs.MediaPlayer || dashjs.default.MediaPlayer;
+      const p = MediaPlayer().create();
       const errors = [];
-      p.on(window.dashjs.MediaPlayer.events.ERROR, (e) => errors.push(JSON.stringify(e.error || e).slice(0, 300)));
+      p.on(MediaPlayer.events.ERROR, (e) => errors.push(JSON.stringify(e.error || e).slice(0, 300)));
       if (token) p.extend('RequestModifier', () => ({ modifyRequestHeader: (xhr) => { xhr.setRequestHeader('Authorization', `Bearer ${token}`); return xhr; }, modifyRequestURL: (u) => u }), true);
       p.initialize(v, url, true);
       const end = Date.now() + 30000;

@@ -83,6 +83,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/playback", get(routes::recordings::streams))
         .route("/api/playback/{stream}", get(routes::recordings::days))
         .route("/api/playback/{stream}/{year}/{month}/{day}", get(routes::recordings::sessions))
+        .route(
+            "/api/record/{stream}",
+            get(routes::record::get).post(routes::record::start).delete(routes::record::stop),
+        )
+        .route("/api/record/object/{*path}", get(routes::playback::object))
+        .route("/api/record/export/{stream}/{y}/{m}/{d}", get(routes::playback::export))
+        .route("/api/storage/presign", post(routes::playback::presign))
+        .route("/api/storage/ping", get(routes::playback::ping))
         .route("/api/login", post(routes::auth::login))
         .route("/api/token", post(routes::auth::token))
         .route("/api/info", get(routes::system::info))
@@ -99,6 +107,13 @@ pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
     let index = wishcast_index::Index::connect(&cfg.database.index_config())
         .await
         .map_err(|e| io::Error::other(format!("recordings index ([database]): {e}")))?;
+    let store = match wishcast_storage::Store::new(&cfg.recorder.storage) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!("recording playback is off: [recorder.storage]: {e}");
+            None
+        }
+    };
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| io::Error::new(e.kind(), format!("http.listen: cannot bind {listen}: {e}")))?;
@@ -116,11 +131,16 @@ pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
             owner_keys: std::hash::RandomState::new(),
             public_url: public_url.clone(),
             index,
+            store,
             cfg,
         }),
     };
     let mut tasks = crate::health::spawn(&state);
     tasks.push(tokio::spawn(crate::cascade::sweeper(state.clone())));
+    let globs = state.cfg.auto_record_globs();
+    let tick = Duration::from_millis(state.cfg.auto_record.tick_ms);
+    tasks.extend(crate::auto_record::spawn(state.clone(), globs, tick));
+    tasks.extend(crate::retention::spawn(state.clone(), state.cfg.recorder.retention_days));
     let app = router(state);
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(RunningManager { http_addr, public_url, registry, task: Some(task), tasks })

@@ -28,6 +28,8 @@ pub struct Inner {
     pub public_url: String,
     /// The recordings index (`[database]`).
     pub index: wishcast_index::Index,
+    /// Recording storage (`[recorder.storage]`); None if it cannot be opened (logged).
+    pub store: Option<wishcast_storage::Store>,
 }
 
 impl std::ops::Deref for AppState {

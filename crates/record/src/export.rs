@@ -66,6 +66,8 @@ struct Object {
     init: usize,
     /// Start of the Period on the day's timeline, ms since `availabilityStartTime`.
     period_start_ms: u64,
+    /// End of the segment in ms from the Period start (0 for init segments).
+    seg_end_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -95,7 +97,11 @@ pub struct ExportPlan {
 impl ExportPlan {
     /// Plans an export of `manifest_xml`, optionally limited to the segments that
     /// overlap `[from_ms, to_ms)` (Unix epoch milliseconds).
-    pub fn new(manifest_xml: &str, from_ms: Option<u64>, to_ms: Option<u64>) -> Result<Self, ExportError> {
+    pub fn new(
+        manifest_xml: &str,
+        from_ms: Option<u64>,
+        to_ms: Option<u64>,
+    ) -> Result<Self, ExportError> {
         let mpd = mpd_parse::parse(manifest_xml).map_err(ExportError::Manifest)?;
         let mut plan = ExportPlan {
             ast_ms: mpd.ast_ms,
@@ -119,14 +125,23 @@ impl ExportPlan {
         Ok(plan)
     }
 
-    fn add_adaptation(&mut self, a: &Adaptation, period_start_ms: u64, from: u64, to: u64) -> Result<(), ExportError> {
+    fn add_adaptation(
+        &mut self,
+        a: &Adaptation,
+        period_start_ms: u64,
+        from: u64,
+        to: u64,
+    ) -> Result<(), ExportError> {
         let ts = a.timescale.max(1) as u128;
-        let mut selected = Vec::new();
+        let mut selected: Vec<(u32, u64)> = Vec::new();
         for (i, s) in a.segments.iter().enumerate() {
             let start = self.ast_ms as u128 + period_start_ms as u128 + s.t as u128 * 1000 / ts;
-            let end = self.ast_ms as u128 + period_start_ms as u128 + (s.t as u128 + s.d as u128) * 1000 / ts;
+            let end = self.ast_ms as u128
+                + period_start_ms as u128
+                + (s.t as u128 + s.d as u128) * 1000 / ts;
             if end > from as u128 && start < to as u128 {
-                selected.push(a.start_number.saturating_add(i as u32));
+                let end_ms = ((s.t as u128 + s.d as u128) * 1000 / ts) as u64;
+                selected.push((a.start_number.saturating_add(i as u32), end_ms));
             }
         }
         if selected.is_empty() {
@@ -135,12 +150,27 @@ impl ExportPlan {
         check_path(&a.init)?;
         self.timescales.entry(a.kind).or_insert(a.timescale.max(1));
         let init = self.inits.len();
-        self.inits.push((a.init.clone(), a.kind, a.timescale.max(1), None));
-        self.push_object(Object { path: a.init.clone(), role: Role::Init, kind: a.kind, init, period_start_ms });
-        for n in selected {
+        self.inits
+            .push((a.init.clone(), a.kind, a.timescale.max(1), None));
+        self.push_object(Object {
+            path: a.init.clone(),
+            role: Role::Init,
+            kind: a.kind,
+            init,
+            period_start_ms,
+            seg_end_ms: 0,
+        });
+        for (n, seg_end_ms) in selected {
             let path = a.segment_path(n);
             check_path(&path)?;
-            self.push_object(Object { path, role: Role::Segment, kind: a.kind, init, period_start_ms });
+            self.push_object(Object {
+                path,
+                role: Role::Segment,
+                kind: a.kind,
+                init,
+                period_start_ms,
+                seg_end_ms,
+            });
         }
         Ok(())
     }
@@ -158,18 +188,34 @@ impl ExportPlan {
 
     /// Feeds one object's bytes. `total_len` is the object's full size when only
     /// a prefix (at least the `moof`) is given; `None` means `bytes` is whole.
-    pub fn feed(&mut self, path: &str, bytes: &[u8], total_len: Option<u64>) -> Result<(), ExportError> {
-        let err = |reason: String| ExportError::Object { path: path.to_string(), reason };
+    pub fn feed(
+        &mut self,
+        path: &str,
+        bytes: &[u8],
+        total_len: Option<u64>,
+    ) -> Result<(), ExportError> {
+        let err = |reason: String| ExportError::Object {
+            path: path.to_string(),
+            reason,
+        };
         let Some(&idx) = self.object_index.get(path) else {
             return Err(err("not part of this export".into()));
         };
         let o = self.objects[idx].clone();
         match o.role {
             Role::Init => {
-                let info = boxread::read_init(bytes).map_err(err)?;
+                let info = if crate::webm::is_webm(bytes) {
+                    boxread::read_webm_init(bytes)
+                } else {
+                    boxread::read_init(bytes)
+                }
+                .map_err(err)?;
                 let slot = &mut self.inits[o.init];
-                if info.timescale != slot.2 {
-                    return Err(err(format!("timescale {} but the manifest says {}", info.timescale, slot.2)));
+                if !info.webm && info.timescale != slot.2 {
+                    return Err(err(format!(
+                        "timescale {} but the manifest says {}",
+                        info.timescale, slot.2
+                    )));
                 }
                 slot.3 = Some(info);
             }
@@ -177,7 +223,19 @@ impl ExportPlan {
                 let Some(info) = self.inits[o.init].3.as_ref() else {
                     return Err(err("fed before its init segment".into()));
                 };
-                let runs: Vec<Run> = boxread::read_segment(bytes, info, Some(total_len.unwrap_or(bytes.len() as u64))).map_err(err)?;
+                let runs: Vec<Run> = if info.webm {
+                    if total_len.is_some_and(|n| n != bytes.len() as u64) {
+                        return Err(err("WebM segments must be fed whole".into()));
+                    }
+                    boxread::read_webm_segment(bytes, o.seg_end_ms).map_err(err)?
+                } else {
+                    boxread::read_segment(
+                        bytes,
+                        info,
+                        Some(total_len.unwrap_or(bytes.len() as u64)),
+                    )
+                    .map_err(err)?
+                };
                 let out_ts = *self.timescales.get(&o.kind).unwrap_or(&1) as u128;
                 let in_ts = info.timescale.max(1) as u128;
                 for r in runs {
@@ -188,7 +246,8 @@ impl ExportPlan {
                             s.cto = (s.cto as i128 * out_ts as i128 / in_ts as i128) as i32;
                         }
                     }
-                    let start = o.period_start_ms as u128 * out_ts / 1000 + r.decode_time as u128 * out_ts / in_ts;
+                    let start = o.period_start_ms as u128 * out_ts / 1000
+                        + r.decode_time as u128 * out_ts / in_ts;
                     self.chunks.push(Chunk {
                         kind: o.kind,
                         path: o.path.clone(),
@@ -207,7 +266,10 @@ impl ExportPlan {
     /// after every object has been fed; also fixes [`Self::body_ranges`].
     pub fn header(&mut self) -> Result<Vec<u8>, ExportError> {
         if let Some((path, ..)) = self.inits.iter().find(|i| i.3.is_none()) {
-            return Err(ExportError::Object { path: path.clone(), reason: "init segment not fed".into() });
+            return Err(ExportError::Object {
+                path: path.clone(),
+                reason: "init segment not fed".into(),
+            });
         }
         let mut chunks = std::mem::take(&mut self.chunks);
         chunks.retain(|c| !c.samples.is_empty());
@@ -215,9 +277,15 @@ impl ExportPlan {
             return Err(ExportError::Empty);
         }
         // Body order: chunks interleaved by time (ms), video first on ties.
-        let ms = |c: &Chunk, ts: &HashMap<TrackKind, u32>| c.start as u128 * 1000 / *ts.get(&c.kind).unwrap_or(&1) as u128;
+        let ms = |c: &Chunk, ts: &HashMap<TrackKind, u32>| {
+            c.start as u128 * 1000 / *ts.get(&c.kind).unwrap_or(&1) as u128
+        };
         chunks.sort_by_key(|c| (ms(c, &self.timescales), c.kind == TrackKind::Audio));
-        let origin_ms = chunks.iter().map(|c| ms(c, &self.timescales)).min().unwrap_or(0);
+        let origin_ms = chunks
+            .iter()
+            .map(|c| ms(c, &self.timescales))
+            .min()
+            .unwrap_or(0);
         let mut offset = 0u64;
         let mut tracks: Vec<TrackTables> = Vec::new();
         let mut entry_maps: Vec<HashMap<usize, u32>> = Vec::new();
@@ -270,10 +338,10 @@ impl ExportPlan {
                 t.height = info.height;
             }
             // A gap (or overlap) since the previous chunk adjusts the last sample.
-            if let (Some(prev), Some(last)) = (last_dts[ti], t.durations.last_mut()) {
-                if c.start > prev {
-                    *last = u32::try_from(c.start - prev).unwrap_or(u32::MAX);
-                }
+            if let (Some(prev), Some(last)) = (last_dts[ti], t.durations.last_mut())
+                && c.start > prev
+            {
+                *last = u32::try_from(c.start - prev).unwrap_or(u32::MAX);
             }
             let first = t.sizes.len();
             let mut dts = c.start;
@@ -309,8 +377,14 @@ impl ExportPlan {
 }
 
 fn check_path(p: &str) -> Result<(), ExportError> {
-    if p.is_empty() || p.starts_with('/') || p.contains('\\') || p.split('/').any(|c| c == ".." || c.is_empty()) {
-        return Err(ExportError::Manifest(format!("unsafe or empty object path \"{p}\" in the manifest")));
+    if p.is_empty()
+        || p.starts_with('/')
+        || p.contains('\\')
+        || p.split('/').any(|c| c == ".." || c.is_empty())
+    {
+        return Err(ExportError::Manifest(format!(
+            "unsafe or empty object path \"{p}\" in the manifest"
+        )));
     }
     Ok(())
 }
@@ -319,14 +393,23 @@ fn check_path(p: &str) -> Result<(), ExportError> {
 /// its path relative to the manifest's folder; each media segment is read twice
 /// (once to plan, once to copy), so at most one segment is in memory at a time.
 /// Returns the number of bytes written.
-pub fn export_to_writer<R, W>(manifest_xml: &str, from_ms: Option<u64>, to_ms: Option<u64>, mut read: R, out: &mut W) -> Result<u64, ExportError>
+pub fn export_to_writer<R, W>(
+    manifest_xml: &str,
+    from_ms: Option<u64>,
+    to_ms: Option<u64>,
+    mut read: R,
+    out: &mut W,
+) -> Result<u64, ExportError>
 where
     R: FnMut(&str) -> std::io::Result<Vec<u8>>,
     W: Write,
 {
     let mut plan = ExportPlan::new(manifest_xml, from_ms, to_ms)?;
     for path in plan.objects() {
-        let bytes = read(&path).map_err(|e| ExportError::Object { path: path.clone(), reason: e.to_string() })?;
+        let bytes = read(&path).map_err(|e| ExportError::Object {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         plan.feed(&path, &bytes, None)?;
     }
     let header = plan.header()?;
@@ -335,13 +418,24 @@ where
     let mut cached: Option<(String, Vec<u8>)> = None;
     for (path, range) in plan.body_ranges() {
         if cached.as_ref().is_none_or(|(p, _)| *p != path) {
-            let bytes = read(&path).map_err(|e| ExportError::Object { path: path.clone(), reason: e.to_string() })?;
+            let bytes = read(&path).map_err(|e| ExportError::Object {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
             cached = Some((path.clone(), bytes));
         }
-        let Some((_, bytes)) = cached.as_ref() else { continue };
-        let slice = usize::try_from(range.start).ok().zip(usize::try_from(range.end).ok()).and_then(|(s, e)| bytes.get(s..e));
+        let Some((_, bytes)) = cached.as_ref() else {
+            continue;
+        };
+        let slice = usize::try_from(range.start)
+            .ok()
+            .zip(usize::try_from(range.end).ok())
+            .and_then(|(s, e)| bytes.get(s..e));
         let Some(slice) = slice else {
-            return Err(ExportError::Object { path, reason: "object changed since it was planned (shorter)".into() });
+            return Err(ExportError::Object {
+                path,
+                reason: "object changed since it was planned (shorter)".into(),
+            });
         };
         out.write_all(slice).map_err(ExportError::Io)?;
         written += slice.len() as u64;

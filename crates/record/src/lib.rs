@@ -15,6 +15,7 @@ mod nal;
 mod recorder;
 mod time;
 mod track;
+mod webm;
 
 pub mod export;
 

@@ -31,6 +31,8 @@ pub(crate) struct Period {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Adaptation {
     pub kind: TrackKind,
+    /// `video/mp4`, `audio/mp4` or `video/webm` (VP8).
+    pub mime: String,
     pub codecs: String,
     pub width: u16,
     pub height: u16,
@@ -58,7 +60,9 @@ impl Adaptation {
     /// End of the last segment in ms (rounded up).
     pub fn end_ms(&self) -> u64 {
         match (self.segments.last(), self.timescale) {
-            (Some(s), ts) if ts > 0 => (s.t.saturating_add(s.d) as u128 * 1000).div_ceil(ts as u128) as u64,
+            (Some(s), ts) if ts > 0 => {
+                (s.t.saturating_add(s.d) as u128 * 1000).div_ceil(ts as u128) as u64
+            }
             _ => 0,
         }
     }
@@ -71,25 +75,42 @@ impl Adaptation {
 
 /// Expands `$Number$` / `$Number%0Nd$` in a media template.
 pub(crate) fn expand_number(template: &str, number: u32) -> String {
-    if let Some(start) = template.find("$Number") {
-        if let Some(len) = template[start + 1..].find('$') {
-            let end = start + 1 + len;
-            let spec = &template[start + 7..end];
-            let width: usize = spec.strip_prefix("%0").and_then(|s| s.strip_suffix('d')).and_then(|w| w.parse().ok()).unwrap_or(0);
-            return format!("{}{:0width$}{}", &template[..start], number, &template[end + 1..], width = width.min(20));
-        }
+    if let Some(start) = template.find("$Number")
+        && let Some(len) = template[start + 1..].find('$')
+    {
+        let end = start + 1 + len;
+        let spec = &template[start + 7..end];
+        let width: usize = spec
+            .strip_prefix("%0")
+            .and_then(|s| s.strip_suffix('d'))
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(0);
+        return format!(
+            "{}{:0width$}{}",
+            &template[..start],
+            number,
+            &template[end + 1..],
+            width = width.min(20)
+        );
     }
     template.to_string()
 }
 
 pub(crate) fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 impl Mpd {
     /// End of the last Period in ms since `ast_ms`.
     pub fn end_ms(&self) -> u64 {
-        self.periods.iter().map(|p| p.start_ms + p.duration_ms.unwrap_or_else(|| p.media_end_ms())).max().unwrap_or(0)
+        self.periods
+            .iter()
+            .map(|p| p.start_ms + p.duration_ms.unwrap_or_else(|| p.media_end_ms()))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Renders the manifest: `dynamic` while recording (`final_ == false`),
@@ -100,7 +121,11 @@ impl Mpd {
         x.push_str("<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" profiles=\"urn:mpeg:dash:profile:isoff-live:2011\"");
         let ast = format_datetime(self.ast_ms);
         if final_ {
-            let _ = write!(x, " type=\"static\" availabilityStartTime=\"{ast}\" mediaPresentationDuration=\"{}\"", format_duration(self.end_ms()));
+            let _ = write!(
+                x,
+                " type=\"static\" availabilityStartTime=\"{ast}\" mediaPresentationDuration=\"{}\"",
+                format_duration(self.end_ms())
+            );
         } else {
             let _ = write!(
                 x,
@@ -109,9 +134,18 @@ impl Mpd {
                 format_duration(update_period_ms)
             );
         }
-        let _ = write!(x, " minBufferTime=\"{}\">\n", format_duration(update_period_ms.max(1000) * 2));
+        let _ = writeln!(
+            x,
+            " minBufferTime=\"{}\">",
+            format_duration(update_period_ms.max(1000) * 2)
+        );
         for p in &self.periods {
-            let _ = write!(x, "  <Period id=\"{}\" start=\"{}\"", xml_escape(&p.id), format_duration(p.start_ms));
+            let _ = write!(
+                x,
+                "  <Period id=\"{}\" start=\"{}\"",
+                xml_escape(&p.id),
+                format_duration(p.start_ms)
+            );
             if let Some(d) = p.duration_ms {
                 let _ = write!(x, " duration=\"{}\"", format_duration(d));
             }
@@ -134,12 +168,21 @@ impl Period {
 }
 
 fn render_set(x: &mut String, id: usize, a: &Adaptation) {
-    let (ct, mime, rid) = match a.kind {
-        TrackKind::Video => ("video", "video/mp4", "v"),
-        TrackKind::Audio => ("audio", "audio/mp4", "a"),
+    let (ct, rid) = match a.kind {
+        TrackKind::Video => ("video", "v"),
+        TrackKind::Audio => ("audio", "a"),
     };
-    let _ = write!(x, "    <AdaptationSet id=\"{id}\" contentType=\"{ct}\" mimeType=\"{mime}\" segmentAlignment=\"true\" startWithSAP=\"1\">\n");
-    let _ = write!(x, "      <Representation id=\"{rid}\" codecs=\"{}\" bandwidth=\"{}\"", xml_escape(&a.codecs), a.bandwidth.max(1));
+    let mime = xml_escape(&a.mime);
+    let _ = writeln!(
+        x,
+        "    <AdaptationSet id=\"{id}\" contentType=\"{ct}\" mimeType=\"{mime}\" segmentAlignment=\"true\" startWithSAP=\"1\">"
+    );
+    let _ = write!(
+        x,
+        "      <Representation id=\"{rid}\" codecs=\"{}\" bandwidth=\"{}\"",
+        xml_escape(&a.codecs),
+        a.bandwidth.max(1)
+    );
     match a.kind {
         TrackKind::Video => {
             if a.width > 0 && a.height > 0 {
@@ -151,10 +194,10 @@ fn render_set(x: &mut String, id: usize, a: &Adaptation) {
             x.push_str(">\n");
         }
         TrackKind::Audio => {
-            let _ = write!(x, " audioSamplingRate=\"{}\">\n", a.sample_rate);
-            let _ = write!(
+            let _ = writeln!(x, " audioSamplingRate=\"{}\">", a.sample_rate);
+            let _ = writeln!(
                 x,
-                "        <AudioChannelConfiguration schemeIdUri=\"urn:mpeg:dash:23003:3:audio_channel_configuration:2011\" value=\"{}\"/>\n",
+                "        <AudioChannelConfiguration schemeIdUri=\"urn:mpeg:dash:23003:3:audio_channel_configuration:2011\" value=\"{}\"/>",
                 a.channels.max(1)
             );
         }
@@ -197,22 +240,10 @@ fn render_set(x: &mut String, id: usize, a: &Adaptation) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn number_template() {
-        assert_eq!(expand_number("s1/v_$Number%05d$.m4s", 7), "s1/v_00007.m4s");
-        assert_eq!(expand_number("v_$Number$.m4s", 12), "v_12.m4s");
-        assert_eq!(expand_number("plain", 3), "plain");
-        assert_eq!(expand_number("$Number", 3), "$Number");
-    }
-}
-
-#[cfg(test)]
 pub(crate) fn render_test_sample() -> Mpd {
     let video = Adaptation {
         kind: TrackKind::Video,
+        mime: "video/mp4".into(),
         codecs: "avc1.42c01e".into(),
         width: 640,
         height: 360,
@@ -224,10 +255,25 @@ pub(crate) fn render_test_sample() -> Mpd {
         init: "s1/v_init.mp4".into(),
         media: "s1/v_$Number%05d$.m4s".into(),
         start_number: 1,
-        segments: vec![Seg { t: 0, d: 180_000 }, Seg { t: 180_000, d: 180_000 }, Seg { t: 360_000, d: 90_000 }, Seg { t: 900_000, d: 3000 }],
+        segments: vec![
+            Seg { t: 0, d: 180_000 },
+            Seg {
+                t: 180_000,
+                d: 180_000,
+            },
+            Seg {
+                t: 360_000,
+                d: 90_000,
+            },
+            Seg {
+                t: 900_000,
+                d: 3000,
+            },
+        ],
     };
     let audio = Adaptation {
         kind: TrackKind::Audio,
+        mime: "audio/mp4".into(),
         codecs: "opus".into(),
         width: 0,
         height: 0,
@@ -244,8 +290,31 @@ pub(crate) fn render_test_sample() -> Mpd {
     Mpd {
         ast_ms: 1_753_351_200_000,
         periods: vec![
-            Period { id: "s1".into(), start_ms: 0, duration_ms: Some(10_034), sets: vec![video, audio] },
-            Period { id: "s1-2".into(), start_ms: 20_000, duration_ms: None, sets: vec![] },
+            Period {
+                id: "s1".into(),
+                start_ms: 0,
+                duration_ms: Some(10_034),
+                sets: vec![video, audio],
+            },
+            Period {
+                id: "s1-2".into(),
+                start_ms: 20_000,
+                duration_ms: None,
+                sets: vec![],
+            },
         ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_template() {
+        assert_eq!(expand_number("s1/v_$Number%05d$.m4s", 7), "s1/v_00007.m4s");
+        assert_eq!(expand_number("v_$Number$.m4s", 12), "v_12.m4s");
+        assert_eq!(expand_number("plain", 3), "plain");
+        assert_eq!(expand_number("$Number", 3), "$Number");
     }
 }

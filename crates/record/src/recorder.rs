@@ -14,7 +14,7 @@ use crate::codec::{CodecState, TrackConfig};
 use crate::mpd::{Mpd, Period};
 use crate::time::{civil_from_days, day_of, unix_ms, unix_us};
 use crate::track::{Anchor, Flushed, Track};
-use crate::{Codec, Frame, ObjectKind, Output, RecorderConfig, TrackKind, fmp4, mpd_parse};
+use crate::{Codec, Frame, ObjectKind, Output, RecorderConfig, TrackKind, fmp4, mpd_parse, webm};
 
 /// A forward jump of more than this many seconds between two frames of a track is
 /// handled as a publisher restart (a new Period).
@@ -65,7 +65,13 @@ pub struct Recorder {
 fn safe_component(s: &str) -> String {
     let mut out: String = s
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if out.chars().all(|c| c == '.') {
         out = format!("_{}", out.replace('.', "_"));
@@ -74,7 +80,13 @@ fn safe_component(s: &str) -> String {
 }
 
 impl Recorder {
-    pub fn new(stream: &str, session_id: &str, cfg: RecorderConfig, _now: SystemTime, existing_manifest: Option<&str>) -> Self {
+    pub fn new(
+        stream: &str,
+        session_id: &str,
+        cfg: RecorderConfig,
+        _now: SystemTime,
+        existing_manifest: Option<&str>,
+    ) -> Self {
         Recorder {
             stream: safe_component(stream),
             base_id: safe_component(session_id),
@@ -133,22 +145,50 @@ impl Recorder {
         self.push_inner(frame, now, out, true);
     }
 
-    fn push_inner(&mut self, frame: Frame<'_>, now: SystemTime, out: &mut Vec<Output>, may_restart: bool) {
+    fn push_inner(
+        &mut self,
+        frame: Frame<'_>,
+        now: SystemTime,
+        out: &mut Vec<Output>,
+        may_restart: bool,
+    ) {
         if self.finished {
-            self.warn_once("finished", "recorder: frame after finish() ignored".into(), out);
+            self.warn_once(
+                "finished",
+                "recorder: frame after finish() ignored".into(),
+                out,
+            );
             return;
         }
         let codec_ok = match frame.kind {
-            TrackKind::Video => matches!(frame.codec, Codec::H264 | Codec::H265 | Codec::Vp8 | Codec::Vp9 | Codec::Av1),
+            TrackKind::Video => matches!(
+                frame.codec,
+                Codec::H264 | Codec::H265 | Codec::Vp8 | Codec::Vp9 | Codec::Av1
+            ),
             TrackKind::Audio => frame.codec == Codec::Opus,
         };
         if !codec_ok {
-            let msg = format!("recorder: {:?} {:?} frames are not recorded (only H264/H265/VP8/VP9/AV1 video and Opus audio)", frame.kind, frame.codec);
-            self.warn_once(if frame.kind == TrackKind::Video { "codec-v" } else { "codec-a" }, msg, out);
+            let msg = format!(
+                "recorder: {:?} {:?} frames are not recorded (only H264/H265/VP8/VP9/AV1 video and Opus audio)",
+                frame.kind, frame.codec
+            );
+            self.warn_once(
+                if frame.kind == TrackKind::Video {
+                    "codec-v"
+                } else {
+                    "codec-a"
+                },
+                msg,
+                out,
+            );
             return;
         }
         if frame.clock_rate == 0 || frame.data.is_empty() {
-            self.warn_once("empty", "recorder: frame with clock rate 0 or no data dropped".into(), out);
+            self.warn_once(
+                "empty",
+                "recorder: frame with clock rate 0 or no data dropped".into(),
+                out,
+            );
             return;
         }
         let state = match frame.kind {
@@ -168,7 +208,10 @@ impl Recorder {
             TrackKind::Video => s.video.is_some(),
             TrackKind::Audio => s.audio.is_some(),
         });
-        if frame.kind == TrackKind::Video && (!track_exists || self.waiting_keyframe) && !(keyframe && info.config.is_some()) {
+        if frame.kind == TrackKind::Video
+            && (!track_exists || self.waiting_keyframe)
+            && !(keyframe && info.config.is_some())
+        {
             self.waiting_keyframe = true;
             return;
         }
@@ -178,17 +221,32 @@ impl Recorder {
             self.start_session(now, unix_us(now), out);
         }
         if !track_exists {
-            let Some(config) = info.config.clone() else { return };
-            self.add_track(frame.kind, frame.codec, frame.clock_rate, frame.rtp_time, config, now, out);
+            let Some(config) = info.config.clone() else {
+                return;
+            };
+            self.add_track(
+                frame.kind,
+                frame.codec,
+                frame.clock_rate,
+                frame.rtp_time,
+                config,
+                now,
+                out,
+            );
         }
         if frame.kind == TrackKind::Video && keyframe {
             self.waiting_keyframe = false;
         }
 
-        let Some(track) = self.track(frame.kind) else { return };
+        let Some(track) = self.track(frame.kind) else {
+            return;
+        };
         if track.timescale != frame.clock_rate || track.codec != frame.codec {
             if may_restart {
-                let msg = format!("recorder: {:?} codec or clock rate changed: new Period", frame.kind);
+                let msg = format!(
+                    "recorder: {:?} codec or clock rate changed: new Period",
+                    frame.kind
+                );
                 self.warn_once("codec-change", msg, out);
                 self.publisher_restarted(now, out);
                 self.push_inner(frame, now, out, false);
@@ -196,7 +254,12 @@ impl Recorder {
             return;
         }
         let Some(dts) = track.anchor.dts(frame.rtp_time) else {
-            self.warn_once("backwards", "recorder: frame older than the track start dropped (timestamp went backwards)".into(), out);
+            self.warn_once(
+                "backwards",
+                "recorder: frame older than the track start dropped (timestamp went backwards)"
+                    .into(),
+                out,
+            );
             return;
         };
         let Ok(dts) = u64::try_from(dts) else {
@@ -210,7 +273,11 @@ impl Recorder {
             }
             if dts - p > MAX_JUMP_SECS * track.timescale as u64 {
                 if may_restart {
-                    let msg = format!("recorder: {:?} timestamp jumped by {} s: handled as a publisher restart (new Period)", frame.kind, (dts - p) / track.timescale as u64);
+                    let msg = format!(
+                        "recorder: {:?} timestamp jumped by {} s: handled as a publisher restart (new Period)",
+                        frame.kind,
+                        (dts - p) / track.timescale as u64
+                    );
                     self.warn_once("jump", msg, out);
                     self.publisher_restarted(now, out);
                     self.push_inner(frame, now, out, false);
@@ -228,15 +295,36 @@ impl Recorder {
         };
         if at_rotation_point {
             let new_config = match (&info.config, frame.kind) {
-                (Some(c), TrackKind::Video) if self.track(TrackKind::Video).is_some_and(|t| t.config.key != c.key) => Some(c.clone()),
+                (Some(c), TrackKind::Video)
+                    if self
+                        .track(TrackKind::Video)
+                        .is_some_and(|t| t.config.key != c.key) =>
+                {
+                    Some(c.clone())
+                }
                 _ => None,
             };
             let reason = self.rotation_due(now);
             if reason.is_some() || new_config.is_some() {
-                self.rotate(frame.kind, dts, reason.unwrap_or(EndReason::Rotate), new_config, now, out);
+                self.rotate(
+                    frame.kind,
+                    dts,
+                    reason.unwrap_or(EndReason::Rotate),
+                    new_config,
+                    now,
+                    out,
+                );
                 // The frame now starts the new session at dts 0.
-                let Some(t) = self.track(frame.kind) else { return };
-                let Some(dts) = t.anchor.dts(frame.rtp_time).and_then(|d| u64::try_from(d).ok()) else { return };
+                let Some(t) = self.track(frame.kind) else {
+                    return;
+                };
+                let Some(dts) = t
+                    .anchor
+                    .dts(frame.rtp_time)
+                    .and_then(|d| u64::try_from(d).ok())
+                else {
+                    return;
+                };
                 self.append(frame, dts, keyframe, now, out);
                 return;
             }
@@ -245,17 +333,32 @@ impl Recorder {
     }
 
     /// Completes the held-back sample, cuts a segment when due, and holds `frame` back.
-    fn append(&mut self, frame: Frame<'_>, dts: u64, keyframe: bool, now: SystemTime, out: &mut Vec<Output>) {
+    fn append(
+        &mut self,
+        frame: Frame<'_>,
+        dts: u64,
+        keyframe: bool,
+        now: SystemTime,
+        out: &mut Vec<Output>,
+    ) {
         let target_ms = (self.cfg.segment_target.as_millis() as u64).max(1);
         let has_video = self.session.as_ref().is_some_and(|s| s.video.is_some());
-        let Some(track) = self.track_mut(frame.kind) else { return };
+        let Some(track) = self.track_mut(frame.kind) else {
+            return;
+        };
         track.complete_pending(Some(dts));
         let target = target_ms * track.timescale as u64 / 1000;
-        let elapsed = track.segment_start().map(|s| dts.saturating_sub(s)).unwrap_or(0);
+        let elapsed = track
+            .segment_start()
+            .map(|s| dts.saturating_sub(s))
+            .unwrap_or(0);
         let cut = match frame.kind {
             TrackKind::Video => keyframe && elapsed >= target,
             // Audio follows the video cuts; alone (or while video stalls) it cuts by time.
-            TrackKind::Audio => track.cut_at.is_some_and(|t| dts >= t) || (elapsed >= target && (!has_video || elapsed >= 3 * target)),
+            TrackKind::Audio => {
+                track.cut_at.is_some_and(|t| dts >= t)
+                    || (elapsed >= target && (!has_video || elapsed >= 3 * target))
+            }
         };
         let mut flushed = None;
         if cut {
@@ -266,9 +369,14 @@ impl Recorder {
         if let Some(f) = flushed {
             if frame.kind == TrackKind::Video {
                 // Ask audio to cut at the same media time (converted to its clock).
-                let vts = self.track(TrackKind::Video).map(|t| t.timescale).unwrap_or(90_000) as u128;
+                let vts = self
+                    .track(TrackKind::Video)
+                    .map(|t| t.timescale)
+                    .unwrap_or(90_000) as u128;
                 if let Some(a) = self.track_mut(TrackKind::Audio) {
-                    a.cut_at = Some(((f.start + f.duration) as u128 * a.timescale as u128 / vts.max(1)) as u64);
+                    a.cut_at = Some(
+                        ((f.start + f.duration) as u128 * a.timescale as u128 / vts.max(1)) as u64,
+                    );
                 }
             }
             self.emit_segment(frame.kind, f, out);
@@ -308,31 +416,52 @@ impl Recorder {
     /// Begins a session (Period) whose media time 0 is `start_us` (wall clock).
     fn start_session(&mut self, now: SystemTime, start_us: u64, out: &mut Vec<Output>) {
         self.sessions_started += 1;
-        let id = if self.sessions_started == 1 { self.base_id.clone() } else { format!("{}-{}", self.base_id, self.sessions_started) };
+        let id = if self.sessions_started == 1 {
+            self.base_id.clone()
+        } else {
+            format!("{}-{}", self.base_id, self.sessions_started)
+        };
         let start_ms = start_us / 1000;
         let day = day_of(unix_ms(now));
         let (y, m, d) = civil_from_days(day);
         let day_dir = format!("{}/{y:04}/{m:02}/{d:02}", self.stream);
         if self.mpd.is_none() || self.mpd_day != day {
             // A new day: start from the existing manifest when it is that day's.
-            let existing = self.existing.take().and_then(|x| match mpd_parse::parse(&x) {
-                Ok(m) if day_of(m.ast_ms) == day => Some(m),
-                Ok(_) => None,
-                Err(e) => {
-                    out.push(Output::Warning(format!("recorder: existing manifest not appended to ({e}); it is replaced")));
-                    None
-                }
-            });
-            self.mpd = Some(existing.unwrap_or(Mpd { ast_ms: start_ms, periods: Vec::new() }));
+            let existing = self
+                .existing
+                .take()
+                .and_then(|x| match mpd_parse::parse(&x) {
+                    Ok(m) if day_of(m.ast_ms) == day => Some(m),
+                    Ok(_) => None,
+                    Err(e) => {
+                        out.push(Output::Warning(format!(
+                            "recorder: existing manifest not appended to ({e}); it is replaced"
+                        )));
+                        None
+                    }
+                });
+            self.mpd = Some(existing.unwrap_or(Mpd {
+                ast_ms: start_ms,
+                periods: Vec::new(),
+            }));
             self.mpd_day = day;
         }
         if let Some(mpd) = self.mpd.as_mut() {
             // Periods must not overlap: start after the previous one ends.
             let mut rel = start_ms.saturating_sub(mpd.ast_ms);
-            if let Some(end) = mpd.periods.last().map(|p| p.start_ms + p.duration_ms.unwrap_or_else(|| p.media_end_ms())) {
+            if let Some(end) = mpd
+                .periods
+                .last()
+                .map(|p| p.start_ms + p.duration_ms.unwrap_or_else(|| p.media_end_ms()))
+            {
                 rel = rel.max(end);
             }
-            mpd.periods.push(Period { id: id.clone(), start_ms: rel, duration_ms: None, sets: Vec::new() });
+            mpd.periods.push(Period {
+                id: id.clone(),
+                start_ms: rel,
+                duration_ms: None,
+                sets: Vec::new(),
+            });
         }
         out.push(Output::SessionStarted {
             session_id: id.clone(),
@@ -355,27 +484,61 @@ impl Recorder {
         });
     }
 
-    fn add_track(&mut self, kind: TrackKind, codec: Codec, clock: u32, rtp: u64, config: TrackConfig, now: SystemTime, out: &mut Vec<Output>) {
-        let Some(s) = self.session.as_ref() else { return };
+    // Track identity, timing origin and configuration, plus the usual now/out.
+    #[allow(clippy::too_many_arguments)]
+    fn add_track(
+        &mut self,
+        kind: TrackKind,
+        codec: Codec,
+        clock: u32,
+        rtp: u64,
+        config: TrackConfig,
+        now: SystemTime,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(s) = self.session.as_ref() else {
+            return;
+        };
         let anchor = match self.carry.iter().position(|(k, _)| *k == kind) {
             Some(i) => self.carry.swap_remove(i).1,
             None => {
                 let since_us = unix_us(now).saturating_sub(s.start_us) as u128;
-                Anchor { rtp_base: rtp, offset: (since_us * clock as u128 / 1_000_000) as i64 }
+                Anchor {
+                    rtp_base: rtp,
+                    offset: (since_us * clock as u128 / 1_000_000) as i64,
+                }
             }
         };
         let track = Track::new(kind, codec, clock, config, anchor);
-        let init = match fmp4::init_segment(kind, clock, &track.config.entry, unix_ms(s.started_at) / 1000) {
+        let built = if track.is_webm() {
+            Ok(webm::init_segment(track.config.width, track.config.height))
+        } else {
+            fmp4::init_segment(
+                kind,
+                clock,
+                &track.config.entry,
+                unix_ms(s.started_at) / 1000,
+            )
+        };
+        let init = match built {
             Ok(b) => b,
             Err(e) => {
-                out.push(Output::Warning(format!("recorder: {kind:?} init segment not built: {e}")));
+                out.push(Output::Warning(format!(
+                    "recorder: {kind:?} init segment not built: {e}"
+                )));
                 return;
             }
         };
         let path = format!("{}/{}/{}", s.day_dir, s.id, track.init_path());
-        let Some(s) = self.session.as_mut() else { return };
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
         s.bytes += init.len() as u64;
-        out.push(Output::Object { path, bytes: init, kind: ObjectKind::Init });
+        out.push(Output::Object {
+            path,
+            bytes: init,
+            kind: ObjectKind::Init,
+        });
         match kind {
             TrackKind::Video => s.video = Some(track),
             TrackKind::Audio => s.audio = Some(track),
@@ -383,7 +546,9 @@ impl Recorder {
     }
 
     fn emit_segment(&mut self, kind: TrackKind, f: Flushed, out: &mut Vec<Output>) {
-        let Some(s) = self.session.as_mut() else { return };
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
         let Some(t) = (match kind {
             TrackKind::Video => s.video.as_ref(),
             TrackKind::Audio => s.audio.as_ref(),
@@ -408,7 +573,9 @@ impl Recorder {
 
     /// Refreshes the current session's Period in the manifest and writes it.
     fn emit_manifest(&mut self, final_: bool, now: SystemTime, out: &mut Vec<Output>) {
-        let (Some(s), Some(mpd)) = (self.session.as_ref(), self.mpd.as_mut()) else { return };
+        let (Some(s), Some(mpd)) = (self.session.as_ref(), self.mpd.as_mut()) else {
+            return;
+        };
         if let Some(p) = mpd.periods.last_mut() {
             p.sets = [s.video.as_ref(), s.audio.as_ref()]
                 .into_iter()
@@ -433,7 +600,9 @@ impl Recorder {
                 self.emit_segment(kind, f, out);
             }
         }
-        let Some(s) = self.session.as_ref() else { return };
+        let Some(s) = self.session.as_ref() else {
+            return;
+        };
         let duration_ms = [s.video.as_ref(), s.audio.as_ref()]
             .into_iter()
             .flatten()
@@ -457,19 +626,41 @@ impl Recorder {
 
     /// Ends the session at media time `at` of track `kind` and starts the next one
     /// there, carrying the track anchors over (shifted) so media stays continuous.
-    fn rotate(&mut self, kind: TrackKind, at: u64, reason: EndReason, new_video: Option<TrackConfig>, now: SystemTime, out: &mut Vec<Output>) {
-        let Some(s) = self.session.as_ref() else { return };
-        let Some(ts) = self.track(kind).map(|t| t.timescale.max(1) as u128) else { return };
+    fn rotate(
+        &mut self,
+        kind: TrackKind,
+        at: u64,
+        reason: EndReason,
+        new_video: Option<TrackConfig>,
+        now: SystemTime,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(s) = self.session.as_ref() else {
+            return;
+        };
+        let Some(ts) = self.track(kind).map(|t| t.timescale.max(1) as u128) else {
+            return;
+        };
         let start_us = s.start_us + (at as u128 * 1_000_000 / ts) as u64;
         // The held-back sample of `kind` ends exactly at the rotation point.
         if let Some(t) = self.track_mut(kind) {
             t.complete_pending(Some(at));
         }
         let mut carry = Vec::new();
-        for t in [self.track(TrackKind::Video), self.track(TrackKind::Audio)].into_iter().flatten() {
+        for t in [self.track(TrackKind::Video), self.track(TrackKind::Audio)]
+            .into_iter()
+            .flatten()
+        {
             let shift = (at as u128 * t.timescale as u128 / ts) as i64;
-            let anchor = Anchor { rtp_base: t.anchor.rtp_base, offset: t.anchor.offset - shift };
-            let config = if t.kind == TrackKind::Video { new_video.clone().unwrap_or_else(|| t.config.clone()) } else { t.config.clone() };
+            let anchor = Anchor {
+                rtp_base: t.anchor.rtp_base,
+                offset: t.anchor.offset - shift,
+            };
+            let config = if t.kind == TrackKind::Video {
+                new_video.clone().unwrap_or_else(|| t.config.clone())
+            } else {
+                t.config.clone()
+            };
             carry.push((t.kind, t.codec, t.timescale, anchor, config));
         }
         self.end_session(reason, now, out);
@@ -505,7 +696,11 @@ impl Recorder {
             // Sessions ended by a restart: the day's manifest becomes static.
             if let Some(dir) = self.day_dir_of_mpd() {
                 let xml = mpd.render(true, unix_ms(now), 2000);
-                out.push(Output::Object { path: format!("{dir}/manifest.mpd"), bytes: xml.into_bytes(), kind: ObjectKind::Manifest { final_: true } });
+                out.push(Output::Object {
+                    path: format!("{dir}/manifest.mpd"),
+                    bytes: xml.into_bytes(),
+                    kind: ObjectKind::Manifest { final_: true },
+                });
             }
         }
         self.finished = true;

@@ -5,6 +5,7 @@
 use crate::codec::{self, TrackConfig};
 use crate::fmp4::{self, SampleInfo};
 use crate::mpd::{Adaptation, Seg};
+use crate::webm;
 use crate::{Codec, TrackKind};
 
 /// Maps extended RTP timestamps to decode times relative to the Period start:
@@ -58,7 +59,13 @@ pub(crate) struct Track {
 }
 
 impl Track {
-    pub fn new(kind: TrackKind, codec: Codec, timescale: u32, config: TrackConfig, anchor: Anchor) -> Self {
+    pub fn new(
+        kind: TrackKind,
+        codec: Codec,
+        timescale: u32,
+        config: TrackConfig,
+        anchor: Anchor,
+    ) -> Self {
         let default_delta = match kind {
             TrackKind::Video => timescale / 30,
             TrackKind::Audio => timescale / 50,
@@ -80,6 +87,11 @@ impl Track {
             sample_count: 0,
             cut_at: None,
         }
+    }
+
+    /// VP8 is recorded as WebM (Chromium's MSE has no VP8-in-MP4).
+    pub fn is_webm(&self) -> bool {
+        self.codec == Codec::Vp8
     }
 
     pub fn prefix(&self) -> &'static str {
@@ -108,7 +120,11 @@ impl Track {
                 _ => self.last_delta,
             };
             self.last_delta = d.max(1);
-            self.samples.push(SampleInfo { duration: d.max(1), size: p.size, sync: p.sync });
+            self.samples.push(SampleInfo {
+                duration: d.max(1),
+                size: p.size,
+                sync: p.sync,
+            });
         }
     }
 
@@ -121,7 +137,11 @@ impl Track {
         if self.seg_start.is_none() {
             self.seg_start = Some(dts);
         }
-        self.pending = Some(Pending { dts, size: size as u32, sync });
+        self.pending = Some(Pending {
+            dts,
+            size: size as u32,
+            sync,
+        });
         true
     }
 
@@ -140,17 +160,44 @@ impl Track {
         let sizes: usize = self.samples.iter().map(|s| s.size as usize).sum();
         let rest = self.payload.split_off(sizes.min(self.payload.len()));
         let number = self.next_number;
-        let bytes = fmp4::media_segment(number, start, &self.samples, &self.payload);
+        let bytes = if self.is_webm() {
+            let ts = self.timescale.max(1) as u128;
+            let mut t = start;
+            let blocks: Vec<webm::Block> = self
+                .samples
+                .iter()
+                .map(|s| {
+                    let b = webm::Block {
+                        ms: (t as u128 * 1000 / ts) as u64,
+                        key: s.sync,
+                        size: s.size as usize,
+                    };
+                    t += s.duration as u64;
+                    b
+                })
+                .collect();
+            webm::media_segment(&blocks, &self.payload)
+        } else {
+            fmp4::media_segment(number, start, &self.samples, &self.payload)
+        };
         let duration = self.collected();
         self.payload = rest;
         self.sample_count += self.samples.len() as u64;
         self.samples.clear();
         self.seg_start = self.pending.map(|p| p.dts);
         self.next_number += 1;
-        self.segs.push(Seg { t: start, d: duration });
+        self.segs.push(Seg {
+            t: start,
+            d: duration,
+        });
         self.media_bytes += bytes.len() as u64;
         self.cut_at = None;
-        Some(Flushed { number, bytes, start, duration })
+        Some(Flushed {
+            number,
+            bytes,
+            start,
+            duration,
+        })
     }
 
     /// Completes the held-back sample with the previous duration and flushes.
@@ -160,18 +207,30 @@ impl Track {
     }
 
     pub fn init_path(&self) -> String {
-        format!("{}_init.mp4", self.prefix())
+        format!(
+            "{}_init.{}",
+            self.prefix(),
+            if self.is_webm() { "webm" } else { "mp4" }
+        )
+    }
+
+    fn segment_ext(&self) -> &'static str {
+        if self.is_webm() { "webm" } else { "m4s" }
     }
 
     pub fn segment_name(&self, number: u32) -> String {
-        format!("{}_{number:05}.m4s", self.prefix())
+        format!("{}_{number:05}.{}", self.prefix(), self.segment_ext())
     }
 
     /// The manifest entry for this track; paths are prefixed with `dir/`.
     pub fn adaptation(&self, dir: &str) -> Adaptation {
         let ticks: u64 = self.segs.iter().map(|s| s.d).sum();
         let ts = self.timescale.max(1) as u64;
-        let bandwidth = if ticks > 0 { (self.media_bytes as u128 * 8 * ts as u128 / ticks as u128) as u64 } else { 0 };
+        let bandwidth = if ticks > 0 {
+            (self.media_bytes as u128 * 8 * ts as u128 / ticks as u128) as u64
+        } else {
+            0
+        };
         let frame_rate = if self.kind == TrackKind::Video && ticks > 0 && self.sample_count > 0 {
             let milli = (self.sample_count as u128 * ts as u128 * 1000 / ticks as u128) as u64;
             if milli % 1000 <= 5 || milli % 1000 >= 995 {
@@ -184,16 +243,30 @@ impl Track {
         };
         Adaptation {
             kind: self.kind,
+            mime: match (self.kind, self.is_webm()) {
+                (_, true) => "video/webm",
+                (TrackKind::Video, false) => "video/mp4",
+                (TrackKind::Audio, false) => "audio/mp4",
+            }
+            .into(),
             codecs: self.config.codecs.clone(),
             width: self.config.width,
             height: self.config.height,
             frame_rate,
-            sample_rate: if self.kind == TrackKind::Audio { self.timescale } else { 0 },
+            sample_rate: if self.kind == TrackKind::Audio {
+                self.timescale
+            } else {
+                0
+            },
             channels: self.config.channels,
             bandwidth,
             timescale: self.timescale,
             init: format!("{dir}/{}", self.init_path()),
-            media: format!("{dir}/{}_$Number%05d$.m4s", self.prefix()),
+            media: format!(
+                "{dir}/{}_$Number%05d$.{}",
+                self.prefix(),
+                self.segment_ext()
+            ),
             start_number: 1,
             segments: self.segs.clone(),
         }

@@ -132,7 +132,11 @@ impl StorageConfig {
             }
             StorageKind::S3 => {
                 required("bucket", &self.bucket)?;
-                foreign("access_key_secret", !self.access_key_secret.is_empty(), "\"oss\" (s3 uses `secret_access_key`)")?;
+                foreign(
+                    "access_key_secret",
+                    !self.access_key_secret.is_empty(),
+                    "\"oss\" (s3 uses `secret_access_key`)",
+                )?;
                 if self.access_key_id.is_empty() != self.secret_access_key.is_empty() {
                     let missing = if self.access_key_id.is_empty() { "access_key_id" } else { "secret_access_key" };
                     return Err(format!("{}: required when the other key of the pair is set", key(missing)));
@@ -155,7 +159,8 @@ impl StorageConfig {
                 required("endpoint", &self.endpoint)?;
                 check_url(&self.endpoint).map_err(|e| format!("{}: {e}", key("endpoint")))?;
                 for (k, set) in s3_only {
-                    let owners = if k == "secret_access_key" { "\"s3\" (oss uses `access_key_secret`)" } else { "\"s3\"" };
+                    let owners =
+                        if k == "secret_access_key" { "\"s3\" (oss uses `access_key_secret`)" } else { "\"s3\"" };
                     foreign(k, set, owners)?;
                 }
                 if self.access_key_id.is_empty() != self.access_key_secret.is_empty() {
@@ -216,7 +221,9 @@ enable_virtual_host_style = false"#,
 
     #[test]
     fn oss_secret_is_not_in_debug() {
-        let c = parse("type = \"oss\"\nbucket = \"b\"\nendpoint = \"https://oss-cn-hangzhou.aliyuncs.com\"\naccess_key_id = \"id\"\naccess_key_secret = \"OSS-SECRET\"");
+        let c = parse(
+            "type = \"oss\"\nbucket = \"b\"\nendpoint = \"https://oss-cn-hangzhou.aliyuncs.com\"\naccess_key_id = \"id\"\naccess_key_secret = \"OSS-SECRET\"",
+        );
         assert_eq!(c.validate("recorder.storage"), Ok(()));
         assert!(!format!("{c:?}").contains("OSS-SECRET"));
     }
@@ -241,7 +248,10 @@ enable_virtual_host_style = false"#,
                 "type = \"oss\"\nbucket = \"b\"\nendpoint = \"http://h\"\nsecret_access_key = \"s\"",
                 "config key `recorder.storage.secret_access_key`: only used with type = \"s3\"",
             ),
-            ("type = \"s3\"\nbucket = \"b\"\nendpoint = \"127.0.0.1:9000\"", "config key `recorder.storage.endpoint`: `127.0.0.1:9000` is not an http(s) URL"),
+            (
+                "type = \"s3\"\nbucket = \"b\"\nendpoint = \"127.0.0.1:9000\"",
+                "config key `recorder.storage.endpoint`: `127.0.0.1:9000` is not an http(s) URL",
+            ),
             (
                 "type = \"s3\"\nbucket = \"b\"\ndisable_config_load = true",
                 "config key `recorder.storage.region`: required when `disable_config_load = true`",

@@ -69,7 +69,8 @@ pub struct MoverHandle {
 
 impl Mover {
     /// Start moving `spool` into `store` on the current tokio runtime. Run one mover
-    /// per spool.
+    /// per spool. Dropping the handle leaves the task running; call
+    /// [`MoverHandle::shutdown`] to stop it.
     pub fn spawn(spool: Spool, store: Store, opts: MoverOptions) -> MoverHandle {
         let opts = MoverOptions { concurrency: opts.concurrency.max(1), ..opts };
         spool.inner.with_queue(|q| q.set_backoff(Backoff { base: opts.backoff_base, max: opts.backoff_max }));

@@ -105,9 +105,9 @@ impl Queue {
     pub fn commit(&mut self, seq: u64) -> Vec<u64> {
         let Some(path) = self.entries.get(&seq).map(|e| e.path.clone()) else { return Vec::new() };
         let same: Vec<u64> = self.by_path.get(&path).map(|s| s.iter().copied().collect()).unwrap_or_default();
-        let newer_committed = same
-            .iter()
-            .any(|s| *s > seq && matches!(self.entries.get(s).map(|e| e.state), Some(State::Pending | State::InFlight)));
+        let newer_committed = same.iter().any(|s| {
+            *s > seq && matches!(self.entries.get(s).map(|e| e.state), Some(State::Pending | State::InFlight))
+        });
         if newer_committed {
             self.remove(seq);
             return vec![seq];
@@ -243,7 +243,10 @@ impl Queue {
     /// The newest committed entry of `path` (what a reader should see).
     pub fn newest_committed(&self, path: &ObjectPath) -> Option<u64> {
         let seqs = self.by_path.get(path)?;
-        seqs.iter().rev().copied().find(|s| matches!(self.entries.get(s).map(|e| e.state), Some(State::Pending | State::InFlight)))
+        seqs.iter()
+            .rev()
+            .copied()
+            .find(|s| matches!(self.entries.get(s).map(|e| e.state), Some(State::Pending | State::InFlight)))
     }
 
     fn remove(&mut self, seq: u64) {

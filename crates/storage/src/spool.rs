@@ -62,6 +62,7 @@ pub(crate) const DEFAULT_BACKOFF: Backoff =
 
 impl Spool {
     /// Open (creating if needed) the spool directory and queue what it holds.
+    /// Blocking file I/O: call it at start-up (or in `spawn_blocking`).
     pub fn open(dir: &Path) -> Result<Spool, StorageError> {
         Spool::open_with_report(dir).map(|(s, _)| s)
     }

@@ -137,7 +137,8 @@ mod tests {
         traversal[n - 4..].copy_from_slice(b"../x");
         let mut overflow = good.clone();
         overflow[10..18].copy_from_slice(&u64::MAX.to_le_bytes());
-        for (name, buf) in [("magic", bad_magic), ("path", bad_path), ("traversal", traversal), ("overflow", overflow)] {
+        for (name, buf) in [("magic", bad_magic), ("path", bad_path), ("traversal", traversal), ("overflow", overflow)]
+        {
             assert!(decode_header(&buf, buf.len() as u64).is_err(), "{name}");
         }
         assert!(decode_header(b"", 0).is_err());

@@ -92,17 +92,21 @@ impl Store {
     pub fn new(cfg: &StorageConfig) -> Result<Store, StorageError> {
         cfg.validate("recorder.storage").map_err(StorageError::Config)?;
         opendal::install_default();
-        let built = |e: opendal::Error| StorageError::Config(format!("recorder.storage (type = \"{}\"): {e}", cfg.kind.as_str()));
+        let built = |e: opendal::Error| {
+            StorageError::Config(format!("recorder.storage (type = \"{}\"): {e}", cfg.kind.as_str()))
+        };
         let root = cfg.root_or_default();
         let (op, fs_root) = match cfg.kind {
             StorageKind::Fs => {
                 let dir = PathBuf::from(root);
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| StorageError::Config(format!("config key `recorder.storage.root`: cannot create `{root}`: {e}")))?;
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    StorageError::Config(format!("config key `recorder.storage.root`: cannot create `{root}`: {e}"))
+                })?;
                 let dir = dir
                     .canonicalize()
                     .map_err(|e| StorageError::Config(format!("config key `recorder.storage.root`: `{root}`: {e}")))?;
                 let dir_s = dir.to_string_lossy().into_owned();
+                remove_stale_tmp(&dir.join(RESERVED_TMP_DIR), STALE_TMP_AGE);
                 let tmp = dir.join(RESERVED_TMP_DIR).to_string_lossy().into_owned();
                 let b = opendal::services::Fs::default().root(&dir_s).atomic_write_dir(&tmp);
                 (Operator::new(b).map_err(built)?, Some(Arc::new(dir)))
@@ -181,7 +185,9 @@ impl Store {
 
     /// Stream the object, or `range` of it (half-open; the end is clamped to the
     /// object's length). A missing object is [`StorageError::NotFound`]; a range that
-    /// starts at or after the end is [`StorageError::RangeNotSatisfiable`].
+    /// starts at or after the end is [`StorageError::RangeNotSatisfiable`]. The length
+    /// comes from a `stat` before the read, so read objects that are rewritten in
+    /// place (manifests) with [`Store::read_all`] instead.
     pub async fn read(&self, path: &ObjectPath, range: Option<Range<u64>>) -> Result<ObjectBody, StorageError> {
         let partial = range.is_some();
         self.read_resolved(path, partial, move |total| match range {
@@ -193,7 +199,11 @@ impl Store {
     }
 
     /// Like [`Store::read`] with a parsed HTTP `Range` header ([`crate::parse_range_header`]).
-    pub async fn read_byte_range(&self, path: &ObjectPath, range: Option<ByteRange>) -> Result<ObjectBody, StorageError> {
+    pub async fn read_byte_range(
+        &self,
+        path: &ObjectPath,
+        range: Option<ByteRange>,
+    ) -> Result<ObjectBody, StorageError> {
         self.read_resolved(path, range.is_some(), move |total| match range {
             None => Some(0..total),
             Some(r) => r.resolve(total),
@@ -272,7 +282,11 @@ impl Store {
         if !self.op.info().capability().presign_read {
             return Ok(None);
         }
-        let r = self.op.presign_read(path.as_str(), ttl).await.map_err(|e| StorageError::backend("presign", path.as_str(), e))?;
+        let r = self
+            .op
+            .presign_read(path.as_str(), ttl)
+            .await
+            .map_err(|e| StorageError::backend("presign", path.as_str(), e))?;
         Ok(Some(presigned(&r)))
     }
 
@@ -314,6 +328,21 @@ pub(crate) fn sync_parent(file: &Path) -> io::Result<()> {
     match file.parent() {
         Some(dir) => std::fs::File::open(dir)?.sync_all(),
         None => Ok(()),
+    }
+}
+
+/// fs temporary files older than this are leftovers of a crash (another process
+/// sharing the root may be writing the younger ones).
+const STALE_TMP_AGE: Duration = Duration::from_secs(3600);
+
+/// Delete files in the fs temp folder older than `age` (best effort).
+fn remove_stale_tmp(dir: &Path, age: Duration) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|d| d > age));
+        if old && e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 

@@ -112,6 +112,22 @@ async fn fs_objects_cannot_escape_root() {
     assert_eq!(store.list("").await.expect("list").len(), 4);
 }
 
+#[test]
+fn fs_old_temporary_files_are_cleaned_at_start() {
+    let tmp = TempDir::new("fs-tmpclean");
+    let scratch = tmp.path().join(".wishcast-tmp");
+    std::fs::create_dir_all(&scratch).expect("mkdir");
+    let old = scratch.join("crashed-write");
+    let young = scratch.join("someone-writing-now");
+    std::fs::write(&old, b"partial").expect("write");
+    std::fs::write(&young, b"partial").expect("write");
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options().write(true).open(&old).and_then(|f| f.set_modified(two_hours_ago)).expect("mtime");
+    let _store = Store::new(&StorageConfig::fs(tmp.path().to_string_lossy())).expect("store");
+    assert!(!old.exists(), "a crash leftover is removed");
+    assert!(young.exists(), "a recent temp file may belong to a live writer");
+}
+
 #[tokio::test]
 async fn fs_bad_root_is_a_config_error() {
     let tmp = TempDir::new("fs-bad");

@@ -206,6 +206,15 @@ fn record_and_verify(codec: &str, restart_manager: bool) {
     let dec = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(&mp4).args(["-f", "null", "-"]).stderr(Stdio::piped()).output().unwrap();
     assert!(dec.status.success() && dec.stderr.is_empty(), "export does not decode cleanly: {}", String::from_utf8_lossy(&dec.stderr));
 
+    // `wishcast export` (CLI) writes the same file from the same storage.
+    let cli = dir.0.join("cli.mp4");
+    let st = Command::new(env!("CARGO_BIN_EXE_wishcast"))
+        .args(["export", "-c", dir.0.join("manager.toml").to_str().unwrap(), &stream, &format!("{y}-{m}-{d}"), "-o", cli.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert!(std::fs::read(&cli).unwrap() == bytes.as_ref(), "CLI export differs from the HTTP export");
+
     // Range on a media segment.
     let seg = walk(&storage).into_iter().find(|p| p.extension().is_some_and(|e| e == "m4s")).expect("a segment");
     let rel = seg.strip_prefix(&storage).unwrap().to_str().unwrap().to_string();

@@ -5,6 +5,8 @@ pub mod cascade;
 pub mod cluster;
 pub mod nodes;
 pub mod offer;
+pub mod playback;
+pub mod record;
 pub mod recordings;
 pub mod session;
 pub mod sse;

@@ -26,7 +26,8 @@ impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static N: AtomicU64 = AtomicU64::new(0);
         let n = N.fetch_add(1, Ordering::SeqCst);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let p = std::env::temp_dir().join(format!("wishcast-storage-{tag}-{}-{n}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&p).expect("create temp dir");
         TempDir(p)
@@ -45,7 +46,8 @@ impl Drop for TempDir {
 /// One request the server saw: `start` when it arrived, `end` when it was answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Start(String, String),
+    /// method, path, content-length
+    Start(String, String, Option<u64>),
     End(String, String, u16),
 }
 
@@ -102,7 +104,9 @@ impl S3Server {
                     let method = req.method().to_string();
                     let path = req.uri().path().to_string();
                     let d = if method == "PUT" { *delay.lock().unwrap() } else { Duration::ZERO };
-                    log.lock().unwrap().push(Event::Start(method.clone(), path.clone()));
+                    let len =
+                        req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+                    log.lock().unwrap().push(Event::Start(method.clone(), path.clone(), len));
                     async move {
                         if !d.is_zero() {
                             tokio::time::sleep(d).await;
@@ -151,17 +155,7 @@ impl S3Server {
     }
 
     pub fn config(&self) -> StorageConfig {
-        StorageConfig {
-            kind: StorageKind::S3,
-            bucket: BUCKET.into(),
-            root: Some("/".into()),
-            region: "us-east-1".into(),
-            endpoint: self.endpoint(),
-            access_key_id: AK.into(),
-            secret_access_key: SK.into(),
-            disable_config_load: true,
-            ..StorageConfig::default()
-        }
+        s3_config(&self.endpoint())
     }
 
     pub fn store(&self) -> Store {
@@ -181,6 +175,21 @@ impl S3Server {
 impl Drop for S3Server {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Store config for the test server at `endpoint`.
+pub fn s3_config(endpoint: &str) -> StorageConfig {
+    StorageConfig {
+        kind: StorageKind::S3,
+        bucket: BUCKET.into(),
+        root: Some("/".into()),
+        region: "us-east-1".into(),
+        endpoint: endpoint.into(),
+        access_key_id: AK.into(),
+        secret_access_key: SK.into(),
+        disable_config_load: true,
+        ..StorageConfig::default()
     }
 }
 
