@@ -437,8 +437,7 @@ async function nodeScenario() {
   const hidden = await page.$$eval('#nav a[data-cluster]', (as) => as.map((a) => `${a.dataset.page}:${a.hidden}`));
   check.that(hidden.join() === 'cluster:true', `only Cluster is hidden on a node (${hidden.join()})`);
   await page.waitForSelector('#stream-list .empty', { timeout: 10000 });
-  // H264: Chromium's Media Source cannot play VP8 in MP4, so a VP8 recording would
-  // play audio only (the Recordings page says so); H264 plays everywhere.
+  // H264 here, VP8 in the cluster run (when it records): both recordings must play.
   step('node: publish (H264 simulcast) + preview');
   await publishFromPage(stream, true, 'H264');
   await shot('publish', WIDE);

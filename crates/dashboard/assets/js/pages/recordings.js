@@ -144,7 +144,7 @@ export function render(main, params) {
     player = p;
   }
 
-  /** Warns when this browser's MSE cannot decode a recorded video codec (Chromium: VP8 in MP4). */
+  /** Warns when this browser's Media Source cannot decode a recorded video codec. */
   async function checkCodecs(mpd, box) {
     if (!window.MediaSource) return;
     try {
@@ -162,8 +162,8 @@ export function render(main, params) {
       }
       if (bad.size) {
         box.append(h('div', { class: 'alert error', role: 'alert', id: 'rec-codec-warning' },
-          `This browser cannot play ${[...bad].join(', ')} video from a DASH recording (no Media Source support for it; Chromium has none for VP8 in MP4), so only the audio plays. `,
-          'Use Download MP4 with a desktop player (VLC, ffplay), or publish H264 or VP9 for recordings that play in every browser.'));
+          `This browser cannot play ${[...bad].join(', ')} video from a DASH recording (its Media Source has no support for it, e.g. H265 without a hardware decoder), so only the audio plays. `,
+          'Use Download MP4 with a desktop player (VLC, ffplay), or publish H264, VP8 or VP9 for recordings that play in every browser.'));
       }
     } catch {}
   }
