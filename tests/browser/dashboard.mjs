@@ -325,6 +325,14 @@ async function clusterScenario() {
 
   step('mint a subscribe token and use it for WHEP');
   await goto('streams');
+  // Leaving the Preview page hung up its viewer. Nodes take one viewer per stream
+  // here, so wait until the manager's view no longer counts it (a heartbeat later)
+  // before placing the next viewers.
+  await waitFor('the preview viewer gone from the manager view', async () => {
+    const r = await api('GET', `/api/streams/${encodeURIComponent(stream)}`);
+    const subs = r.json ? Object.values(r.json).reduce((n, c) => n + c.subscribe.sessions.length, 0) : -1;
+    return { ok: subs === 0, detail: `${subs} subscribers: ${r.text.slice(0, 200)}` };
+  }, 10000, 250);
   await page.fill('#tok-stream', stream);
   await page.uncheck('#tok-publish');
   await page.check('#tok-subscribe');

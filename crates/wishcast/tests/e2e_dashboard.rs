@@ -158,6 +158,9 @@ fn dashboard_on_wishcast_run_login_nodes_publish_preview_token_kick_drain_phone_
     let out = dashboard_script(&cluster.url, &["--scenario", "cluster", "--user", USER, "--password", PASSWORD], || cluster.logs());
     assert!(out.contains("\"ok\":true"), "{out}");
     assert!(out.contains("\"tokenWhepStatus\":201"), "{out}");
+    // `wishcast run` records (fs storage, sqlite index in its working dir): the
+    // recording started from the page must be listed and play in dash.js.
+    assert!(out.contains("\"recording\":\"recorded and played\""), "{out}");
     for page in ["login", "cluster", "streams", "preview", "publish", "recordings"] {
         for size in ["1280x720", "375x812"] {
             let f = screenshot_dir().join(format!("cluster-{page}-{size}.png"));
