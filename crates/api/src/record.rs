@@ -123,9 +123,29 @@ pub fn utc_day(t: std::time::SystemTime) -> (i32, u32, u32) {
     ((yoe + era * 400 + i64::from(m <= 2)) as i32, m, d)
 }
 
+/// A stream or session id as a storage path component: keeps `[A-Za-z0-9._~-]`,
+/// replaces anything else with `_`, and never returns an empty string, `.` or `..`
+/// (the recorder lays files out with exactly this rule).
+pub fn path_component(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | '-') { c } else { '_' })
+        .collect();
+    if out.chars().all(|c| c == '.') {
+        out = format!("_{}", out.replace('.', "_"));
+    }
+    out
+}
+
+/// Storage-relative folder of a stream's day: `{stream}/{YYYY}/{MM}/{DD}` (stream made
+/// safe with [`path_component`]).
+pub fn day_dir(stream: &str, year: i32, month: u32, day: u32) -> String {
+    format!("{}/{year:04}/{month:02}/{day:02}", path_component(stream))
+}
+
 /// Storage-relative path of a day's manifest: `{stream}/{YYYY}/{MM}/{DD}/manifest.mpd`.
 pub fn day_manifest_path(stream: &str, year: i32, month: u32, day: u32) -> String {
-    format!("{stream}/{year:04}/{month:02}/{day:02}/manifest.mpd")
+    format!("{}/manifest.mpd", day_dir(stream, year, month, day))
 }
 
 /// Parse the `{YYYY}/{MM}/{DD}` of an export or playback route.
@@ -178,6 +198,9 @@ mod tests {
         assert_eq!(utc_day(t(1_753_401_599)), (2025, 7, 24));
         assert_eq!(utc_day(t(1_753_401_600)), (2025, 7, 25));
         assert_eq!(day_manifest_path("cam01", 2025, 7, 24), "cam01/2025/07/24/manifest.mpd");
+        assert_eq!(day_manifest_path("lobby cam/é", 2025, 7, 24), "lobby_cam__/2025/07/24/manifest.mpd");
+        assert_eq!(path_component(".."), "___");
+        assert_eq!(path_component(""), "_");
     }
 
     #[test]

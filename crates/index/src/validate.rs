@@ -27,7 +27,7 @@ fn bad(field: &'static str, message: impl Into<String>) -> Result<(), FieldError
 
 /// The manifest path of a stream's day.
 pub fn mpd_path(stream: &str, year: i32, month: u32, day: u32) -> String {
-    format!("{stream}/{year:04}/{month:02}/{day:02}/manifest.mpd")
+    wishcast_api::record::day_manifest_path(stream, year, month, day)
 }
 
 /// Stream names as the recorder uses them in storage paths: 1-256 bytes, no `/`,

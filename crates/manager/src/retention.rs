@@ -24,7 +24,7 @@ pub async fn sweep(state: &AppState, days: u64, now: SystemTime) -> Result<usize
     let old = state.index.days_before(y, m, d).await.map_err(|e| e.to_string())?;
     let mut removed = 0;
     for (stream, day) in old {
-        let prefix = format!("{stream}/{:04}/{:02}/{:02}", day.year, day.month, day.day);
+        let prefix = wishcast_api::record::day_dir(&stream, day.year, day.month, day.day);
         let path = ObjectPath::parse(&prefix).map_err(|e| format!("{prefix}: {e}"))?;
         store.delete_prefix(&path).await.map_err(|e| format!("deleting {prefix}: {e}"))?;
         state.index.delete_day(&stream, day.year, day.month, day.day).await.map_err(|e| e.to_string())?;

@@ -53,7 +53,7 @@ pub async fn export(
     from: Option<u64>,
     to: Option<u64>,
 ) -> Response {
-    let dir = format!("{stream}/{year:04}/{month:02}/{day:02}");
+    let dir = wishcast_api::record::day_dir(stream, year, month, day);
     let manifest = match ObjectPath::parse(&format!("{dir}/manifest.mpd")) {
         Ok(p) => p,
         Err(e) => return text(StatusCode::BAD_REQUEST, format!("invalid stream or date: {e}")),

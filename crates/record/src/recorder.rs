@@ -61,7 +61,9 @@ pub struct Recorder {
 }
 
 /// Keeps `[A-Za-z0-9._~-]`, replaces anything else with `_`, and never returns
-/// an empty string, `.` or `..`.
+/// an empty string, `.` or `..`. Must stay identical to
+/// `wishcast_api::record::path_component` (the manager derives paths with it; a test
+/// in `tests/layout.rs` checks they agree).
 fn safe_component(s: &str) -> String {
     let mut out: String = s
         .chars()

@@ -13,6 +13,8 @@ pub fn content_type(path: &str, audio_only: bool) -> &'static str {
         "mpd" => "application/dash+xml",
         "m4s" | "mp4" if audio_only || name.starts_with("a_") => "audio/mp4",
         "m4s" | "mp4" => "video/mp4",
+        "webm" if audio_only || name.starts_with("a_") => "audio/webm",
+        "webm" => "video/webm",
         _ => "application/octet-stream",
     }
 }
@@ -32,6 +34,8 @@ mod tests {
             ("cam1/s/a_init.mp4", false, "audio/mp4"),
             ("cam1/s/v_0001.m4s", true, "audio/mp4"),
             ("a_dir/v_0001.m4s", false, "video/mp4"),
+            ("cam1/s/v_0001.webm", false, "video/webm"),
+            ("cam1/s/a_0001.webm", false, "audio/webm"),
             ("cam1/s/notes.txt", false, "application/octet-stream"),
             ("cam1/s/noext", false, "application/octet-stream"),
             ("cam1/s/noext", true, "application/octet-stream"),

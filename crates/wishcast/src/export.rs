@@ -65,7 +65,7 @@ fn run(a: ExportArgs) -> Result<u64, String> {
     cfg.validate("recorder.storage")?;
     let store = Store::new(&cfg).map_err(|e| e.to_string())?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let dir = format!("{}/{y:04}/{m:02}/{d:02}", a.stream);
+    let dir = wishcast_api::record::day_dir(&a.stream, y, m, d);
     let read = |rel: &str| -> std::io::Result<Vec<u8>> {
         let p = ObjectPath::parse(&format!("{dir}/{rel}")).map_err(|e| std::io::Error::other(e.to_string()))?;
         match rt.block_on(store.read_all(&p)) {

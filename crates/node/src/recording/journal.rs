@@ -234,6 +234,30 @@ pub fn spawn_reporter(journal: std::sync::Arc<Journal>, target: ReportTarget) ->
                             failing = false;
                         }
                     }
+                    Ok(r) if matches!(r.status().as_u16(), 400 | 409 | 413 | 422) => {
+                        // One invalid report rejects its whole batch: find it by sending
+                        // one at a time, and drop what the manager will never accept
+                        // (resending it forever would block every later report).
+                        let text = r.text().await.unwrap_or_default();
+                        tracing::warn!("manager rejected a batch of recording reports, retrying one by one: {}", text.trim());
+                        let mut delivered = Vec::new();
+                        for (report, v) in &batch {
+                            let mut rq = http.post(&target.url).json(&RecordingReports { reports: vec![report.clone()] });
+                            if let Some(t) = &target.token {
+                                rq = rq.bearer_auth(t);
+                            }
+                            match rq.send().await {
+                                Ok(r) if r.status().is_success() => delivered.push((report.id.clone(), *v)),
+                                Ok(r) if r.status().is_client_error() && r.status().as_u16() != 401 && r.status().as_u16() != 403 => {
+                                    let why = r.text().await.unwrap_or_default();
+                                    tracing::error!(id = %report.id, stream = %report.stream, "manager refuses this recording report; dropping it: {}", why.trim());
+                                    delivered.push((report.id.clone(), *v));
+                                }
+                                _ => {}
+                            }
+                        }
+                        journal.ack(&delivered);
+                    }
                     Ok(r) => {
                         let status = r.status();
                         let text = r.text().await.unwrap_or_default();
