@@ -23,6 +23,8 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub struct RunningNode {
     pub http_addr: SocketAddr,
     pub media: MediaHandle,
+    /// Recording, when `[recorder]` is configured (see [`RunningNode::shutdown`]).
+    pub recordings: Option<Arc<crate::recording::Recordings>>,
     pub task: tokio::task::JoinHandle<io::Result<()>>,
 }
 
@@ -88,6 +90,17 @@ fn spawn_relay_hangups(media: &MediaHandle, client: wishcast_api::client::WhipCl
             });
         }
     })))
+}
+
+impl RunningNode {
+    /// Graceful stop (SIGTERM, Ctrl-C): finish every recording (final segments, static
+    /// manifests, sessions `Completed`) and give the mover up to 5 s to upload them.
+    /// What is left stays in the spool and is uploaded at the next start.
+    pub async fn shutdown(&self) {
+        if let Some(r) = &self.recordings {
+            r.shutdown().await;
+        }
+    }
 }
 
 /// Aborts its task when dropped.
@@ -172,6 +185,7 @@ pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
         None => (None, None),
     };
     let auto_record = recordings.as_ref().map(|r| r.spawn_auto(media.events.subscribe()));
+    let running_recordings = recordings.clone();
     let state = AppState {
         inner: Arc::new(Inner {
             media: media.clone(),
@@ -193,5 +207,5 @@ pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
         let _reporter = reporter.map(AbortOnDrop);
         axum::serve(listener, app).await
     });
-    Ok(RunningNode { http_addr, media, task })
+    Ok(RunningNode { http_addr, media, recordings: running_recordings, task })
 }

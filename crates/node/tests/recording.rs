@@ -156,3 +156,33 @@ async fn recording_off_without_a_recorder_section() {
     assert_eq!(r.status(), 503);
     assert!(r.text().await.unwrap().contains("[recorder]"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finalizes_running_recordings() {
+    let dir = temp_dir("shutdown");
+    let storage = dir.join("storage");
+    let node = common::start_with(|c| {
+        let mut r = wishcast_node::recording::RecorderConfig::default();
+        r.spool_dir = dir.join("spool").display().to_string();
+        r.index_path = dir.join("index.jsonl").display().to_string();
+        r.segment_seconds = 1.0;
+        r.auto_streams = vec!["auto-*".into()];
+        r.storage = wishcast_storage::StorageConfig::fs(storage.display().to_string());
+        c.recorder = Some(r);
+    })
+    .await;
+    // `auto_streams` starts it when the publisher arrives.
+    let mut p = Publisher::connect(&node.whip("auto-1"), None, PublishOptions::default()).await.unwrap();
+    p.wait_connected(CONNECT).await.unwrap();
+    send_frames(&mut p, 0, 75, 30, 30, true).await;
+    let st: serde_json::Value = node.http.get(node.url("/api/record/auto-1")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(st["recording"], true, "auto_streams did not start the recording");
+    node.node.shutdown().await;
+    let journal = std::fs::read_to_string(dir.join("index.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(journal.lines().last().unwrap()).unwrap();
+    assert_eq!(last["status"], "Completed", "{journal}");
+    let mpd = std::fs::read_to_string(storage.join(last["mpdPath"].as_str().unwrap())).unwrap();
+    assert!(mpd.contains("type=\"static\""), "{mpd}");
+    let _ = p.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -198,12 +198,16 @@ fn node(config: Option<PathBuf>) -> ExitCode {
             "  WHIP: http://{0}/whip/<stream>   WHEP: http://{0}/whep/<stream>   media UDP {1:?} TCP {2:?}",
             node.http_addr, node.media.udp_addrs, node.media.tcp_addrs
         );
+        let mut node = node;
         tokio::select! {
-            r = node.task => {
+            r = &mut node.task => {
                 eprintln!("wishcast: http server stopped: {r:?}");
                 ExitCode::FAILURE
             }
-            _ = shutdown_signal() => ExitCode::SUCCESS,
+            _ = shutdown_signal() => {
+                node.shutdown().await;
+                ExitCode::SUCCESS
+            }
         }
     })
 }
@@ -348,6 +352,9 @@ fn run(args: RunArgs) -> ExitCode {
         }
         print_manager(&m);
         let code = serve_manager(m).await;
+        for n in &nodes {
+            n.shutdown().await;
+        }
         for n in nodes {
             n.task.abort();
         }

@@ -143,7 +143,6 @@ impl Recordings {
     }
 
     /// Stop every recording (shutdown) and give the mover a moment to drain.
-    #[allow(dead_code)]
     pub async fn shutdown(&self) {
         let streams = self.recording();
         for s in streams {
