@@ -189,7 +189,7 @@ pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
             relay_closed: relay_tx.clone(),
         };
         std::thread::Builder::new()
-            .name(format!("wishcast-media-{w}"))
+            .name(format!("wishcast-mw{w}"))
             .spawn(move || {
                 let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(rt) => rt,
