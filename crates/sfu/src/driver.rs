@@ -139,7 +139,7 @@ pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
     let mut cmd_rxs = cmd_rxs.into_iter();
     let mut bridge_rxs = bridge_rxs.into_iter();
     let mut dgram_rxs = dgram_rxs.into_iter();
-    for w in 0..workers {
+    for (w, tcp_tx) in tcp_txs.iter().enumerate() {
         let sfu_cfg = SfuConfig {
             udp_candidates: udp_candidates.clone(),
             tcp_candidates: tcp_candidates.clone(),
@@ -183,7 +183,7 @@ pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
             dgram_rx,
             dgram_txs: dgram_txs.clone(),
             tcp_rx,
-            tcp_tx: tcp_txs[w].clone(),
+            tcp_tx: tcp_tx.clone(),
             routes: routes.clone(),
             events: events.clone(),
             relay_closed: relay_tx.clone(),

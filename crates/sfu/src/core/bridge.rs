@@ -92,14 +92,14 @@ impl Sfu {
         std::mem::take(&mut self.route_hints)
     }
 
-    pub(super) fn to_others(&mut self, mut make: impl FnMut() -> Bridge) {
+    pub(super) fn send_to_others(&mut self, mut make: impl FnMut() -> Bridge) {
         let (me, n) = self.worker();
         for w in (0..n).filter(|w| *w != me) {
             self.bridge_out.push((w, make()));
         }
     }
 
-    pub(super) fn to_home(&mut self, stream: &str, msg: Bridge) {
+    pub(super) fn send_to_home(&mut self, stream: &str, msg: Bridge) {
         let home = crate::placement::home_of(stream, self.cfg.workers);
         if home != self.cfg.worker {
             self.bridge_out.push((home, msg));
@@ -118,7 +118,7 @@ impl Sfu {
             return;
         }
         let count = self.streams.get(stream).map(|s| s.subscribers.len() as u32).unwrap_or(0);
-        self.to_home(stream, Bridge::Subscribers { stream: stream.to_string(), count });
+        self.send_to_home(stream, Bridge::Subscribers { stream: stream.to_string(), count });
     }
 
     /// Subscribers of `stream` on other workers (home worker's view).

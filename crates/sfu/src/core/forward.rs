@@ -158,7 +158,7 @@ impl Sfu {
         let Some(pub_id) = self.streams.get(stream).and_then(|s| s.publisher) else {
             // The publisher lives on the stream's home worker: ask there (it coalesces).
             if self.multi() && !self.is_home(stream) {
-                self.to_home(stream, super::Bridge::Keyframe { stream: stream.to_string(), kind, only });
+                self.send_to_home(stream, super::Bridge::Keyframe { stream: stream.to_string(), kind, only });
             }
             return;
         };
@@ -241,7 +241,7 @@ impl Sfu {
         if self.multi() {
             // Every other worker gets the frame (an Arc: no payload copy) for its own
             // subscribers and GOP copy.
-            self.to_others(|| super::Bridge::Frame { stream: stream_id.clone(), generation, kind, data: data.clone() });
+            self.send_to_others(|| super::Bridge::Frame { stream: stream_id.clone(), generation, kind, data: data.clone() });
         }
     }
 
@@ -416,12 +416,12 @@ impl Sfu {
         if self.multi() {
             // Subscribers on other workers; a publisher on the home worker.
             match role {
-                Role::Publisher => self.to_others(|| super::Bridge::ChannelDown {
+                Role::Publisher => self.send_to_others(|| super::Bridge::ChannelDown {
                     stream: stream.clone(),
                     binary: d.binary,
                     data: d.data.clone(),
                 }),
-                Role::Subscriber if targets.is_empty() => self.to_home(
+                Role::Subscriber if targets.is_empty() => self.send_to_home(
                     &stream,
                     super::Bridge::ChannelUp { stream: stream.clone(), binary: d.binary, data: d.data.clone() },
                 ),

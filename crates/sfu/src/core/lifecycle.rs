@@ -71,7 +71,7 @@ impl Sfu {
                         self.events.push(SfuEvent::PublishStopped { stream: peer.stream.clone(), reason });
                         if self.multi() {
                             let id = peer.stream.clone();
-                            self.to_others(|| super::Bridge::Unpublished { stream: id.clone() });
+                            self.send_to_others(|| super::Bridge::Unpublished { stream: id.clone() });
                         }
                     }
                 }
@@ -109,7 +109,7 @@ impl Sfu {
         if self.multi() && self.is_home(stream) {
             // Subscribers on other workers go with it.
             let id = stream.to_string();
-            self.to_others(|| super::Bridge::Destroyed { stream: id.clone(), reason });
+            self.send_to_others(|| super::Bridge::Destroyed { stream: id.clone(), reason });
         }
     }
 
