@@ -104,7 +104,8 @@ pub(crate) async fn run(mut sfu: Sfu, io: WorkerIo) {
         let hints = sfu.take_route_hints();
         if !hints.is_empty()
             && let Ok(mut r) = routes.write() {
-                for h in hints {
+                // ICE-TCP connections route themselves (by their first check).
+                for h in hints.into_iter().filter(|h| h.proto == Protocol::Udp) {
                     if h.add {
                         r.insert(h.addr, me);
                     } else if r.get(&h.addr) == Some(&me) {
