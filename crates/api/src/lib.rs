@@ -8,6 +8,7 @@ pub mod client;
 /// only from admin principals: relays do not count against `each_stream_max_sub`.
 pub const RELAY_HEADER: &str = "x-wishcast-relay";
 pub mod cluster;
+pub mod glob;
 pub mod ice;
 pub mod paths;
 pub mod record;

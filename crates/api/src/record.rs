@@ -108,3 +108,110 @@ pub struct RecordStarted {
 pub struct RecordState {
     pub recording: bool,
 }
+
+/// UTC calendar date `(year, month, day)` of a time (days-from-civil inverse).
+pub fn utc_day(t: std::time::SystemTime) -> (i32, u32, u32) {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    ((yoe + era * 400 + i64::from(m <= 2)) as i32, m, d)
+}
+
+/// A stream or session id as a storage path component: keeps `[A-Za-z0-9._~-]`,
+/// replaces anything else with `_`, and never returns an empty string, `.` or `..`
+/// (the recorder lays files out with exactly this rule).
+pub fn path_component(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | '-') { c } else { '_' })
+        .collect();
+    if out.chars().all(|c| c == '.') {
+        out = format!("_{}", out.replace('.', "_"));
+    }
+    out
+}
+
+/// Storage-relative folder of a stream's day: `{stream}/{YYYY}/{MM}/{DD}` (stream made
+/// safe with [`path_component`]).
+pub fn day_dir(stream: &str, year: i32, month: u32, day: u32) -> String {
+    format!("{}/{year:04}/{month:02}/{day:02}", path_component(stream))
+}
+
+/// Storage-relative path of a day's manifest: `{stream}/{YYYY}/{MM}/{DD}/manifest.mpd`.
+pub fn day_manifest_path(stream: &str, year: i32, month: u32, day: u32) -> String {
+    format!("{}/manifest.mpd", day_dir(stream, year, month, day))
+}
+
+/// Parse the `{YYYY}/{MM}/{DD}` of an export or playback route.
+pub fn parse_day(y: &str, m: &str, d: &str) -> Result<(i32, u32, u32), String> {
+    let num = |what: &str, v: &str| -> Result<u32, String> {
+        if v.is_empty() || v.len() > 4 || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("{what} `{v}` is not a number: use .../{{stream}}/YYYY/MM/DD"));
+        }
+        v.parse().map_err(|_| format!("{what} `{v}` is not a number"))
+    };
+    let (year, month, day) = (num("year", y)?, num("month", m)?, num("day", d)?);
+    if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return Err(format!("{y}-{m}-{d} is not a date"));
+    }
+    Ok((year as i32, month, day))
+}
+
+/// The optional `from`/`to` (Unix milliseconds) of an export query string.
+pub fn parse_export_range(query: Option<&str>) -> Result<(Option<u64>, Option<u64>), String> {
+    let mut from = None;
+    let mut to = None;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let slot = match k {
+            "from" => &mut from,
+            "to" => &mut to,
+            _ => continue,
+        };
+        *slot = Some(v.parse::<u64>().map_err(|_| format!("`{k}` must be Unix milliseconds, got `{v}`"))?);
+    }
+    if let (Some(f), Some(t)) = (from, to)
+        && f >= t
+    {
+        return Err(format!("`from` ({f}) must be before `to` ({t})"));
+    }
+    Ok((from, to))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn utc_days() {
+        let t = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
+        assert_eq!(utc_day(t(0)), (1970, 1, 1));
+        assert_eq!(utc_day(t(951_782_400)), (2000, 2, 29));
+        assert_eq!(utc_day(t(1_753_315_200)), (2025, 7, 24));
+        assert_eq!(utc_day(t(1_753_401_599)), (2025, 7, 24));
+        assert_eq!(utc_day(t(1_753_401_600)), (2025, 7, 25));
+        assert_eq!(day_manifest_path("cam01", 2025, 7, 24), "cam01/2025/07/24/manifest.mpd");
+        assert_eq!(day_manifest_path("lobby cam/é", 2025, 7, 24), "lobby_cam__/2025/07/24/manifest.mpd");
+        assert_eq!(path_component(".."), "___");
+        assert_eq!(path_component(""), "_");
+    }
+
+    #[test]
+    fn export_queries() {
+        assert_eq!(parse_day("2025", "07", "24"), Ok((2025, 7, 24)));
+        for bad in [("x", "1", "1"), ("2025", "13", "1"), ("2025", "1", "0"), ("-1", "1", "1"), ("2025", "", "1"), ("99999", "1", "1")] {
+            assert!(parse_day(bad.0, bad.1, bad.2).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_export_range(None), Ok((None, None)));
+        assert_eq!(parse_export_range(Some("from=5&to=9&x=1")), Ok((Some(5), Some(9))));
+        assert!(parse_export_range(Some("from=9&to=5")).is_err());
+        assert!(parse_export_range(Some("from=abc")).is_err());
+    }
+}

@@ -32,6 +32,7 @@ use wishcast_api::client::{Answer, WhipClient};
 
 pub use peer::{Counters, DataMessage, MediaFrame, PeerState};
 pub use str0m::IceConnectionState;
+pub use str0m::format::Codec as RtpCodec;
 pub use str0m::media::MediaKind as Kind;
 
 /// Video codec a client offers (and, for a publisher, sends).
@@ -167,14 +168,33 @@ fn build_offer(
     data_channel: bool,
     local: Option<SocketAddr>,
 ) -> Result<Built, ClientError> {
+    build_offer_with(role, video, audio, data_channel, local, false)
+}
+
+/// `all_codecs`: offer every video and audio codec str0m supports (recorders accept
+/// whatever the publisher sends) instead of just `video` and Opus.
+fn build_offer_with(
+    role: Role,
+    video: Option<VideoCodec>,
+    audio: bool,
+    data_channel: bool,
+    local: Option<SocketAddr>,
+    all_codecs: bool,
+) -> Result<Built, ClientError> {
     let mut b = Rtc::builder().clear_codecs();
     match video {
+        _ if all_codecs && video.is_some() => {
+            b = b.enable_h264(true).enable_vp8(true).enable_vp9(true).enable_av1(true).enable_h265(true)
+        }
         Some(VideoCodec::Vp8) => b = b.enable_vp8(true),
         Some(VideoCodec::H264) => b = b.enable_h264(true),
         None => {}
     }
     if audio {
         b = b.enable_opus(true, false);
+        if all_codecs {
+            b = b.enable_g722(true, false).enable_pcmu(true, false).enable_pcma(true, false);
+        }
     }
     let mut rtc = b.build(Instant::now());
     if let Some(addr) = local {
@@ -225,11 +245,13 @@ impl Peer {
         audio: bool,
         data_channel: bool,
         bind: SocketAddr,
+        all_codecs: bool,
+        headers: &[(&str, &str)],
     ) -> Result<Peer, ClientError> {
         let socket = UdpSocket::bind(bind).await?;
         let local_addr = socket.local_addr()?;
         let Built { rtc, offer, pending, video_mid, audio_mid } =
-            build_offer(role, video, audio, data_channel, Some(local_addr))?;
+            build_offer_with(role, video, audio, data_channel, Some(local_addr), all_codecs)?;
         let (state_tx, state_rx) = watch::channel(PeerState::default());
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         let (data_tx, data_rx) = mpsc::unbounded_channel();
@@ -248,7 +270,7 @@ impl Peer {
         d.drain();
 
         let http = WhipClient::default();
-        let answer = http.offer(url, &offer.to_sdp_string(), token).await?;
+        let answer = http.offer_with(url, &offer.to_sdp_string(), token, headers).await?;
         let sdp = SdpAnswer::from_sdp_string(&answer.sdp).map_err(|e| ClientError::Sdp(e.to_string()))?;
         d.rtc
             .sdp_api()
@@ -449,7 +471,7 @@ impl Publisher {
     /// POST an offer to `whip_url` and start the peer. Returns once the answer is
     /// applied; use [`Publisher::wait_connected`] before sending media.
     pub async fn connect(whip_url: &str, token: Option<&str>, opts: PublishOptions) -> Result<Publisher, ClientError> {
-        let peer = Peer::connect(whip_url, token, Role::Publish, opts.video, opts.audio, opts.data_channel, opts.bind).await?;
+        let peer = Peer::connect(whip_url, token, Role::Publish, opts.video, opts.audio, opts.data_channel, opts.bind, false, &[]).await?;
         Ok(Publisher { peer, video_codec: opts.video, started: Instant::now(), last_video: None, last_audio: None })
     }
 
@@ -507,9 +529,27 @@ pub struct Subscriber {
 impl Subscriber {
     /// POST an offer to `whep_url` and start the peer.
     pub async fn connect(whep_url: &str, token: Option<&str>, opts: SubscribeOptions) -> Result<Subscriber, ClientError> {
-        let peer = Peer::connect(whep_url, token, Role::Subscribe, opts.video, opts.audio, opts.data_channel, opts.bind).await?;
+        let peer = Peer::connect(whep_url, token, Role::Subscribe, opts.video, opts.audio, opts.data_channel, opts.bind, false, &[]).await?;
         Ok(Subscriber { peer })
     }
+
+    /// Like [`Subscriber::connect`] but offering every codec str0m supports (H.264,
+    /// H.265, VP8, VP9, AV1; Opus, G.722, PCMU, PCMA) so that whatever the publisher
+    /// sends is negotiated; each [`MediaFrame`] says which codec it carries. Used by
+    /// the recorder. `opts.video`/`opts.audio` only say whether to offer each kind;
+    /// `headers` go with the WHEP POST (e.g. the relay marker).
+    pub async fn connect_any_codec(
+        whep_url: &str,
+        token: Option<&str>,
+        opts: SubscribeOptions,
+        headers: &[(&str, &str)],
+    ) -> Result<Subscriber, ClientError> {
+        let peer =
+            Peer::connect(whep_url, token, Role::Subscribe, opts.video, opts.audio, opts.data_channel, opts.bind, true, headers)
+                .await?;
+        Ok(Subscriber { peer })
+    }
+
 
     common_methods!();
 

@@ -42,6 +42,8 @@ impl Default for PeerState {
 #[derive(Debug, Clone)]
 pub struct MediaFrame {
     pub kind: MediaKind,
+    /// The negotiated codec of this frame.
+    pub codec: str0m::format::Codec,
     pub mid: Mid,
     /// The depacketized frame.
     pub data: Arc<[u8]>,
@@ -135,6 +137,7 @@ impl Driver {
             Event::MediaData(d) => {
                 let frame = MediaFrame {
                     kind: if d.params.spec().codec.is_audio() { MediaKind::Audio } else { MediaKind::Video },
+                    codec: d.params.spec().codec,
                     mid: d.mid,
                     keyframe: d.is_keyframe(),
                     rtp_time: d.time.numer(),

@@ -20,12 +20,15 @@ pub struct ManagerConfig {
     pub cascade: CascadeConfig,
     pub extra_ice: ExtraIceConfig,
     pub database: DatabaseConfig,
-    /// Liveman tables accepted so existing files load; not implemented yet (a warning is printed).
+    /// Playback of recordings (`signed_redirect`, `signed_ttl_seconds`).
+    pub playback: PlaybackConfig,
+    /// Liveman's automatic recording (`enabled`, `auto_streams`, `tick_ms`).
+    pub auto_record: AutoRecordConfig,
+    /// Recording storage, `auto_streams` and `retention_days` on the manager.
+    pub recorder: ManagerRecorderConfig,
+    /// Liveman tables accepted so existing files load; not implemented (a warning is printed).
     pub net4mqtt: Option<toml::Value>,
-    pub playback: Option<toml::Value>,
-    pub auto_record: Option<toml::Value>,
     pub record_sync: Option<toml::Value>,
-    pub recorder: Option<toml::Value>,
     /// Liveman declares a `[[liveion]]` array that it never uses.
     pub liveion: Option<toml::Value>,
 }
@@ -260,18 +263,32 @@ impl std::fmt::Debug for CloudflareConfig {
     }
 }
 
-/// `[database]`: accepted and validated; the recording index is not implemented yet.
+/// `[database]`: the recordings index (`wishcast-index`), opened and migrated at
+/// start-up. `url` is `sqlite://path?mode=rwc` (relative to the working directory;
+/// the file and its directories are created), `sqlite::memory:` or
+/// `postgres://user:password@host:5432/db`; env `DATABASE_URL` overrides it.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DatabaseConfig {
     pub url: String,
     pub max_connections: u32,
+    /// Seconds allowed to open a connection.
     pub connect_timeout: u64,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { url: "sqlite://./liveman.db".into(), max_connections: 10, connect_timeout: 30 }
+        DatabaseConfig { url: "sqlite://./liveman.db?mode=rwc".into(), max_connections: 10, connect_timeout: 30 }
+    }
+}
+
+impl DatabaseConfig {
+    pub fn index_config(&self) -> wishcast_index::IndexConfig {
+        wishcast_index::IndexConfig {
+            url: self.url.clone(),
+            max_connections: self.max_connections,
+            connect_timeout: std::time::Duration::from_secs(self.connect_timeout),
+        }
     }
 }
 
@@ -283,6 +300,64 @@ impl std::fmt::Debug for DatabaseConfig {
             .field("url", &format_args!("{scheme}://…"))
             .field("max_connections", &self.max_connections)
             .finish()
+    }
+}
+
+/// `[playback]`: how recorded objects are served.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlaybackConfig {
+    /// Answer media segments with a 307 to a presigned URL (S3/OSS only).
+    pub signed_redirect: bool,
+    pub signed_ttl_seconds: u64,
+}
+
+impl Default for PlaybackConfig {
+    fn default() -> Self {
+        PlaybackConfig { signed_redirect: false, signed_ttl_seconds: 60 }
+    }
+}
+
+/// `[auto_record]` (Liveman): record matching streams automatically.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AutoRecordConfig {
+    pub enabled: bool,
+    pub auto_streams: Vec<String>,
+    pub tick_ms: u64,
+    /// Accepted for compatibility; wishcast lays recordings out by day.
+    pub base_prefix: String,
+    /// Accepted for compatibility; nodes rotate (`[recorder] max_recording_seconds` in node.toml).
+    pub max_recording_seconds: Option<u64>,
+}
+
+impl Default for AutoRecordConfig {
+    fn default() -> Self {
+        AutoRecordConfig { enabled: false, auto_streams: Vec::new(), tick_ms: 5000, base_prefix: String::new(), max_recording_seconds: None }
+    }
+}
+
+/// `[recorder]` on the manager: where recordings are read from (the same storage the
+/// nodes write to), streams to record automatically, and retention.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ManagerRecorderConfig {
+    /// Streams recorded automatically on their origin node (globs `*`, `?`).
+    pub auto_streams: Vec<String>,
+    /// Delete recordings (objects and index rows) older than this many days; 0 = keep.
+    pub retention_days: u64,
+    #[serde(skip_serializing)]
+    pub storage: wishcast_storage::StorageConfig,
+}
+
+impl ManagerConfig {
+    /// Globs of streams the manager records automatically.
+    pub fn auto_record_globs(&self) -> Vec<String> {
+        let mut g = self.recorder.auto_streams.clone();
+        if self.auto_record.enabled {
+            g.extend(self.auto_record.auto_streams.iter().cloned());
+        }
+        g
     }
 }
 
@@ -315,14 +390,13 @@ pub fn parse(text: &str) -> Result<(ManagerConfig, Vec<String>), ConfigError> {
     })?;
     for (present, key) in [
         (cfg.net4mqtt.is_some(), "net4mqtt"),
-        (cfg.playback.is_some(), "playback"),
-        (cfg.auto_record.is_some(), "auto_record"),
-        (cfg.record_sync.is_some(), "record_sync"),
-        (cfg.recorder.is_some(), "recorder"),
     ] {
         if present {
             unknown.push(format!("{key} (Liveman feature not implemented by wishcast yet)"));
         }
+    }
+    if cfg.record_sync.is_some() {
+        unknown.push("record_sync (not needed: wishcast nodes push their recording reports to the manager)".into());
     }
     Ok((cfg, unknown))
 }
@@ -452,12 +526,25 @@ impl ManagerConfig {
             }
             http_url("extra_ice.cloudflare.api_base", &c.api_base)?;
         }
-        let db = &self.database.url;
-        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
-            return err("config key `database.url`: must start with sqlite:, postgres:// or postgresql://");
-        }
+        wishcast_index::url::parse(&self.database.url, std::path::Path::new("/"))
+            .map_err(|e| ConfigError(format!("config key `database.url`: {e}")))?;
         if self.database.max_connections == 0 {
             return err("config key `database.max_connections`: must be at least 1");
+        }
+        if self.database.connect_timeout == 0 {
+            return err("config key `database.connect_timeout`: must be at least 1 (seconds)");
+        }
+        self.recorder.storage.validate("recorder.storage").map_err(ConfigError)?;
+        for (i, g) in self.auto_record_globs().iter().enumerate() {
+            if g.is_empty() || g.contains('/') {
+                return Err(ConfigError(format!("config key `recorder.auto_streams[{i}]`: `{g}` must be a non-empty glob without `/`")));
+            }
+        }
+        if self.auto_record.tick_ms < 500 {
+            return err("config key `auto_record.tick_ms`: must be at least 500");
+        }
+        if self.playback.signed_ttl_seconds == 0 {
+            return err("config key `playback.signed_ttl_seconds`: must be at least 1");
         }
         Ok(listen)
     }
@@ -483,6 +570,7 @@ mod tests {
         assert_eq!(c.http.listen, "0.0.0.0:8888");
         assert_eq!(c.cascade.mode, CascadeMode::Pull);
         assert_eq!(c.placement.mode, ProxyMode::Proxy);
+        assert_eq!(c.database.url, "sqlite://./liveman.db?mode=rwc");
         assert!(unknown.is_empty());
         c.validate().unwrap();
     }
@@ -566,6 +654,9 @@ mqtt_url = "mqtt://localhost:1883/net4mqtt"
         assert!(bad("[extra_ice.coturn]\nurls = \"turn:x\"").contains("extra_ice.coturn.secret"));
         assert!(bad("[extra_ice.cloudflare]\nkey_id = \"k\"").contains("extra_ice.cloudflare"));
         assert!(bad("[database]\nurl = \"mysql://x\"").contains("database.url"));
+        assert!(bad("[database]\nurl = \"sqlite://\"").contains("database.url"));
+        assert!(bad("[database]\nconnect_timeout = 0").contains("database.connect_timeout"));
+        assert!(bad("[database]\nmax_connections = 0").contains("database.max_connections"));
         assert!(bad("[health]\ninterval_ms = 5000").contains("health.interval_ms"));
         let e = parse("[placement]\nmode = \"teleport\"").unwrap_err().to_string();
         assert!(e.contains("placement.mode"), "{e}");

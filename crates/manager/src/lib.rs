@@ -7,9 +7,13 @@
 //! stream onto another node with the node's `POST /api/cascade/{stream}` when every
 //! node serving it is full, and tearing idle relays down; and it serves cluster views
 //! (merged streams, SSE, nodes, metrics), logins and token minting, and adds
-//! `[extra_ice]` servers to answers. Start one with [`start`].
+//! `[extra_ice]` servers to answers. It also keeps the recordings index (nodes report
+//! their recording sessions; `wishcast-index`), serves playback and MP4 export from
+//! the recording storage, records `auto_streams` and enforces retention. Start one
+//! with [`start`].
 
 pub mod accounts;
+mod auto_record;
 pub mod cascade;
 pub mod config;
 mod cors;
@@ -21,6 +25,7 @@ pub mod metrics;
 pub mod placement;
 pub mod proxy;
 pub mod registry;
+mod retention;
 mod routes;
 mod server;
 pub mod state;

@@ -1,5 +1,6 @@
-//! Starting the manager: build the state, bind the listener, spawn the health
-//! pollers, the registry sweeper and the cascade sweeper, and serve the router.
+//! Starting the manager: build the state (opening the recordings index and running
+//! its migrations), bind the listener, spawn the health pollers, the registry
+//! sweeper and the cascade sweeper, and serve the router.
 
 use std::io;
 use std::net::SocketAddr;
@@ -75,11 +76,26 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/sse/streams", get(routes::sse::streams))
         .route("/api/cascade/", get(routes::cascade::list))
+        .route(
+            "/api/recordings/report",
+            post(routes::recordings::report).layer(DefaultBodyLimit::max(routes::recordings::MAX_REPORT_BODY)),
+        )
+        .route("/api/playback", get(routes::recordings::streams))
+        .route("/api/playback/{stream}", get(routes::recordings::days))
+        .route("/api/playback/{stream}/{year}/{month}/{day}", get(routes::recordings::sessions))
+        .route(
+            "/api/record/{stream}",
+            get(routes::record::get).post(routes::record::start).delete(routes::record::stop),
+        )
+        .route("/api/record/object/{*path}", get(routes::playback::object))
+        .route("/api/record/export/{stream}/{y}/{m}/{d}", get(routes::playback::export))
+        .route("/api/storage/presign", post(routes::playback::presign))
+        .route("/api/storage/ping", get(routes::playback::ping))
         .route("/api/login", post(routes::auth::login))
         .route("/api/token", post(routes::auth::token))
         .route("/api/info", get(routes::system::info))
         .route("/metrics", get(routes::system::metrics))
-        .route("/", get(routes::system::page))
+        .merge(wishcast_dashboard::router())
         .layer(DefaultBodyLimit::max(MAX_SDP))
         .with_state(state);
     if cors_on { r.layer(axum::middleware::from_fn(crate::cors::cors)) } else { r }
@@ -88,6 +104,16 @@ pub fn router(state: AppState) -> Router {
 /// Validate the config, bind, and serve in the background.
 pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
     let listen = cfg.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    let index = wishcast_index::Index::connect(&cfg.database.index_config())
+        .await
+        .map_err(|e| io::Error::other(format!("recordings index ([database]): {e}")))?;
+    let store = match wishcast_storage::Store::new(&cfg.recorder.storage) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!("recording playback is off: [recorder.storage]: {e}");
+            None
+        }
+    };
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| io::Error::new(e.kind(), format!("http.listen: cannot bind {listen}: {e}")))?;
@@ -104,11 +130,17 @@ pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
             metrics: ManagerMetrics::default(),
             owner_keys: std::hash::RandomState::new(),
             public_url: public_url.clone(),
+            index,
+            store,
             cfg,
         }),
     };
     let mut tasks = crate::health::spawn(&state);
     tasks.push(tokio::spawn(crate::cascade::sweeper(state.clone())));
+    let globs = state.cfg.auto_record_globs();
+    let tick = Duration::from_millis(state.cfg.auto_record.tick_ms);
+    tasks.extend(crate::auto_record::spawn(state.clone(), globs, tick));
+    tasks.extend(crate::retention::spawn(state.clone(), state.cfg.recorder.retention_days));
     let app = router(state);
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(RunningManager { http_addr, public_url, registry, task: Some(task), tasks })

@@ -26,6 +26,10 @@ pub struct Inner {
     pub owner_keys: std::hash::RandomState,
     /// URL clients and nodes use to reach this manager.
     pub public_url: String,
+    /// The recordings index (`[database]`).
+    pub index: wishcast_index::Index,
+    /// Recording storage (`[recorder.storage]`); None if it cannot be opened (logged).
+    pub store: Option<wishcast_storage::Store>,
 }
 
 impl std::ops::Deref for AppState {

@@ -98,7 +98,7 @@ impl ClusterConfig {
     }
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     let h = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())

@@ -20,6 +20,8 @@ pub struct NodeConfig {
     pub log: LogConfig,
     /// Self-registration with a cluster manager (see `cluster.rs`).
     pub cluster: crate::cluster::ClusterConfig,
+    /// Recording (`[recorder]`); absent = recording off (the routes answer 503).
+    pub recorder: Option<crate::recording::RecorderConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -216,6 +218,9 @@ impl NodeConfig {
         }
         self.auth.validate().map_err(|e| ConfigError(format!("config: {e}")))?;
         self.cluster.validate().map_err(ConfigError)?;
+        if let Some(r) = &self.recorder {
+            r.validate().map_err(ConfigError)?;
+        }
         if self.strategy.each_stream_max_sub == 0 {
             return Err(ConfigError("config key `strategy.each_stream_max_sub`: must be at least 1".into()));
         }

@@ -33,6 +33,15 @@ pub fn require_owner(state: &AppState, headers: &HeaderMap, uri: &Uri, access: A
 
 /// Authenticate the request and check it may perform `access`.
 pub fn require(state: &AppState, headers: &HeaderMap, uri: &Uri, access: Access) -> Result<Principal, ApiError> {
+    let principal = authenticate(state, headers, uri)?;
+    principal
+        .authorize(&access)
+        .map_err(|f| ApiError::new(StatusCode::FORBIDDEN, format!("forbidden: {}", f.0)))?;
+    Ok(principal)
+}
+
+/// Authenticate the request only (401 without a valid token while auth is on).
+pub fn authenticate(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Principal, ApiError> {
     let header = headers.get("authorization").and_then(|v| v.to_str().ok());
     let token = request_token(header, uri.query());
     let principal = state.auth.authenticate(token.as_deref(), now_unix()).map_err(|e| {
@@ -42,8 +51,5 @@ pub fn require(state: &AppState, headers: &HeaderMap, uri: &Uri, access: Access)
         };
         ApiError::new(StatusCode::UNAUTHORIZED, msg)
     })?;
-    principal
-        .authorize(&access)
-        .map_err(|f| ApiError::new(StatusCode::FORBIDDEN, format!("forbidden: {}", f.0)))?;
     Ok(principal)
 }

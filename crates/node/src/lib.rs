@@ -8,6 +8,7 @@ pub mod config;
 mod cors;
 mod error;
 mod guard;
+pub mod recording;
 mod routes;
 mod server;
 mod state;

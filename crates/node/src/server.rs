@@ -49,9 +49,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/sse/streams", get(routes::sse::streams))
         .route("/api/cascade/{stream}", post(routes::cascade::cascade))
+        .route(
+            "/api/record/{stream}",
+            get(routes::record::get).post(routes::record::start).delete(routes::record::stop),
+        )
+        .route("/api/record/object/{*path}", get(routes::record::object))
+        .route("/api/record/export/{stream}/{y}/{m}/{d}", get(routes::record::export))
+        .route("/api/playback", get(routes::record::playback_streams))
+        .route("/api/playback/{stream}", get(routes::record::playback_days))
         .route("/api/info", get(routes::info::info))
         .route("/api/strategy/", get(routes::info::strategy))
         .route("/metrics", get(routes::metrics::metrics))
+        .merge(wishcast_dashboard::router())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);
     if cors_on { r.layer(axum::middleware::from_fn(cors::cors)) } else { r }
@@ -90,6 +99,53 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Open `[recorder]` (spool, journal, storage, mover, reporter). A failure is logged and
+/// leaves recording off rather than stopping the node.
+fn open_recordings(
+    cfg: &NodeConfig,
+    http: SocketAddr,
+    media_ip: std::net::IpAddr,
+) -> Option<(Arc<crate::recording::Recordings>, Option<tokio::task::JoinHandle<()>>)> {
+    use wishcast_auth::{Claims, MODE_ADMIN, MODE_PUBLISH, MODE_SUBSCRIBE};
+    let rc = cfg.recorder.as_ref()?;
+    let static_token = cfg.auth.tokens.first().cloned();
+    let auth = Authenticator::new(&cfg.auth);
+    let token: Arc<dyn Fn() -> Option<String> + Send + Sync> = Arc::new(move || {
+        static_token.clone().or_else(|| {
+            let exp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+                + 300;
+            auth.mint(&Claims { id: "*".into(), exp, mode: MODE_SUBSCRIBE | MODE_PUBLISH | MODE_ADMIN })
+        })
+    });
+    let node = rc
+        .node_alias
+        .clone()
+        .filter(|a| !a.is_empty())
+        .or_else(|| Some(cfg.cluster.alias.clone()).filter(|a| !a.is_empty()))
+        .unwrap_or_else(|| format!("{}-{}", crate::cluster::hostname(), http.port()));
+    match crate::recording::Recordings::open(crate::recording::RecordingsSetup { cfg: rc, http, media_ip, token, node }) {
+        Ok(r) => {
+            let r = Arc::new(r);
+            let mut reporter = None;
+            if cfg.cluster.enabled() {
+                let target = crate::recording::journal::ReportTarget {
+                    url: format!("{}/api/recordings/report", cfg.cluster.manager.trim_end_matches('/')),
+                    token: Some(cfg.cluster.token.clone()).filter(|t| !t.is_empty()),
+                };
+                reporter = Some(crate::recording::journal::spawn_reporter(r.journal.clone(), target));
+            }
+            Some((r, reporter))
+        }
+        Err(e) => {
+            tracing::error!("recording is off: {e}");
+            None
+        }
+    }
+}
+
 /// Bind everything and serve in the background.
 pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
     let addrs_cfg = cfg.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
@@ -112,6 +168,11 @@ pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
         .await
         .map_err(|e| io::Error::new(e.kind(), format!("http.listen: cannot bind {}: {e}", addrs_cfg.http)))?;
     let http_addr = listener.local_addr()?;
+    let (recordings, reporter) = match open_recordings(&cfg, http_addr, addrs_cfg.udp.ip()) {
+        Some((r, rep)) => (Some(r), rep),
+        None => (None, None),
+    };
+    let auto_record = recordings.as_ref().map(|r| r.spawn_auto(media.events.subscribe()));
     let state = AppState {
         inner: Arc::new(Inner {
             media: media.clone(),
@@ -119,6 +180,7 @@ pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
             ice_links: wishcast_api::ice::link_headers(&cfg.ice_servers),
             owner_keys: std::hash::RandomState::new(),
             relay_client: relay_client(),
+            recordings,
             cfg,
         }),
     };
@@ -128,6 +190,8 @@ pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
     let task = tokio::spawn(async move {
         let _heartbeat = heartbeat;
         let _hangups = hangups;
+        let _auto_record = auto_record.map(AbortOnDrop);
+        let _reporter = reporter.map(AbortOnDrop);
         axum::serve(listener, app).await
     });
     Ok(RunningNode { http_addr, media, task })

@@ -22,6 +22,8 @@ pub struct Inner {
     pub owner_keys: std::hash::RandomState,
     /// HTTP client for cascade relays (connect 5 s, total 30 s).
     pub relay_client: wishcast_api::client::WhipClient,
+    /// Recording (None when `[recorder]` is absent or failed to open).
+    pub recordings: Option<Arc<crate::recording::Recordings>>,
 }
 
 impl std::ops::Deref for AppState {

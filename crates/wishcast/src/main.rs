@@ -11,6 +11,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod export;
+
 #[derive(Parser)]
 #[command(name = "wishcast", version, about = "WebRTC media cluster: WHIP/WHEP SFU node and cluster manager")]
 struct Cli {
@@ -38,6 +40,8 @@ enum Command {
     HashPassword,
     /// Load-test any WHIP/WHEP server: one synthetic publisher, N counting subscribers.
     Bench(wishcast_bench::BenchArgs),
+    /// Export one UTC day of a stream's recording as one MP4 (from `[recorder.storage]`).
+    Export(export::ExportArgs),
 }
 
 #[derive(Args, Clone)]
@@ -147,6 +151,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::HashPassword => hash_password(),
         Command::Bench(args) => wishcast_bench::main(args),
+        Command::Export(args) => export::main(args),
     }
 }
 
@@ -290,6 +295,7 @@ fn run(args: RunArgs) -> ExitCode {
             wishcast_auth::sign_hs256(mcfg.auth.secret.as_bytes(), &claims)
         });
         let auth = mcfg.auth.auth_config();
+        let recorder_storage = mcfg.recorder.storage.clone();
         let m = match wishcast_manager::start(mcfg).await {
             Ok(m) => m,
             Err(e) => return fail(e),
@@ -319,6 +325,13 @@ fn run(args: RunArgs) -> ExitCode {
             cfg.cluster.region = args.region.clone();
             let node_host = if host.is_unspecified() { loopback.clone() } else { SocketAddr::new(host, 0).to_string().trim_end_matches(":0").to_string() };
             cfg.cluster.public_url = format!("http://{node_host}:{http_port}");
+            // Recording is on in `run`: every node gets its own spool and journal and
+            // writes to the manager's storage, so playback works out of the box.
+            let mut rec = cfg.recorder.clone().unwrap_or_default();
+            rec.spool_dir = format!("./recordings/node{}/spool", i + 1);
+            rec.index_path = format!("./recordings/node{}/index.jsonl", i + 1);
+            rec.storage = recorder_storage.clone();
+            cfg.recorder = Some(rec);
             match wishcast_node::start(cfg).await {
                 Ok(n) => {
                     println!(

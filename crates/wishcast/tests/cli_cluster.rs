@@ -7,19 +7,29 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-struct Proc(Child);
+/// The child and the temp dir it runs in (its `liveman.db`, `./storage`, `./recordings`).
+struct Proc(Child, std::path::PathBuf);
 
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
     }
 }
 
 /// Spawn the binary and wait for `wishcast manager listening on http://…`.
 fn spawn(args: &[&str]) -> (Proc, String) {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "wishcast-cli-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_wishcast"))
         .args(args)
+        .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -32,7 +42,7 @@ fn spawn(args: &[&str]) -> (Proc, String) {
             let _ = tx.send(line);
         }
     });
-    let proc = Proc(child);
+    let proc = Proc(child, dir);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let line = rx
@@ -74,7 +84,7 @@ fn run_starts_a_manager_and_registered_nodes() {
     }
     let (status, page) = get(&format!("{url}/"));
     assert_eq!(status, 200);
-    assert!(page.contains("/whip/"), "built-in test page");
+    assert!(page.contains("wishcast dashboard"), "the dashboard at /: {page}");
 }
 
 #[test]

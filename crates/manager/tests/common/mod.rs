@@ -103,6 +103,7 @@ pub struct TestManager {
 pub async fn start_manager(edit: impl FnOnce(&mut ManagerConfig)) -> TestManager {
     let mut cfg = ManagerConfig::default();
     cfg.http.listen = "127.0.0.1:0".into();
+    cfg.database.url = "sqlite::memory:".into();
     edit(&mut cfg);
     let m = wishcast_manager::start(cfg).await.expect("manager starts");
     let base = format!("http://{}", m.http_addr);

@@ -11,6 +11,8 @@
 //!   external dependencies are missing, pointing at `scripts/install-test-deps`.
 #![allow(dead_code)]
 
+pub mod procs;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,0 +1,101 @@
+//! Playback of recordings through the manager: stored objects
+//! (`GET /api/record/object/{*path}`, with Range, or a 307 to a presigned URL when
+//! `[playback] signed_redirect` is on and the storage can presign), the MP4 export of
+//! one day (`GET /api/record/export/{stream}/{YYYY}/{MM}/{DD}?from=&to=`), and the
+//! storage helpers Liveman offers nodes (`POST /api/storage/presign`,
+//! `GET /api/storage/ping`). Reading needs read access to the stream the path starts
+//! with, so a scoped token (`{"id": stream, "mode": r}`) grants one stream's recordings.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use wishcast_auth::Access;
+use wishcast_storage::{ObjectPath, Store};
+
+use super::json_body;
+use crate::error::{ApiError, ApiResult};
+use crate::guard::require;
+use crate::state::AppState;
+
+fn store(state: &AppState) -> ApiResult<&Store> {
+    state.store.as_ref().ok_or_else(|| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "recording storage is not available (see the manager log for `[recorder.storage]`)")
+    })
+}
+
+pub async fn object(State(state): State<AppState>, Path(path): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+    let stream = path.split('/').next().unwrap_or("");
+    require(&state, &headers, &uri, Access::RecordRead(stream))?;
+    let store = store(&state)?;
+    let redirect = state
+        .cfg
+        .playback
+        .signed_redirect
+        .then(|| Duration::from_secs(state.cfg.playback.signed_ttl_seconds.max(1)));
+    Ok(wishcast_playback::object(store, None, &path, &headers, redirect).await)
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    Path((stream, y, m, d)): Path<(String, String, String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    require(&state, &headers, &uri, Access::RecordRead(&stream))?;
+    let (year, month, day) = wishcast_api::record::parse_day(&y, &m, &d).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
+    let (from, to) = wishcast_api::record::parse_export_range(uri.query()).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
+    let store = store(&state)?;
+    Ok(wishcast_playback::export(store, None, &stream, year, month, day, from, to).await)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresignRequest {
+    method: String,
+    path: String,
+    #[serde(default)]
+    ttl_seconds: Option<u64>,
+}
+
+/// `POST /api/storage/presign` (admin): `{"method":"PUT"|"GET","path":"...","ttl_seconds":300}`.
+pub async fn presign(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+    require(&state, &headers, &uri, Access::Admin)?;
+    let req: PresignRequest = json_body(&headers, &body)?;
+    let path = ObjectPath::parse(&req.path)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid `path`: {e}")))?;
+    let ttl = Duration::from_secs(req.ttl_seconds.unwrap_or(300).max(30));
+    let store = store(&state)?;
+    let r = match req.method.to_ascii_uppercase().as_str() {
+        "GET" => store.presign_read(&path, ttl).await,
+        "PUT" => store.presign_write(&path, ttl).await,
+        other => {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("unsupported method `{other}`: use GET or PUT")));
+        }
+    };
+    match r {
+        Ok(Some(p)) => {
+            let headers: serde_json::Map<String, serde_json::Value> =
+                p.headers.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+            Ok(Json(serde_json::json!({ "url": p.url, "headers": headers })).into_response())
+        }
+        Ok(None) => Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "this storage cannot presign (type = \"fs\"); use GET /api/record/object/{path} instead",
+        )),
+        Err(e) => Err(ApiError::new(StatusCode::BAD_GATEWAY, format!("presign failed: {e}"))),
+    }
+}
+
+/// `GET /api/storage/ping`: 200 when the storage answers.
+pub async fn ping(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+    require(&state, &headers, &uri, Access::Admin)?;
+    match store(&state)?.ping().await {
+        Ok(()) => Ok((StatusCode::OK, "ok\n").into_response()),
+        Err(e) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("storage does not answer: {e}"))),
+    }
+}
