@@ -570,8 +570,20 @@ impl Registry {
     /// still held for it (a snapshot may never have shown it).
     pub fn remove_route(&self, stream: &str, session: &str) {
         let mut g = self.lock();
-        g.routes.remove(&(stream.to_string(), session.to_string()));
+        let route = g.routes.remove(&(stream.to_string(), session.to_string()));
         g.pending.retain(|p| !(p.stream == stream && p.session.as_deref() == Some(session)));
+        // The node's last snapshot still lists the session until its next heartbeat:
+        // drop it there too, or placement counts a viewer who has left (a WHEP right
+        // after a hang-up would see a full node).
+        for n in g.nodes.values_mut() {
+            if route.as_ref().is_some_and(|r| r.alias != n.alias) {
+                continue;
+            }
+            if let Some(s) = n.streams.iter_mut().find(|s| s.id == stream) {
+                s.subscribe.sessions.retain(|x| x.id != session);
+                s.publish.sessions.retain(|x| x.id != session);
+            }
+        }
     }
 
     pub fn set_relay_state(&self, id: u64, state: RelayState) {
@@ -681,6 +693,15 @@ mod tests {
         // v1 left, v3 shown.
         r.apply_snapshot("a", vec![stream("s", &["p"], &["v3"])], None, Duration::ZERO);
         assert!(r.place(&sub("s")).is_ok());
+    }
+
+    #[test]
+    fn a_viewer_hung_up_through_the_manager_frees_its_slot_before_the_next_snapshot() {
+        let r = Registry::new(&[entry("a", 1)], HealthConfig::default());
+        r.apply_snapshot("a", vec![stream("s", &["p"], &["v1"])], None, Duration::ZERO);
+        assert!(r.place(&sub("s")).is_err(), "v1 fills sub_max 1");
+        r.remove_route("s", "v1");
+        assert!(r.place(&sub("s")).is_ok(), "v1 left through the manager: its slot is free at once");
     }
 
     #[test]

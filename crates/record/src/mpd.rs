@@ -129,9 +129,12 @@ impl Mpd {
         } else {
             let _ = write!(
                 x,
-                " type=\"dynamic\" availabilityStartTime=\"{ast}\" publishTime=\"{}\" minimumUpdatePeriod=\"{}\"",
+                " type=\"dynamic\" availabilityStartTime=\"{ast}\" publishTime=\"{}\" minimumUpdatePeriod=\"{}\" suggestedPresentationDelay=\"{}\"",
                 format_datetime(publish_ms),
-                format_duration(update_period_ms)
+                format_duration(update_period_ms),
+                // Segments are published only once complete (and then uploaded):
+                // start players three segments behind the live edge.
+                format_duration(update_period_ms * 3)
             );
         }
         let _ = writeln!(

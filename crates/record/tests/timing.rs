@@ -522,3 +522,29 @@ fn malformed_frames_and_absurd_timestamps_never_panic() {
         let _ = r.wants_keyframe();
     }
 }
+
+#[test]
+fn extended_timestamps_across_the_32_bit_wrap_stay_exact() {
+    let mut r = rec(RecorderConfig::default());
+    let mut out = Vec::new();
+    // The node unwraps RTP timestamps; the recorder must cope with values past 2^32.
+    let mut rtp = (1u64 << 32) - 90_000;
+    for i in 0..90u64 {
+        r.push(
+            vframe(&vp8(i % 30 == 0, 20), rtp),
+            t0() + Duration::from_micros(i * 33_333),
+            &mut out,
+        );
+        rtp += 3000;
+    }
+    r.finish(t0() + Duration::from_secs(3), &mut out);
+    let segs = segments(&out, TrackKind::Video);
+    let all: Vec<u32> = segs
+        .iter()
+        .flat_map(|(_, s)| trun(s))
+        .map(|x| x.0)
+        .collect();
+    assert_eq!(all.len(), 90);
+    assert!(all.iter().all(|d| *d == 3000), "{all:?}");
+    assert_eq!(tfdt(&segs[1].1), 180_000);
+}

@@ -20,6 +20,7 @@ use crate::config::{StorageConfig, StorageKind};
 use crate::content_type::content_type;
 use crate::error::StorageError;
 use crate::path::{ObjectPath, RESERVED_TMP_DIR};
+use crate::queue::is_barrier;
 use crate::range::ByteRange;
 
 /// Handle on the configured storage. Cheap to clone.
@@ -185,9 +186,9 @@ impl Store {
 
     /// Stream the object, or `range` of it (half-open; the end is clamped to the
     /// object's length). A missing object is [`StorageError::NotFound`]; a range that
-    /// starts at or after the end is [`StorageError::RangeNotSatisfiable`]. The length
-    /// comes from a `stat` before the read, so read objects that are rewritten in
-    /// place (manifests) with [`Store::read_all`] instead.
+    /// starts at or after the end is [`StorageError::RangeNotSatisfiable`]. Manifests
+    /// (`.mpd`, `.m3u8`), which are rewritten in place, are read whole in one request
+    /// so the length always matches the bytes; other objects are streamed after a `stat`.
     pub async fn read(&self, path: &ObjectPath, range: Option<Range<u64>>) -> Result<ObjectBody, StorageError> {
         let partial = range.is_some();
         self.read_resolved(path, partial, move |total| match range {
@@ -218,6 +219,16 @@ impl Store {
         resolve: impl FnOnce(u64) -> Option<Range<u64>>,
     ) -> Result<ObjectBody, StorageError> {
         let p = path.as_str();
+        if is_barrier(p) {
+            // Rewritten in place: one whole read, so the length and the bytes belong to
+            // the same version (a stat-then-read could mix two).
+            let bytes = self.read_all(path).await?.ok_or_else(|| StorageError::NotFound(p.to_string()))?;
+            let total = bytes.len() as u64;
+            let range = resolve(total).ok_or(StorageError::RangeNotSatisfiable { path: p.to_string(), total })?;
+            let chunk = Bytes::from(bytes).slice(range.start as usize..range.end as usize);
+            let stream = futures_util::stream::iter([Ok(chunk)]).boxed();
+            return Ok(ObjectBody { total_len: total, range, partial, stream });
+        }
         let total = self.stat(path).await?.ok_or_else(|| StorageError::NotFound(p.to_string()))?;
         let range = resolve(total).ok_or(StorageError::RangeNotSatisfiable { path: p.to_string(), total })?;
         if range.is_empty() {

@@ -71,6 +71,15 @@ async fn fs_write_read_range_stat_list_delete() {
         other => panic!("expected 416, got {other:?}"),
     }
     assert!(matches!(store.read(&p("cam1/missing.m4s"), None).await, Err(StorageError::NotFound(_))));
+    // Manifests are read whole in one request (consistent length), ranges included.
+    let mpd = store.read(&m, None).await.expect("read mpd");
+    assert_eq!(mpd.total_len, 16);
+    assert_eq!(mpd.into_vec().await.expect("body"), b"<MPD version=2/>".to_vec());
+    let mpd = store.read_byte_range(&m, Some(ByteRange::From(5))).await.expect("mpd range");
+    assert_eq!(mpd.content_range().as_deref(), Some("bytes 5-15/16"));
+    assert_eq!(mpd.into_vec().await.expect("body"), b"version=2/>".to_vec());
+    assert!(matches!(store.read(&m, Some(16..20)).await, Err(StorageError::RangeNotSatisfiable { total: 16, .. })));
+    assert!(matches!(store.read(&p("cam1/none.mpd"), None).await, Err(StorageError::NotFound(_))));
     // Zero-length objects read as an empty body.
     store.write(&p("cam1/empty"), Vec::new()).await.expect("empty");
     assert_eq!(store.read(&p("cam1/empty"), None).await.expect("read empty").into_vec().await.ok(), Some(vec![]));
@@ -135,4 +144,36 @@ async fn fs_bad_root_is_a_config_error() {
     std::fs::write(&file, b"x").expect("write");
     let err = Store::new(&StorageConfig::fs(file.join("sub").to_string_lossy())).err().map(|e| e.to_string());
     assert!(err.as_deref().is_some_and(|e| e.contains("recorder.storage.root")), "{err:?}");
+}
+
+/// A manifest rewritten while it is being read: every read is one whole version
+/// (length and bytes agree), never a mix or a truncation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fs_manifest_reads_are_consistent_during_rewrites() {
+    let tmp = TempDir::new("fs-rewrite");
+    let store = Store::new(&StorageConfig::fs(tmp.path().to_string_lossy())).expect("store");
+    let m = p("cam1/2026/11/21/manifest.mpd");
+    // Version v: "<v as 8 digits>" followed by v bytes of 'x' (grows like a manifest).
+    let version = |v: usize| format!("{v:08}{}", "x".repeat(v)).into_bytes();
+    store.write(&m, version(0)).await.expect("write");
+    let writer = {
+        let (store, m) = (store.clone(), m.clone());
+        tokio::spawn(async move {
+            for v in 1..=400 {
+                store.write(&m, version(v * 50)).await.expect("rewrite");
+            }
+        })
+    };
+    let mut reads = 0;
+    while !writer.is_finished() {
+        let body = store.read(&m, None).await.expect("read");
+        let total = body.total_len;
+        let bytes = body.into_vec().await.expect("body");
+        assert_eq!(bytes.len() as u64, total, "length and bytes from the same version");
+        let v: usize = std::str::from_utf8(&bytes[..8]).ok().and_then(|s| s.parse().ok()).expect("header");
+        assert_eq!(bytes, version(v), "a whole version");
+        reads += 1;
+    }
+    writer.await.expect("writer");
+    assert!(reads > 10, "reads overlapped the rewrites ({reads})");
 }

@@ -8,15 +8,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::procs::{Proc, TempDir};
+use common::procs::{nanos, Proc, TempDir};
 use common::{chromium_path, repo_root, require_browser_deps, run_with_timeout, serial, INSTALL_HINT};
 
 /// How long one browser scenario may take (nextest kills the test at 120 s).

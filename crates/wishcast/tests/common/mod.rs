@@ -13,7 +13,7 @@
 
 pub mod procs;
 
-use std::io::{BufRead, BufReader, Read};
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -48,34 +48,7 @@ pub fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-type Log = Arc<Mutex<Vec<u8>>>;
-
-fn pump<R: Read + Send + 'static>(r: R, log: Log, tee: Option<mpsc::Sender<String>>) {
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(r);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    {
-                        let mut l = log.lock().unwrap();
-                        l.extend_from_slice(&line);
-                        // Keep memory bounded on chatty logs: drop the oldest half.
-                        if l.len() > 8 << 20 {
-                            let cut = l.len() / 2;
-                            l.drain(..cut);
-                        }
-                    }
-                    if let Some(tx) = &tee {
-                        let _ = tx.send(String::from_utf8_lossy(&line).into_owned());
-                    }
-                }
-            }
-        }
-    });
-}
+use procs::{pump, Log};
 
 /// A running `wishcast node`; killed when dropped.
 pub struct Node {
