@@ -194,6 +194,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
             .map(|(a, b)| b.saturating_sub(a)),
         udp_drops: s0.5.zip(s1.5).map(|(a, b)| b.saturating_sub(a)),
         busiest_thread: procstat::busiest_thread(&s0.6, &s1.6),
+        threads: procstat::thread_deltas(&s0.6, &s1.6).into_iter().take(6).collect(),
         rss_end_bytes: rss_end,
         rss_before_bytes: rss_before,
         rss_joined_bytes: rss_joined,

@@ -42,6 +42,19 @@ pub fn busiest_thread(a: &[(u32, String, f64)], b: &[(u32, String, f64)]) -> Opt
         .max_by(|x, y| x.1.total_cmp(&y.1))
 }
 
+/// CPU seconds each thread used between two samples, busiest first (name, seconds).
+pub fn thread_deltas(a: &[(u32, String, f64)], b: &[(u32, String, f64)]) -> Vec<(String, f64)> {
+    let mut v: Vec<(String, f64)> = b
+        .iter()
+        .map(|(tid, name, t1)| {
+            let t0 = a.iter().find(|x| x.0 == *tid).map_or(0.0, |x| x.2);
+            (name.clone(), t1 - t0)
+        })
+        .collect();
+    v.sort_by(|x, y| y.1.total_cmp(&x.1));
+    v
+}
+
 /// Our own process's CPU seconds.
 pub fn own_cpu_seconds() -> Option<f64> {
     cpu_seconds(std::process::id())
@@ -186,6 +199,9 @@ mod tests {
             (3, "new".to_string(), 0.5),
         ];
         assert_eq!(busiest_thread(&a, &b), Some(("worker".to_string(), 2.0)));
+        let d = thread_deltas(&a, &b);
+        assert_eq!(d.first(), Some(&("worker".to_string(), 2.0)));
+        assert_eq!(d.len(), b.len());
         assert!(!threads_cpu_seconds(std::process::id()).is_empty());
     }
 

@@ -90,6 +90,10 @@ pub struct ServerFigures {
     /// share of one core: near 100 % means a single-threaded bottleneck.
     pub busiest_thread: Option<(String, f64)>,
     pub busiest_thread_percent: Option<f64>,
+    /// The busiest server threads (name, CPU seconds in the window; % of a core in
+    /// `threads_percent`): shows how the media workers share the load.
+    pub threads: Vec<(String, f64)>,
+    pub threads_percent: Vec<(String, f64)>,
     /// Datagrams the kernel dropped on the server's UDP sockets because it did not
     /// read them in time, in the window and during the join phase.
     pub udp_drops: Option<u64>,
@@ -264,6 +268,7 @@ impl Report {
         if let Some(mut srv) = s.server {
             srv.cpu_percent = srv.cpu_seconds * 100.0 / w;
             srv.busiest_thread_percent = srv.busiest_thread.as_ref().map(|t| t.1 * 100.0 / w);
+            srv.threads_percent = srv.threads.iter().map(|(n, t)| (n.clone(), t * 100.0 / w)).collect();
             if packets > 0 && srv.cpu_seconds > 0.0 {
                 srv.us_per_packet = Some(srv.cpu_seconds * 1e6 / packets as f64);
                 srv.packets_per_second_per_core = Some(packets as f64 / srv.cpu_seconds);
@@ -436,6 +441,15 @@ impl Report {
                     "busiest server thread",
                     format!("{name}: {pct:.1} % of a core"),
                 );
+            }
+            if !s.threads_percent.is_empty() {
+                let list: Vec<String> = s
+                    .threads_percent
+                    .iter()
+                    .filter(|(_, p)| *p >= 0.5)
+                    .map(|(n, p)| format!("{n} {p:.0} %"))
+                    .collect();
+                row(&mut o, "server threads", list.join(", "));
             }
             row(
                 &mut o,

@@ -5,8 +5,9 @@
 use wishcast_bench::{BenchArgs, BenchCodec};
 use wishcast_node::NodeConfig;
 
-async fn node() -> wishcast_node::RunningNode {
+async fn node(workers: usize) -> wishcast_node::RunningNode {
     let mut cfg = NodeConfig::default();
+    cfg.webrtc.workers = workers;
     cfg.http.listen = "127.0.0.1:0".into();
     cfg.webrtc.listen = "127.0.0.1:0".into();
     cfg.webrtc.tcp_listen = "127.0.0.1:0".into();
@@ -14,7 +15,12 @@ async fn node() -> wishcast_node::RunningNode {
 }
 
 async fn smoke(codec: BenchCodec, subscribers: usize, seconds: f64) {
-    let node = node().await;
+    smoke_on(codec, subscribers, seconds, 0).await
+}
+
+async fn smoke_on(codec: BenchCodec, subscribers: usize, seconds: f64, workers: usize) {
+    let node = node(workers).await;
+    assert_eq!(node.media.workers(), wishcast_sfu_workers(workers));
     let mut args = BenchArgs::new(format!("http://{}/whip/bench", node.http_addr));
     args.subscribers = subscribers;
     args.seconds = seconds;
@@ -58,4 +64,16 @@ async fn twenty_vp8_subscribers_connect_and_lose_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h264_stream_reaches_subscribers() {
     smoke(BenchCodec::H264, 4, 2.0).await;
+}
+
+/// `webrtc.workers = 0` means one per core.
+fn wishcast_sfu_workers(n: usize) -> usize {
+    if n == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(32) } else { n }
+}
+
+/// Three media workers whatever the machine: players spread over them, frames cross
+/// workers, and still nobody misses a packet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_on_three_workers_lose_nothing() {
+    smoke_on(BenchCodec::Vp8, 12, 3.0, 3).await;
 }

@@ -205,7 +205,7 @@ pub fn spawn(cfg: &NodeConfig, http: SocketAddr, media: MediaHandle) -> Option<H
         let mut failing: Option<String> = None;
         loop {
             iv.tick().await;
-            let Ok(streams) = media.call(|sfu, _| sfu.streams_view(&[])).await else {
+            let Ok(streams) = media.streams_view(Vec::new()).await else {
                 tracing::warn!("media plane stopped: no more heartbeats");
                 return;
             };

@@ -57,6 +57,8 @@ pub struct WebrtcConfig {
     pub ice_lite: bool,
     /// Enables test-only routes (`POST /session/{stream}/{id}/bwe_cap`). Keep off in production.
     pub test_hooks: bool,
+    /// Media worker threads; 0 = one per core.
+    pub workers: usize,
 }
 
 impl Default for WebrtcConfig {
@@ -70,6 +72,7 @@ impl Default for WebrtcConfig {
             advertise_udp: true,
             ice_lite: true,
             test_hooks: false,
+            workers: 0,
         }
     }
 }
@@ -155,6 +158,13 @@ impl NodeConfig {
         } else {
             Some(addr("webrtc.tcp_listen", &self.webrtc.tcp_listen)?)
         };
+        if self.webrtc.workers > wishcast_sfu::placement::MAX_WORKERS {
+            return Err(ConfigError(format!(
+                "config key `webrtc.workers`: {} is more than the {} media workers a node can run; use 0 for one per core",
+                self.webrtc.workers,
+                wishcast_sfu::placement::MAX_WORKERS
+            )));
+        }
         if !self.webrtc.advertise_udp && tcp.is_none() {
             return Err(ConfigError(
                 "config key `webrtc.advertise_udp`: false needs `webrtc.tcp_listen`, otherwise no candidate is left".into(),
@@ -266,6 +276,10 @@ ice_udp_addrs = ["auto"]
         assert!(e.contains("strategy.each_stream_max_sub"), "{e}");
         let (c, _) = parse("[webrtc]\nlisten = \"nope\"\n").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("webrtc.listen"));
+        let (c, _) = parse("[webrtc]\nworkers = 99\n").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("webrtc.workers"));
+        let (c, _) = parse("[webrtc]\nworkers = 2\n").unwrap();
+        assert_eq!(c.webrtc.workers, 2);
         let (c, _) = parse("[webrtc]\npublic_ip = \"1.2.3\"\n").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("webrtc.public_ip"));
         let (c, _) = parse("[[ice_servers]]\nurls = \"turn:x\"\n").unwrap();

@@ -174,6 +174,7 @@ pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
         tcp,
         advertise_udp: cfg.webrtc.advertise_udp,
         strategy: cfg.strategy.clone(),
+        workers: cfg.webrtc.workers,
     })
     .await?;
     let listener = TcpListener::bind(addrs_cfg.http)

@@ -1,29 +1,34 @@
 //! The I/O edge of the media plane: binds the UDP sockets and the passive ICE-TCP
-//! listeners, and runs one [`Sfu`] on one tokio task. The control plane talks to it
-//! through [`MediaHandle::call`], which runs a closure on the media task.
+//! listeners and starts the media workers ([`crate::worker`]), each a thread with its
+//! own [`Sfu`] on a current-thread tokio runtime. The control plane talks to them
+//! through [`MediaHandle`] ([`crate::handle`]).
+//!
+//! Socket layout: one reader per UDP socket (worker 0) routes each datagram to its
+//! worker: a STUN check by the worker character its ufrag starts with, anything else
+//! by the source address a worker proved with STUN (the shared route table, written
+//! by the workers, read by the reader). Every worker sends its own datagrams with
+//! `sendmmsg` on a duplicate of the socket's file descriptor. docs/performance.md
+//! has the measurements behind this choice (vs one SO_REUSEPORT socket per worker).
 
 use std::collections::HashMap;
-use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::task::Poll;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use str0m::net::Protocol;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, mpsc};
 use wishcast_api::Strategy;
 
 use crate::addrs::{with_port, Binding};
-use crate::core::{RelayClosed, Sfu, SfuConfig, SfuEvent};
-use crate::error::SfuError;
+use crate::core::{Sfu, SfuConfig};
 use crate::metrics::Metrics;
-use crate::batch_send::SendBatch;
-use crate::tcp_framing::{frame, FrameReader};
+use crate::tcp_framing::FrameReader;
+use crate::worker::{self, WorkerIo};
 
-type Cmd = Box<dyn FnOnce(&mut Sfu, Instant) + Send>;
+pub use crate::handle::MediaHandle;
 
 /// What to bind and advertise.
 #[derive(Debug, Clone)]
@@ -33,44 +38,14 @@ pub struct DriverConfig {
     /// Test/firewall mode: advertise only the TCP candidates.
     pub advertise_udp: bool,
     pub strategy: Strategy,
+    /// Media worker threads; 0 = one per core (`webrtc.workers`).
+    pub workers: usize,
 }
 
-/// A cheap, cloneable handle to the running media plane.
-#[derive(Clone)]
-pub struct MediaHandle {
-    tx: mpsc::UnboundedSender<Cmd>,
-    pub metrics: Arc<Metrics>,
-    pub events: broadcast::Sender<SfuEvent>,
-    /// Bound UDP sockets (real ports).
-    pub udp_addrs: Vec<SocketAddr>,
-    /// Bound TCP listeners (real ports).
-    pub tcp_addrs: Vec<SocketAddr>,
-    relay_closed: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<RelayClosed>>>>,
-}
+/// Source address → worker, for datagrams that are not STUN checks.
+pub type Routes = Arc<RwLock<HashMap<SocketAddr, usize>>>;
 
-impl MediaHandle {
-    /// Ended cascade relays whose remote sessions should be DELETEd (taken once).
-    pub fn take_relay_closed(&self) -> Option<mpsc::UnboundedReceiver<RelayClosed>> {
-        self.relay_closed.lock().ok()?.take()
-    }
-
-    /// Run `f` on the media task and return its result.
-    pub async fn call<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Sfu, Instant) -> R + Send + 'static,
-    ) -> Result<R, SfuError> {
-        let (tx, rx) = oneshot::channel();
-        let cmd: Cmd = Box::new(move |sfu, now| {
-            let _ = tx.send(f(sfu, now));
-        });
-        self.tx
-            .send(cmd)
-            .map_err(|_| SfuError::Internal("media plane stopped".into()))?;
-        rx.await.map_err(|_| SfuError::Internal("media plane stopped".into()))
-    }
-}
-
-enum TcpIn {
+pub(crate) enum TcpIn {
     Open(SocketAddr, mpsc::Sender<Vec<u8>>),
     Frame { remote: SocketAddr, local: SocketAddr, data: Vec<u8> },
     Closed(SocketAddr),
@@ -80,8 +55,15 @@ fn unix_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-/// Bind every socket, then spawn the media task.
+/// The worker count `webrtc.workers = n` means on this machine.
+pub fn effective_workers(n: usize) -> usize {
+    let n = if n == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { n };
+    n.clamp(1, crate::placement::MAX_WORKERS)
+}
+
+/// Bind every socket, then start the media workers.
 pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
+    let workers = effective_workers(cfg.workers);
     let mut sockets: Vec<(std::net::UdpSocket, SocketAddr)> = Vec::new();
     let mut udp_port = 0u16;
     let mut udp_candidates = Vec::new();
@@ -102,7 +84,13 @@ pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
         }
         sockets.push((sock, identity));
     }
-    let (tcp_tx, tcp_rx) = mpsc::channel::<TcpIn>(4096);
+    let mut tcp_txs = Vec::with_capacity(workers);
+    let mut tcp_rxs = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let (tx, rx) = mpsc::channel::<TcpIn>(4096);
+        tcp_txs.push(tx);
+        tcp_rxs.push(rx);
+    }
     let mut tcp_candidates = Vec::new();
     let mut tcp_addrs = Vec::new();
     let mut tcp_port = 0u16;
@@ -117,68 +105,126 @@ pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
         let identity = fixed.advertise.first().copied().unwrap_or(real);
         tcp_candidates.extend(fixed.advertise.iter().copied());
         tcp_addrs.push(real);
-        tokio::spawn(accept_loop(l, identity, tcp_tx.clone()));
+        tokio::spawn(accept_loop(l, identity, tcp_txs.clone()));
     }
     let metrics = Arc::new(Metrics::default());
-    let sfu_cfg = SfuConfig {
-        udp_candidates,
-        tcp_candidates,
-        strategy: cfg.strategy.clone(),
-        ..Default::default()
-    };
-    let sfu = Sfu::new(sfu_cfg, Instant::now(), unix_ms(), metrics.clone());
-    let (tx, rx) = mpsc::unbounded_channel();
     let (events, _) = broadcast::channel(1024);
     let (relay_tx, relay_rx) = mpsc::unbounded_channel();
-    let udp_addrs = sockets.iter().filter_map(|(s, _)| s.local_addr().ok()).collect();
-    // The media loop gets a thread of its own (a current-thread runtime): no work
-    // stealing, no cross-thread wake-ups on the packet path.
-    let ev = events.clone();
-    std::thread::Builder::new()
-        .name("wishcast-media".into())
-        .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::error!("media runtime failed to start: {e}");
-                    return;
-                }
-            };
-            rt.block_on(async move {
-                let mut socks = Vec::with_capacity(sockets.len());
-                for (s, id) in sockets {
-                    match UdpSocket::from_std(s) {
-                        Ok(s) => socks.push((s, id)),
-                        Err(e) => tracing::error!("media socket: {e}"),
+    let udp_addrs: Vec<SocketAddr> = sockets.iter().filter_map(|(s, _)| s.local_addr().ok()).collect();
+    let routes: Routes = Arc::new(RwLock::new(HashMap::new()));
+
+    // Channels between workers: commands, bridge messages, routed datagrams.
+    let mut cmd_txs = Vec::new();
+    let mut cmd_rxs = Vec::new();
+    let mut bridge_txs = Vec::new();
+    let mut bridge_rxs = Vec::new();
+    let mut dgram_txs = Vec::new();
+    let mut dgram_rxs = Vec::new();
+    for _ in 0..workers {
+        let (t, r) = mpsc::unbounded_channel();
+        cmd_txs.push(t);
+        cmd_rxs.push(r);
+        let (t, r) = mpsc::channel(worker::BRIDGE_QUEUE);
+        bridge_txs.push(t);
+        bridge_rxs.push(r);
+        let (t, r) = mpsc::channel(worker::DATAGRAM_QUEUE);
+        dgram_txs.push(t);
+        dgram_rxs.push(r);
+    }
+    let mut loads = Vec::new();
+    let mut cert = None;
+    let epoch = Instant::now();
+    let epoch_ms = unix_ms();
+    let mut tcp_rxs = tcp_rxs.into_iter();
+    let mut cmd_rxs = cmd_rxs.into_iter();
+    let mut bridge_rxs = bridge_rxs.into_iter();
+    let mut dgram_rxs = dgram_rxs.into_iter();
+    for (w, tcp_tx) in tcp_txs.iter().enumerate() {
+        let sfu_cfg = SfuConfig {
+            udp_candidates: udp_candidates.clone(),
+            tcp_candidates: tcp_candidates.clone(),
+            strategy: cfg.strategy.clone(),
+            worker: w,
+            workers,
+            ..Default::default()
+        };
+        let mut sfu = Sfu::new(sfu_cfg, epoch, epoch_ms, metrics.clone());
+        // One DTLS certificate per node: all workers share worker 0's.
+        match &cert {
+            None => cert = sfu.dtls_cert().cloned(),
+            Some(c) => sfu.set_dtls_cert(Some(c.clone())),
+        }
+        loads.push(sfu.load_gauge());
+        // Worker 0 owns the sockets for reading; every worker sends on a duplicate.
+        let mut send_socks = Vec::with_capacity(sockets.len());
+        for (s, id) in &sockets {
+            send_socks.push((s.try_clone()?, *id));
+        }
+        let read_socks = if w == 0 {
+            let mut v = Vec::new();
+            for (s, id) in &sockets {
+                v.push((s.try_clone()?, *id));
+            }
+            v
+        } else {
+            Vec::new()
+        };
+        let (Some(tcp_rx), Some(cmds), Some(bridge_rx), Some(dgram_rx)) =
+            (tcp_rxs.next(), cmd_rxs.next(), bridge_rxs.next(), dgram_rxs.next())
+        else {
+            return Err(io::Error::other("media worker channels"));
+        };
+        let io = WorkerIo {
+            read_socks,
+            send_socks,
+            cmds,
+            bridge_rx,
+            bridge_txs: bridge_txs.clone(),
+            dgram_rx,
+            dgram_txs: dgram_txs.clone(),
+            tcp_rx,
+            tcp_tx: tcp_tx.clone(),
+            routes: routes.clone(),
+            events: events.clone(),
+            relay_closed: relay_tx.clone(),
+        };
+        std::thread::Builder::new()
+            .name(format!("wishcast-mw{w}"))
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::error!("media runtime failed to start: {e}");
+                        return;
                     }
-                }
-                run(sfu, socks, rx, tcp_rx, tcp_tx, ev, relay_tx).await
-            })
-        })?;
-    Ok(MediaHandle {
-        tx,
+                };
+                rt.block_on(worker::run(sfu, io))
+            })?;
+    }
+    drop(sockets);
+    Ok(MediaHandle::new(
+        cmd_txs,
+        loads.into_iter().map(|l: Arc<AtomicU64>| l).collect(),
         metrics,
         events,
         udp_addrs,
         tcp_addrs,
-        relay_closed: Arc::new(std::sync::Mutex::new(Some(relay_rx))),
-    })
+        relay_rx,
+    ))
 }
 
-async fn accept_loop(l: TcpListener, local: SocketAddr, to_core: mpsc::Sender<TcpIn>) {
+async fn accept_loop(l: TcpListener, local: SocketAddr, to_workers: Vec<mpsc::Sender<TcpIn>>) {
     loop {
         let Ok((stream, remote)) = l.accept().await else { continue };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(tcp_conn(stream, remote, local, to_core.clone()));
+        tokio::spawn(tcp_conn(stream, remote, local, to_workers.clone()));
     }
 }
 
-async fn tcp_conn(stream: TcpStream, remote: SocketAddr, local: SocketAddr, to_core: mpsc::Sender<TcpIn>) {
+/// One ICE-TCP connection. It belongs to the worker its first STUN check names.
+async fn tcp_conn(stream: TcpStream, remote: SocketAddr, local: SocketAddr, to_workers: Vec<mpsc::Sender<TcpIn>>) {
     let (mut rd, mut wr) = stream.into_split();
     let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(1024);
-    if to_core.send(TcpIn::Open(remote, out_tx)).await.is_err() {
-        return;
-    }
     let writer = tokio::spawn(async move {
         while let Some(buf) = out_rx.recv().await {
             if wr.write_all(&buf).await.is_err() {
@@ -188,140 +234,40 @@ async fn tcp_conn(stream: TcpStream, remote: SocketAddr, local: SocketAddr, to_c
     });
     let mut reader = FrameReader::default();
     let mut buf = vec![0u8; 16 * 1024];
-    loop {
+    let mut out_tx = Some(out_tx);
+    let mut to_core: Option<mpsc::Sender<TcpIn>> = None;
+    'read: loop {
         match rd.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 reader.extend(&buf[..n]);
                 while let Some(data) = reader.next_frame() {
-                    if to_core.send(TcpIn::Frame { remote, local, data }).await.is_err() {
-                        break;
+                    if to_core.is_none() {
+                        let w = crate::placement::worker_of_stun(&data, to_workers.len()).unwrap_or(0);
+                        let Some(tx) = to_workers.get(w).cloned() else { break 'read };
+                        if let Some(o) = out_tx.take()
+                            && tx.send(TcpIn::Open(remote, o)).await.is_err() {
+                                break 'read;
+                            }
+                        to_core = Some(tx);
                     }
+                    if let Some(tx) = &to_core
+                        && tx.send(TcpIn::Frame { remote, local, data }).await.is_err() {
+                            break 'read;
+                        }
                 }
             }
         }
     }
     writer.abort();
-    let _ = to_core.send(TcpIn::Closed(remote)).await;
-}
-
-async fn run(
-    mut sfu: Sfu,
-    sockets: Vec<(UdpSocket, SocketAddr)>,
-    mut cmds: mpsc::UnboundedReceiver<Cmd>,
-    mut tcp_rx: mpsc::Receiver<TcpIn>,
-    // Held so `tcp_rx` never closes, even with no listener.
-    _tcp_tx: mpsc::Sender<TcpIn>,
-    events: broadcast::Sender<SfuEvent>,
-    relay_closed: mpsc::UnboundedSender<RelayClosed>,
-) {
-    let by_identity: HashMap<SocketAddr, usize> =
-        sockets.iter().enumerate().map(|(i, (_, id))| (*id, i)).collect();
-    let mut tcp_conns: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
-    let mut buf = vec![0u8; 2048];
-    let mut batch = SendBatch::new();
-    let mut out: Vec<Vec<str0m::net::Transmit>> = sockets.iter().map(|_| Vec::new()).collect();
-    loop {
-        let now = Instant::now();
-        if now >= sfu.poll_timeout() {
-            guard("timeout", || sfu.handle_timeout(now));
-        }
-        // Flush output: UDP in sendmmsg batches per socket, ICE-TCP framed.
-        while let Some(t) = sfu.poll_transmit() {
-            match t.proto {
-                Protocol::Udp => {
-                    let idx = by_identity.get(&t.source).copied().unwrap_or(0);
-                    if let Some(q) = out.get_mut(idx) {
-                        q.push(t);
-                    }
-                }
-                _ => {
-                    if let (Some(conn), Some(framed)) = (tcp_conns.get(&t.destination), frame(&t.contents)) {
-                        let _ = conn.try_send(framed);
-                    }
-                }
-            }
-        }
-        for (idx, q) in out.iter_mut().enumerate() {
-            if q.is_empty() {
-                continue;
-            }
-            if let Some((s, _)) = sockets.get(idx) {
-                let msgs: Vec<(&[u8], SocketAddr)> = q.iter().map(|t| (&t.contents[..], t.destination)).collect();
-                send_all(s, &mut batch, &msgs).await;
-            }
-            q.clear();
-        }
-        for e in sfu.take_events() {
-            let _ = events.send(e);
-        }
-        for r in sfu.take_closed_relays() {
-            let _ = relay_closed.send(r);
-        }
-        let deadline = tokio::time::Instant::from_std(sfu.poll_timeout());
-        tokio::select! {
-            biased;
-            cmd = cmds.recv() => match cmd {
-                Some(cmd) => guard("command", || cmd(&mut sfu, Instant::now())),
-                None => return,
-            },
-            (idx, res) = poll_fn(|cx| {
-                for (i, (s, _)) in sockets.iter().enumerate() {
-                    let mut rb = tokio::io::ReadBuf::new(&mut buf);
-                    if let Poll::Ready(r) = s.poll_recv_from(cx, &mut rb) {
-                        return Poll::Ready((i, r.map(|a| (a, rb.filled().len()))));
-                    }
-                }
-                Poll::Pending
-            }) => {
-                if let Ok((src, n)) = res {
-                    let (sock, local) = &sockets[idx];
-                    let now = Instant::now();
-                    guard("datagram", || sfu.handle_datagram(now, Protocol::Udp, src, *local, &buf[..n]));
-                    // Drain what else is queued on this socket without re-polling everything.
-                    for _ in 0..63 {
-                        match sock.try_recv_from(&mut buf) {
-                            Ok((n, src)) => guard("datagram", || sfu.handle_datagram(now, Protocol::Udp, src, *local, &buf[..n])),
-                            Err(_) => break,
-                        }
-                    }
-                }
-            }
-            msg = tcp_rx.recv() => match msg {
-                Some(TcpIn::Open(remote, tx)) => { tcp_conns.insert(remote, tx); }
-                Some(TcpIn::Frame { remote, local, data }) => {
-                    guard("datagram", || sfu.handle_datagram(Instant::now(), Protocol::Tcp, remote, local, &data));
-                }
-                Some(TcpIn::Closed(remote)) => { tcp_conns.remove(&remote); }
-                None => {}
-            },
-            _ = tokio::time::sleep_until(deadline) => guard("timeout", || sfu.handle_timeout(Instant::now())),
-        }
-    }
-}
-
-/// Send every message, waiting for writability when the socket buffer is full.
-/// A datagram the kernel refuses (e.g. unreachable) is dropped, not retried.
-async fn send_all(sock: &UdpSocket, batch: &mut SendBatch, msgs: &[(&[u8], SocketAddr)]) {
-    let mut off = 0;
-    let mut waits = 0;
-    while off < msgs.len() {
-        match sock.try_io(tokio::io::Interest::WRITABLE, || batch.send(sock, &msgs[off..])) {
-            Ok(n) => off += n.max(1),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                waits += 1;
-                if waits > 64 || sock.writable().await.is_err() {
-                    return;
-                }
-            }
-            Err(_) => off += 1,
-        }
+    if let Some(tx) = to_core {
+        let _ = tx.send(TcpIn::Closed(remote)).await;
     }
 }
 
 /// Run one step of the media plane; a panic inside (a library bug reached by some
 /// input) is logged and contained so one bad peer cannot stop media for everyone.
-fn guard(what: &str, f: impl FnOnce()) {
+pub(crate) fn guard(what: &str, f: impl FnOnce()) {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(()) => {}
         Err(p) => {
@@ -355,3 +301,4 @@ fn set_buffers(sock: &std::net::UdpSocket, size: libc::c_int) {
         }
     }
 }
+

@@ -18,6 +18,10 @@ pub struct Metrics {
     pub datagrams_in: AtomicU64,
     pub datagrams_out: AtomicU64,
     pub datagrams_unrouted: AtomicU64,
+    /// Datagrams the socket reader could not hand to a busy worker.
+    pub datagrams_dropped: AtomicU64,
+    /// Cross-worker messages dropped because the receiving worker was behind.
+    pub bridge_dropped: AtomicU64,
     pub streams: AtomicU64,
     pub publishers: AtomicU64,
     pub subscribers: AtomicU64,

@@ -33,6 +33,16 @@ pub struct Stream {
     pub publish_packets: u64,
     pub subscribe_bytes: u64,
     pub subscribe_packets: u64,
+    /// Created on a worker other than the stream's home to carry its frames (no API
+    /// events; dropped with the upstream when nobody here subscribes).
+    pub mirror: bool,
+    /// Not the home worker: a publisher on the home worker is sending frames.
+    pub upstream_live: bool,
+    /// The home worker's publisher generation behind `upstream_live`.
+    pub upstream_generation: u64,
+    /// Not the home worker: simulcast layers seen upstream (rid, bytes this window,
+    /// bit/s last window), for local layer choice.
+    pub upstream_layers: Vec<(Rid, u64, u64)>,
 }
 
 impl Stream {
@@ -55,6 +65,10 @@ impl Stream {
             publish_packets: 0,
             subscribe_bytes: 0,
             subscribe_packets: 0,
+            mirror: false,
+            upstream_live: false,
+            upstream_generation: 0,
+            upstream_layers: Vec::new(),
         }
     }
 
@@ -86,7 +100,7 @@ impl Stream {
 
     /// When the stream last became empty of both publishers and subscribers.
     pub fn empty_since(&self) -> Option<Instant> {
-        if self.publisher.is_some() || !self.subscribers.is_empty() {
+        if self.publisher.is_some() || self.upstream_live || !self.subscribers.is_empty() {
             return None;
         }
         let mut t = self.created_at;

@@ -57,7 +57,7 @@ pub async fn get(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
-    let layers = state.media.call(move |sfu, _| sfu.layers(&stream, &session, owner)).await??;
+    let layers = state.media.call_session(move |sfu, _| sfu.layers(&stream, &session, owner)).await?;
     let v: Vec<LayerJson> = layers
         .into_iter()
         .map(|l| LayerJson { encoding_id: l.rid, bitrate: l.bitrate, active: l.active })
@@ -74,10 +74,11 @@ pub async fn select(
 ) -> ApiResult<Response> {
     let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
     let req: SelectLayer = json(&headers, &body)?;
+    let rid = req.encoding_id;
     state
         .media
-        .call(move |sfu, now| sfu.select_layer(now, &stream, &session, req.encoding_id.as_deref(), owner))
-        .await??;
+        .call_session(move |sfu, now| sfu.select_layer(now, &stream, &session, rid.as_deref(), owner))
+        .await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -88,7 +89,7 @@ pub async fn disable(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
-    state.media.call(move |sfu, _| sfu.disable_video_layer(&stream, &session, owner)).await??;
+    state.media.call_session(move |sfu, _| sfu.disable_video_layer(&stream, &session, owner)).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -111,10 +112,11 @@ pub async fn mute(
             ));
         }
     };
+    let enabled = req.enabled;
     state
         .media
-        .call(move |sfu, now| sfu.set_kind_enabled(now, &stream, &session, kind, req.enabled, owner))
-        .await??;
+        .call_session(move |sfu, now| sfu.set_kind_enabled(now, &stream, &session, kind, enabled, owner))
+        .await?;
     Ok((StatusCode::OK, Json(serde_json::json!({}))).into_response())
 }
 
@@ -130,6 +132,7 @@ pub async fn bwe_cap(
     }
     crate::guard::require(&state, &headers, &uri, Access::Admin)?;
     let req: BweCap = json(&headers, &body)?;
-    state.media.call(move |sfu, _| sfu.set_bwe_cap(&stream, &session, req.bps)).await??;
+    let bps = req.bps;
+    state.media.call_session(move |sfu, _| sfu.set_bwe_cap(&stream, &session, bps)).await?;
     Ok(StatusCode::OK.into_response())
 }

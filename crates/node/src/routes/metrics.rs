@@ -69,6 +69,8 @@ pub fn render(m: &Metrics) -> String {
         g(&m.datagrams_out)
     );
     counter(&mut o, "wishcast_datagrams_unrouted_total", "Datagrams that matched no session.", "", g(&m.datagrams_unrouted));
+    counter(&mut o, "wishcast_datagrams_dropped_total", "Datagrams the socket reader could not hand to a busy media worker.", "", g(&m.datagrams_dropped));
+    counter(&mut o, "wishcast_bridge_dropped_total", "Messages between media workers dropped because the receiver was behind.", "", g(&m.bridge_dropped));
     let _ = writeln!(o, "# HELP wishcast_keyframe_wait_seconds Subscriber join to first keyframe sent.\n# TYPE wishcast_keyframe_wait_seconds histogram");
     for (i, le) in KEYFRAME_WAIT_BUCKETS_MS.iter().enumerate() {
         let _ = writeln!(o, "wishcast_keyframe_wait_seconds_bucket{{le=\"{}\"}} {}", *le as f64 / 1000.0, g(&m.keyframe_wait_buckets[i]));

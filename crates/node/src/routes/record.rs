@@ -52,7 +52,7 @@ pub async fn start(
     }
     let rec = recordings(&state)?;
     let key = stream.clone();
-    if state.media.call(move |sfu, _| sfu.stream_view(&key)).await?.is_none() {
+    if state.media.stream_view(key).await?.is_none() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!("stream `{stream}` does not exist on this node; publish to it (or create it) first"),

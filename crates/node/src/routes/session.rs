@@ -27,8 +27,8 @@ pub async fn patch(
     let if_match = headers.get("if-match").and_then(|v| v.to_str().ok()).map(str::to_string);
     let outcome = state
         .media
-        .call(move |sfu, now| sfu.patch(now, &stream, &session, &frag, if_match.as_deref(), owner))
-        .await??;
+        .call_session(move |sfu, now| sfu.patch(now, &stream, &session, &frag, if_match.as_deref(), owner))
+        .await?;
     Ok(match outcome {
         PatchOutcome::Trickled => StatusCode::NO_CONTENT.into_response(),
         PatchOutcome::Restarted { frag, etag } => {
@@ -52,7 +52,7 @@ pub async fn delete(
     let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
     state
         .media
-        .call(move |sfu, now| sfu.delete_session_as(now, &stream, &session, owner))
-        .await??;
+        .call_session(move |sfu, now| sfu.delete_session_as(now, &stream, &session, owner))
+        .await?;
     Ok(StatusCode::OK.into_response())
 }

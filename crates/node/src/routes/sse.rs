@@ -37,7 +37,7 @@ fn snapshots(state: AppState, filter: Vec<String>) -> impl Stream<Item = Result<
             }
             first = false;
             let f = filter.clone();
-            let snap = state.media.call(move |sfu, _| sfu.streams_view(&f)).await.ok()?;
+            let snap = state.media.streams_view(f).await.ok()?;
             let json = serde_json::to_string(&snap).ok()?;
             if last.as_deref() != Some(json.as_str()) {
                 let ev = Event::default().data(json.clone());

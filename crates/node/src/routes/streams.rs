@@ -45,14 +45,14 @@ fn percent_decode(s: &str) -> String {
 pub async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::Admin)?;
     let filter = stream_filter(&uri);
-    let v = state.media.call(move |sfu, _| sfu.streams_view(&filter)).await?;
+    let v = state.media.streams_view(filter).await?;
     Ok(Json(v).into_response())
 }
 
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::StreamRead(&id))?;
     let key = id.clone();
-    match state.media.call(move |sfu, _| sfu.stream_view(&key)).await? {
+    match state.media.stream_view(key).await? {
         Some(s) => Ok(Json(s).into_response()),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, format!("stream '{id}' does not exist"))),
     }
@@ -61,13 +61,13 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>, uri: Uri
 pub async fn create(State(state): State<AppState>, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::Admin)?;
     check_name("stream", &id)?;
-    state.media.call(move |sfu, now| sfu.create_stream(now, &id)).await??;
+    state.media.create_stream(id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn delete(State(state): State<AppState>, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::StreamDelete(&id))?;
-    state.media.call(move |sfu, now| sfu.delete_stream(now, &id)).await??;
+    state.media.delete_stream(id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

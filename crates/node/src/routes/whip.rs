@@ -43,13 +43,10 @@ async fn offer(
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "empty body: POST the SDP offer"));
     }
     let s = stream.clone();
-    let answer = state
-        .media
-        .call(move |sfu, now| match kind {
-            Kind::Whip => sfu.publish(now, &s, &sdp, owner),
-            Kind::Whep => sfu.subscribe_with(now, &s, &sdp, owner, relay),
-        })
-        .await??;
+    let answer = match kind {
+        Kind::Whip => state.media.publish(s, sdp, owner).await?,
+        Kind::Whep => state.media.subscribe(s, sdp, owner, relay).await?,
+    };
     let location = wishcast_api::paths::session(&stream, &answer.session_id);
     let mut resp = (StatusCode::CREATED, answer.sdp).into_response();
     let h = resp.headers_mut();

@@ -34,21 +34,24 @@ impl Sfu {
             .peer(pid)
             .filter(|p| p.video_enabled && !p.video_layer_off)
             .and_then(|p| p.selector.current);
-        let publisher = self
-            .streams
-            .get(stream)
-            .and_then(|s| s.publisher)
-            .and_then(|p| self.peer(p))
-            .ok_or_else(|| SfuError::NotSimulcast(stream.to_string()))?;
-        let v: Vec<LayerView> = publisher
-            .tracks_in
-            .iter()
-            .filter(|t| t.kind == MediaKind::Video)
-            .flat_map(|t| t.layers.iter())
-            .filter_map(|l| {
-                l.rid.map(|r| LayerView { rid: r.to_string(), bitrate: l.bitrate, active: current == Some(r) })
-            })
-            .collect();
+        let s = self.streams.get(stream).ok_or_else(|| SfuError::NotSimulcast(stream.to_string()))?;
+        let v: Vec<LayerView> = match s.publisher.and_then(|p| self.peer(p)) {
+            Some(publisher) => publisher
+                .tracks_in
+                .iter()
+                .filter(|t| t.kind == MediaKind::Video)
+                .flat_map(|t| t.layers.iter())
+                .filter_map(|l| {
+                    l.rid.map(|r| LayerView { rid: r.to_string(), bitrate: l.bitrate, active: current == Some(r) })
+                })
+                .collect(),
+            // The publisher is on another worker: the layers its frames showed here.
+            None => s
+                .upstream_layers
+                .iter()
+                .map(|(r, _, bitrate)| LayerView { rid: r.to_string(), bitrate: *bitrate, active: current == Some(*r) })
+                .collect(),
+        };
         if v.is_empty() {
             return Err(SfuError::NotSimulcast(stream.to_string()));
         }

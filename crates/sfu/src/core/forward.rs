@@ -109,7 +109,8 @@ impl Sfu {
         let stream = peer.stream.clone();
         self.events.push(SfuEvent::SessionChanged(stream.clone()));
         if role == Role::Publisher {
-            let waiting = self.streams.get(&stream).map(|s| !s.subscribers.is_empty()).unwrap_or(false);
+            let waiting = self.streams.get(&stream).map(|s| !s.subscribers.is_empty()).unwrap_or(false)
+                || self.remote_subscribers(&stream) > 0;
             if waiting {
                 self.request_keyframe(&stream, now, None, None);
             }
@@ -154,7 +155,13 @@ impl Sfu {
         kind: Option<KeyframeRequestKind>,
         only: Option<Option<Rid>>,
     ) {
-        let Some(pub_id) = self.streams.get(stream).and_then(|s| s.publisher) else { return };
+        let Some(pub_id) = self.streams.get(stream).and_then(|s| s.publisher) else {
+            // The publisher lives on the stream's home worker: ask there (it coalesces).
+            if self.multi() && !self.is_home(stream) {
+                self.send_to_home(stream, super::Bridge::Keyframe { stream: stream.to_string(), kind, only });
+            }
+            return;
+        };
         let Some(publisher) = self.peer_mut(pub_id) else { return };
         let mut sent = 0u64;
         for t in publisher.tracks_in.iter_mut() {
@@ -230,11 +237,22 @@ impl Sfu {
         if kind == MediaKind::Video {
             stream.gop_mut(data.rid).push(&data);
         }
+        self.fan_out(&stream_id, kind, &data, generation, now);
+        if self.multi() {
+            // Every other worker gets the frame (an Arc: no payload copy) for its own
+            // subscribers and GOP copy.
+            self.send_to_others(|| super::Bridge::Frame { stream: stream_id.clone(), generation, kind, data: data.clone() });
+        }
+    }
+
+    /// Write one frame to every local subscriber of `stream_id`.
+    pub(super) fn fan_out(&mut self, stream_id: &str, kind: MediaKind, data: &Arc<MediaData>, generation: u64, now: Instant) {
+        let Some(stream) = self.streams.get_mut(stream_id) else { return };
         let subs = std::mem::take(&mut stream.subscribers);
         for &sub in &subs {
-            self.write_to(sub, kind, &data, generation, now);
+            self.write_to(sub, kind, data, generation, now);
         }
-        if let Some(stream) = self.streams.get_mut(&stream_id) {
+        if let Some(stream) = self.streams.get_mut(stream_id) {
             // Nothing can add subscribers while we write (single-threaded), so restore.
             stream.subscribers = subs;
         }
@@ -296,7 +314,7 @@ impl Sfu {
     /// Replay the cached GOP of the subscriber's layer to a subscriber that just connected.
     fn send_gop(&mut self, sub: PeerId, stream_id: &str, now: Instant) {
         let Some(stream) = self.streams.get(stream_id) else { return };
-        if stream.publisher.is_none() {
+        if stream.publisher.is_none() && !stream.upstream_live {
             return;
         }
         let generation = stream.generation;
@@ -317,18 +335,32 @@ impl Sfu {
     /// Once a second: measure layer bitrates, re-choose each subscriber's layer and ask
     /// for keyframes of the layers subscribers are waiting to switch to.
     pub(super) fn update_layers(&mut self, now: Instant, elapsed_secs: f64) {
-        let streams: Vec<(String, PeerId)> =
-            self.streams.values().filter_map(|s| s.publisher.map(|p| (s.id.clone(), p))).collect();
+        let streams: Vec<(String, Option<PeerId>)> = self
+            .streams
+            .values()
+            .filter(|s| s.publisher.is_some() || !s.upstream_layers.is_empty())
+            .map(|s| (s.id.clone(), s.publisher))
+            .collect();
+        let rate = |bytes: u64| (bytes as f64 * 8.0 / elapsed_secs.max(0.001)) as u64;
         for (stream_id, pub_id) in streams {
-            let Some(publisher) = self.peer_mut(pub_id) else { continue };
             let mut layers: Vec<Layer> = Vec::new();
-            for t in publisher.tracks_in.iter_mut().filter(|t| t.kind == MediaKind::Video) {
-                for l in t.layers.iter_mut() {
-                    l.bitrate = (l.window_bytes as f64 * 8.0 / elapsed_secs.max(0.001)) as u64;
-                    l.window_bytes = 0;
-                    if let Some(rid) = l.rid {
-                        layers.push(Layer { rid, bitrate: l.bitrate });
+            if let Some(pub_id) = pub_id {
+                let Some(publisher) = self.peer_mut(pub_id) else { continue };
+                for t in publisher.tracks_in.iter_mut().filter(|t| t.kind == MediaKind::Video) {
+                    for l in t.layers.iter_mut() {
+                        l.bitrate = rate(l.window_bytes);
+                        l.window_bytes = 0;
+                        if let Some(rid) = l.rid {
+                            layers.push(Layer { rid, bitrate: l.bitrate });
+                        }
                     }
+                }
+            } else if let Some(s) = self.streams.get_mut(&stream_id) {
+                // Layers of a publisher on another worker, measured from its frames.
+                for l in s.upstream_layers.iter_mut() {
+                    l.2 = rate(l.1);
+                    l.1 = 0;
+                    layers.push(Layer { rid: l.0, bitrate: l.2 });
                 }
             }
             if layers.is_empty() {
@@ -374,17 +406,39 @@ impl Sfu {
 
     fn on_channel_data(&mut self, pid: PeerId, d: ChannelData, now: Instant) {
         let Some(peer) = self.peer(pid) else { return };
-        let targets: Vec<PeerId> = match (peer.role, self.streams.get(&peer.stream)) {
+        let role = peer.role;
+        let stream = peer.stream.clone();
+        let targets: Vec<PeerId> = match (role, self.streams.get(&stream)) {
             (Role::Publisher, Some(s)) => s.subscribers.clone(),
             (Role::Subscriber, Some(s)) => s.publisher.into_iter().collect(),
             _ => return,
         };
-        for t in targets {
+        if self.multi() {
+            // Subscribers on other workers; a publisher on the home worker.
+            match role {
+                Role::Publisher => self.send_to_others(|| super::Bridge::ChannelDown {
+                    stream: stream.clone(),
+                    binary: d.binary,
+                    data: d.data.clone(),
+                }),
+                Role::Subscriber if targets.is_empty() => self.send_to_home(
+                    &stream,
+                    super::Bridge::ChannelUp { stream: stream.clone(), binary: d.binary, data: d.data.clone() },
+                ),
+                Role::Subscriber => {}
+            }
+        }
+        self.write_channels(&targets, d.binary, &d.data, now);
+    }
+
+    /// Write one DataChannel message on every open channel of `targets`.
+    pub(super) fn write_channels(&mut self, targets: &[PeerId], binary: bool, data: &[u8], now: Instant) {
+        for &t in targets {
             let Some(tp) = self.peer_mut(t) else { continue };
             for i in 0..tp.channels.len() {
                 let cid = tp.channels[i];
                 if let Some(mut ch) = tp.rtc.channel(cid) {
-                    let _ = ch.write(d.binary, &d.data);
+                    let _ = ch.write(binary, data);
                 }
             }
             self.drain(t, now);

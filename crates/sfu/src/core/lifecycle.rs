@@ -49,12 +49,17 @@ impl Sfu {
         }
         self.demux.remove_ufrag(&peer.ufrag);
         self.demux.remove_peer_addrs(&peer.addrs);
+        for &(proto, addr) in &peer.addrs {
+            self.hint(proto, addr, false);
+        }
         self.sessions.remove(&peer.session_id);
+        self.update_load();
         if reason == "peer-closed" {
             // The client hung up at the WebRTC level; its DELETE may still follow.
             self.tombstones.insert(peer.session_id.clone(), (peer.stream.clone(), now));
         }
         let ms = self.unix_ms(now);
+        let remote_subs = self.remote_subscribers(&peer.stream);
         if let Some(s) = self.streams.get_mut(&peer.stream) {
             match peer.role {
                 Role::Publisher => {
@@ -64,15 +69,25 @@ impl Sfu {
                         s.publish_left = Some(now);
                         s.gops.clear();
                         self.events.push(SfuEvent::PublishStopped { stream: peer.stream.clone(), reason });
+                        if self.multi() {
+                            let id = peer.stream.clone();
+                            self.send_to_others(|| super::Bridge::Unpublished { stream: id.clone() });
+                        }
                     }
                 }
                 Role::Subscriber => {
                     s.subscribers.retain(|p| *p != pid);
-                    if s.subscribers.is_empty() {
+                    let empty = s.subscribers.is_empty();
+                    let mirror_gone = empty && s.mirror && !s.upstream_live;
+                    if empty && remote_subs == 0 {
                         s.subscribe_leave_at_ms = ms;
                         s.subscribe_left = Some(now);
                     }
                     self.events.push(SfuEvent::SubscribeStopped(peer.stream.clone()));
+                    self.report_subscribers(&peer.stream);
+                    if mirror_gone {
+                        self.streams.remove(&peer.stream);
+                    }
                 }
             }
         }
@@ -86,8 +101,16 @@ impl Sfu {
         for p in pids {
             self.remove_peer(p, now, reason);
         }
-        self.streams.remove(stream);
-        self.events.push(SfuEvent::StreamDeleted { stream: stream.to_string(), reason });
+        let mirror = self.streams.remove(stream).map(|s| s.mirror).unwrap_or(false);
+        self.remote_subs.remove(stream);
+        if !mirror {
+            self.events.push(SfuEvent::StreamDeleted { stream: stream.to_string(), reason });
+        }
+        if self.multi() && self.is_home(stream) {
+            // Subscribers on other workers go with it.
+            let id = stream.to_string();
+            self.send_to_others(|| super::Bridge::Destroyed { stream: id.clone(), reason });
+        }
     }
 
     /// Once a second: strategy auto-delete, orphan reaping, gauges.
@@ -99,6 +122,18 @@ impl Sfu {
         let st = self.cfg.strategy.clone();
         let mut doomed: Vec<(String, &'static str)> = Vec::new();
         for s in self.streams.values() {
+            if s.upstream_live {
+                // Its home worker decides (it knows every worker's subscribers).
+                continue;
+            }
+            let remote = self.remote_subs.get(&s.id).map(|v| v.iter().sum::<u32>()).unwrap_or(0);
+            if remote > 0 {
+                continue;
+            }
+            if s.mirror && s.subscribers.is_empty() {
+                doomed.push((s.id.clone(), "orphaned"));
+                continue;
+            }
             if s.publisher.is_none() && st.auto_delete_whip >= 0
                 && let Some(t) = s.publish_left
                     && now.saturating_duration_since(t) >= Duration::from_millis(st.auto_delete_whip as u64) {
@@ -140,11 +175,17 @@ impl Sfu {
         for p in dead {
             self.remove_peer(p, now, "peer-closed");
         }
+        // Gauges: each worker adds the change in its own share, so the shared values
+        // are sums over workers (a stream is counted by its home worker, or by the
+        // worker that created it when its home does not know it).
         let m = &self.metrics;
-        m.streams.store(self.streams.len() as u64, Relaxed);
-        let pubs = self.streams.values().filter(|s| s.publisher.is_some()).count();
-        let subs: usize = self.streams.values().map(|s| s.subscribers.len()).sum();
-        m.publishers.store(pubs as u64, Relaxed);
-        m.subscribers.store(subs as u64, Relaxed);
+        let streams = self.streams.values().filter(|s| !s.mirror).count() as u64;
+        let pubs = self.streams.values().filter(|s| s.publisher.is_some()).count() as u64;
+        let subs = self.streams.values().map(|s| s.subscribers.len()).sum::<usize>() as u64;
+        let new = [streams, pubs, subs];
+        for (i, g) in [&m.streams, &m.publishers, &m.subscribers].into_iter().enumerate() {
+            g.fetch_add(new[i].wrapping_sub(self.gauges[i]), Relaxed);
+        }
+        self.gauges = new;
     }
 }

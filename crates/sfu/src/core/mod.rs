@@ -1,10 +1,13 @@
 //! The sans-IO SFU: sessions in, datagrams in, transmits out.
 //!
-//! Threading model: one `Sfu` is driven by one task; nothing here locks. Every str0m
+//! Threading model: one `Sfu` is driven by one worker thread; nothing here locks. A
+//! node with several workers runs one `Sfu` per worker; they exchange [`Bridge`]
+//! messages (publisher frames as `Arc`s, keyframe requests...). Every str0m
 //! mutation is followed by draining that peer's output (the str0m invariant); events
 //! produced while draining go to a work queue that is pumped until empty, so fan-out
 //! never recurses.
 
+mod bridge;
 mod control;
 mod forward;
 mod lifecycle;
@@ -27,6 +30,7 @@ use crate::peer::{Peer, PeerId};
 use crate::stream::Stream;
 use crate::timers::Timers;
 
+pub use bridge::{Bridge, RouteHint, UpstreamInfo};
 pub use control::LayerView;
 pub use relay::{RelayClosed, RelayInfo, RelayKind};
 pub use session::{PatchOutcome, SessionAnswer};
@@ -41,6 +45,9 @@ pub struct SfuConfig {
     pub strategy: Strategy,
     /// How long a disconnected peer may recover before it is closed.
     pub disconnect_grace: Duration,
+    /// This core's worker index (0-based) and the node's number of workers.
+    pub worker: usize,
+    pub workers: usize,
 }
 
 impl Default for SfuConfig {
@@ -50,6 +57,8 @@ impl Default for SfuConfig {
             tcp_candidates: Vec::new(),
             strategy: Strategy::default(),
             disconnect_grace: Duration::from_secs(5),
+            worker: 0,
+            workers: 1,
         }
     }
 }
@@ -90,6 +99,16 @@ pub struct Sfu {
     last_layer_update: Instant,
     /// The node's DTLS certificate, shared by its sessions.
     dtls_cert: Option<str0m::config::DtlsCert>,
+    /// Messages for other workers.
+    bridge_out: Vec<(usize, Bridge)>,
+    /// Home worker's view: subscribers per stream on each other worker.
+    remote_subs: HashMap<String, Vec<u32>>,
+    /// Addresses learned/forgotten, for the socket reader's routing.
+    route_hints: Vec<RouteHint>,
+    /// Sessions on this worker, for placement.
+    load: Arc<std::sync::atomic::AtomicU64>,
+    /// Gauge values this worker last added to the shared metrics.
+    gauges: [u64; 3],
 }
 
 impl Sfu {
@@ -132,7 +151,30 @@ impl Sfu {
             last_tick: now,
             last_layer_update: now,
             dtls_cert: str0m::crypto::from_feature_flags().dtls_provider.generate_certificate(),
+            bridge_out: Vec::new(),
+            remote_subs: HashMap::new(),
+            route_hints: Vec::new(),
+            load: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            gauges: [0; 3],
         }
+    }
+
+    /// Use the node's DTLS certificate (all workers share one).
+    pub fn set_dtls_cert(&mut self, cert: Option<str0m::config::DtlsCert>) {
+        self.dtls_cert = cert;
+    }
+
+    pub fn dtls_cert(&self) -> Option<&str0m::config::DtlsCert> {
+        self.dtls_cert.as_ref()
+    }
+
+    /// The number of sessions on this worker, kept current for placement.
+    pub fn load_gauge(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.load.clone()
+    }
+
+    fn update_load(&self) {
+        self.load.store(self.sessions.len() as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn config(&self) -> &SfuConfig {
@@ -199,7 +241,9 @@ impl Sfu {
         peer.last_rx = now;
         if learned && !peer.addrs.contains(&(proto, source)) {
             peer.addrs.push((proto, source));
+            self.hint(proto, source, true);
         }
+        let Some(peer) = self.peer_mut(pid) else { return };
         let Ok(contents) = data.try_into() else { return };
         let input = str0m::Input::Receive(
             now,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::media::{Direction as RtcDirection, MediaKind};
 use str0m::net::Protocol;
-use str0m::{Candidate, IceCreds, Rtc};
+use str0m::{Candidate, Rtc};
 use wishcast_api::stream::Cascade;
 
 use super::{Sfu, SfuEvent};
@@ -78,7 +78,7 @@ impl Sfu {
                 }
             }
         }
-        let creds = IceCreds::new();
+        let creds = crate::placement::ice_creds(self.cfg.worker, self.cfg.workers);
         let ufrag = creds.ufrag.clone();
         let pwd = creds.pass.clone();
         let mut b = Rtc::builder()
@@ -176,6 +176,7 @@ impl Sfu {
             })?;
         for a in remote_addrs {
             self.demux.add_addr(Protocol::Udp, a, pid);
+            self.hint(Protocol::Udp, a, true);
             if let Some(p) = self.peer_mut(pid) {
                 p.addrs.push((Protocol::Udp, a));
             }

@@ -120,7 +120,12 @@ impl Sfu {
         let pid = peer.id;
         self.demux.add_ufrag(&peer.ufrag, &peer.local_pwd, pid);
         self.sessions.insert(peer.session_id.clone(), pid);
+        let (stream, role) = (peer.stream.clone(), peer.role);
         self.peers[pid.index as usize] = Some(peer);
+        self.update_load();
+        if role == Role::Subscriber {
+            self.report_subscribers(&stream);
+        }
         self.drain(pid, now);
         self.pump(now);
         pid
@@ -167,7 +172,7 @@ impl Sfu {
                 available: codec::SUPPORTED.iter().map(|s| s.to_string()).collect(),
             });
         }
-        let creds = IceCreds::new();
+        let creds = crate::placement::ice_creds(self.cfg.worker, self.cfg.workers);
         let ufrag = creds.ufrag.clone();
         let pwd = creds.pass.clone();
         let params = payloads.iter().map(|(_, p)| *p).collect();
@@ -242,27 +247,50 @@ impl Sfu {
         owner: Option<u64>,
         relay: bool,
     ) -> Result<SessionAnswer, SfuError> {
+        self.subscribe_upstream(now, stream, offer, owner, relay, None)
+    }
+
+    /// WHEP on a worker that is not `stream`'s home: `upstream` is what the home
+    /// worker said ([`Sfu::upstream_info`]); `None` when this worker is the home.
+    pub fn subscribe_upstream(
+        &mut self,
+        now: Instant,
+        stream: &str,
+        offer: &str,
+        owner: Option<u64>,
+        relay: bool,
+        upstream: Option<&super::UpstreamInfo>,
+    ) -> Result<SessionAnswer, SfuError> {
         let (info, parsed) = parse_offer(offer, false)?;
-        let exists = self.streams.contains_key(stream);
-        if !exists && !self.cfg.strategy.auto_create_whep {
+        let local = self.streams.contains_key(stream);
+        let elsewhere = upstream.map(|u| u.exists).unwrap_or(false);
+        if !local && !elsewhere && !self.cfg.strategy.auto_create_whep {
             return Err(SfuError::StreamNotFound(stream.to_string()));
         }
         let max = self.cfg.strategy.each_stream_max_sub;
-        let (publisher_codecs, simulcast) = match self.streams.get(stream) {
+        let (mut publisher_codecs, mut simulcast, mut viewers) = match self.streams.get(stream) {
             Some(s) => {
                 let viewers = s.subscribers.iter().filter(|p| self.peer(**p).map(|p| !p.relay_viewer).unwrap_or(false)).count();
-                if !relay && viewers >= max as usize {
-                    return Err(SfuError::StreamFull { stream: stream.to_string(), max });
-                }
                 let sim = s
                     .publisher
                     .and_then(|p| self.peer(p))
                     .map(|p| p.tracks_in.iter().any(|t| t.simulcast()))
-                    .unwrap_or(false);
-                (s.codecs.clone(), sim)
+                    .unwrap_or(false)
+                    || s.upstream_layers.len() > 1;
+                (s.codecs.clone(), sim, viewers + self.remote_subscribers(stream) as usize)
             }
-            None => (Vec::new(), false),
+            None => (Vec::new(), false, 0),
         };
+        if let Some(u) = upstream {
+            viewers = viewers.max(u.viewers);
+            simulcast |= u.simulcast;
+            if publisher_codecs.is_empty() {
+                publisher_codecs = u.codecs.clone();
+            }
+        }
+        if !relay && viewers >= max as usize {
+            return Err(SfuError::StreamFull { stream: stream.to_string(), max });
+        }
         let offered = codec::offer_payloads(&info, false);
         let params: Vec<_> = if publisher_codecs.is_empty() {
             offered.iter().map(|(_, p)| *p).collect()
@@ -297,12 +325,20 @@ impl Sfu {
             };
             return Err(SfuError::NoCommonCodec { offered: codec::offered_names(&info), available });
         }
-        let creds = IceCreds::new();
+        let creds = crate::placement::ice_creds(self.cfg.worker, self.cfg.workers);
         let ufrag = creds.ufrag.clone();
         let pwd = creds.pass.clone();
         let mut rtc = new_rtc(now, creds, CodecConfig::new_from_payload_params(params), simulcast, self.dtls_cert.as_ref());
         let sdp = self.accept(&mut rtc, parsed)?;
 
+        if !local && elsewhere {
+            // The stream lives on its home worker; here it is a mirror (no events).
+            let ms = self.unix_ms(now);
+            let mut s = Stream::new(stream.to_string(), now, ms, false);
+            s.mirror = true;
+            s.codecs = publisher_codecs.clone();
+            self.streams.insert(stream.to_string(), s);
+        }
         self.ensure_stream(stream, now, true)?;
         let pid = self.alloc_id();
         let session_id = uuid::Uuid::new_v4().to_string();
@@ -376,6 +412,7 @@ impl Sfu {
     ) -> Result<PatchOutcome, SfuError> {
         let pid = self.owned_session(stream, session, caller)?;
         let candidates = self.candidates.clone();
+        let (worker, workers) = (self.cfg.worker, self.cfg.workers);
         let peer = self.peer_mut(pid).ok_or_else(|| SfuError::SessionNotFound(session.to_string()))?;
         if let Some(m) = if_match {
             let m = m.trim();
@@ -389,7 +426,7 @@ impl Sfu {
         };
         let mut outcome = PatchOutcome::Trickled;
         if let Some((ufrag, pass)) = restart {
-            let local = IceCreds::new();
+            let local = crate::placement::ice_creds(worker, workers);
             let mut api = peer.rtc.direct_api();
             api.set_remote_ice_credentials(IceCreds { ufrag: ufrag.clone(), pass });
             api.set_local_ice_credentials(local.clone());

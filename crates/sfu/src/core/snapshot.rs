@@ -25,6 +25,9 @@ impl Sfu {
     /// One stream as served by `GET /api/streams/{id}`.
     pub fn stream_view(&self, id: &str) -> Option<Stream> {
         let s = self.streams.get(id)?;
+        if s.mirror && s.publisher.is_none() && s.subscribers.is_empty() {
+            return None; // only carries another worker's frames
+        }
         let sessions = |ids: &mut dyn Iterator<Item = PeerId>| -> Vec<Session> {
             let mut v: Vec<Session> = ids.filter_map(|p| self.peer(p)).map(Self::session_view).collect();
             v.sort_by(|a, b| a.id.cmp(&b.id));
