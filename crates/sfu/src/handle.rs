@@ -171,7 +171,11 @@ impl MediaHandle {
         relay: bool,
     ) -> Result<SessionAnswer, SfuError> {
         let home = self.home_of(&stream);
-        let w = self.least_loaded();
+        // Relay subscribers (cascade pulls by other nodes, the node's own recorder) stay on
+        // the stream's home worker: they are few, each carries the whole stream, and the
+        // recorder's every-codec offer with a simulcast H.264 publisher was seen to fail
+        // through a remote worker (its viewer session closed right after connecting).
+        let w = if relay { home } else { self.least_loaded() };
         let pending = self.pending.get(w);
         if let Some(p) = pending {
             p.fetch_add(1, Relaxed);
