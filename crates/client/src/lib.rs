@@ -237,6 +237,7 @@ struct Peer {
 }
 
 impl Peer {
+    #[allow(clippy::too_many_arguments)]
     async fn connect(
         url: &str,
         token: Option<&str>,

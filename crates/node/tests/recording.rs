@@ -1,5 +1,5 @@
 //! Recording on one in-process node (no manager): a str0m publisher sends synthetic VP8
-//! + audio, `POST /api/record` starts at once, `DELETE` finalizes; the journal, the
+//! and audio, `POST /api/record` starts at once, `DELETE` finalizes; the journal, the
 //! spool → storage move, the final manifest, node-only playback routes, Range and
 //! traversal rejection are checked. (Real codecs, ffprobe and dash.js are covered by
 //! crates/wishcast/tests/e2e_recording.rs with Chromium.)
@@ -46,12 +46,13 @@ async fn record_start_stop_moves_segments_and_serves_them() {
     let dir = temp_dir("basic");
     let storage = dir.join("storage");
     let node = common::start_with(|c| {
-        let mut r = wishcast_node::recording::RecorderConfig::default();
-        r.spool_dir = dir.join("spool").display().to_string();
-        r.index_path = dir.join("index.jsonl").display().to_string();
-        r.segment_seconds = 1.0;
-        r.storage = wishcast_storage::StorageConfig::fs(storage.display().to_string());
-        c.recorder = Some(r);
+        c.recorder = Some(wishcast_node::recording::RecorderConfig {
+            spool_dir: dir.join("spool").display().to_string(),
+            index_path: dir.join("index.jsonl").display().to_string(),
+            segment_seconds: 1.0,
+            storage: wishcast_storage::StorageConfig::fs(storage.display().to_string()),
+            ..Default::default()
+        });
     })
     .await;
     let h = &node.http;
@@ -162,13 +163,14 @@ async fn graceful_shutdown_finalizes_running_recordings() {
     let dir = temp_dir("shutdown");
     let storage = dir.join("storage");
     let node = common::start_with(|c| {
-        let mut r = wishcast_node::recording::RecorderConfig::default();
-        r.spool_dir = dir.join("spool").display().to_string();
-        r.index_path = dir.join("index.jsonl").display().to_string();
-        r.segment_seconds = 1.0;
-        r.auto_streams = vec!["auto-*".into()];
-        r.storage = wishcast_storage::StorageConfig::fs(storage.display().to_string());
-        c.recorder = Some(r);
+        c.recorder = Some(wishcast_node::recording::RecorderConfig {
+            spool_dir: dir.join("spool").display().to_string(),
+            index_path: dir.join("index.jsonl").display().to_string(),
+            segment_seconds: 1.0,
+            auto_streams: vec!["auto-*".into()],
+            storage: wishcast_storage::StorageConfig::fs(storage.display().to_string()),
+            ..Default::default()
+        });
     })
     .await;
     // `auto_streams` starts it when the publisher arrives.

@@ -111,7 +111,7 @@ pub async fn export(
                 if let Some(s) = spool.as_ref()
                     && let Ok(Some(b)) = s.read_pending(&path).await
                 {
-                    let slice = b.get(range.start as usize..range.end as usize).map(|s| Bytes::copy_from_slice(s));
+                    let slice = b.get(range.start as usize..range.end as usize).map(Bytes::copy_from_slice);
                     let item = slice.ok_or_else(|| std::io::Error::other(format!("{} shrank during export", path.as_str())));
                     return Some((item, (store, spool, ranges, None)));
                 }
