@@ -18,6 +18,18 @@ fn temp_dir(what: &str) -> std::path::PathBuf {
     p
 }
 
+/// `[recorder]` with spool, journal and fs storage under `dir`, 1 s segments.
+fn recorder_config(dir: &std::path::Path, storage: &std::path::Path, auto: &[&str]) -> wishcast_node::recording::RecorderConfig {
+    wishcast_node::recording::RecorderConfig {
+        spool_dir: dir.join("spool").display().to_string(),
+        index_path: dir.join("index.jsonl").display().to_string(),
+        segment_seconds: 1.0,
+        auto_streams: auto.iter().map(|s| s.to_string()).collect(),
+        storage: wishcast_storage::StorageConfig::fs(storage.display().to_string()),
+        ..Default::default()
+    }
+}
+
 fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
@@ -46,13 +58,7 @@ async fn record_start_stop_moves_segments_and_serves_them() {
     let dir = temp_dir("basic");
     let storage = dir.join("storage");
     let node = common::start_with(|c| {
-        c.recorder = Some(wishcast_node::recording::RecorderConfig {
-            spool_dir: dir.join("spool").display().to_string(),
-            index_path: dir.join("index.jsonl").display().to_string(),
-            segment_seconds: 1.0,
-            storage: wishcast_storage::StorageConfig::fs(storage.display().to_string()),
-            ..Default::default()
-        });
+        c.recorder = Some(recorder_config(&dir, &storage, &[]));
     })
     .await;
     let h = &node.http;
@@ -163,14 +169,7 @@ async fn graceful_shutdown_finalizes_running_recordings() {
     let dir = temp_dir("shutdown");
     let storage = dir.join("storage");
     let node = common::start_with(|c| {
-        c.recorder = Some(wishcast_node::recording::RecorderConfig {
-            spool_dir: dir.join("spool").display().to_string(),
-            index_path: dir.join("index.jsonl").display().to_string(),
-            segment_seconds: 1.0,
-            auto_streams: vec!["auto-*".into()],
-            storage: wishcast_storage::StorageConfig::fs(storage.display().to_string()),
-            ..Default::default()
-        });
+        c.recorder = Some(recorder_config(&dir, &storage, &["auto-*"]));
     })
     .await;
     // `auto_streams` starts it when the publisher arrives.
