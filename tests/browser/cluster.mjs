@@ -24,42 +24,32 @@
 // Prints exactly one JSON line on stdout ({"ok":true|false, ...}); on failure
 // the diagnostics go to stderr. Exit code: 0 success, 1 failure, 2 usage error.
 
-import { wc, sleep, waitStats, median, Check, runScenario } from './lib.mjs';
+import { wc, sleep, waitStats, median, Check, runScenario, parseCli, cliFail, arg } from './lib.mjs';
 
 const USAGE =
   'usage: node tests/browser/cluster.mjs --base http://127.0.0.1:PORT --scenario {cascade|redirect|coturn} ' +
   '[--codec VP8|VP9|H264|AV1] [--token T] [--turn-url URL] [--nodes N] [--timeout-s N]';
+const usage = cliFail('cluster.mjs', USAGE);
 
 function parseArgs(argv) {
-  const o = { codec: 'VP8', timeoutS: 110, nodes: 3 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
-      return argv[++i];
-    };
-    switch (a) {
-      case '--base': o.base = val().replace(/\/$/, ''); break;
-      case '--scenario': o.scenario = val(); break;
-      case '--codec': o.codec = val().toUpperCase(); break;
-      case '--token': o.token = val(); break;
-      case '--turn-url': o.turnUrl = val(); break;
-      case '--nodes': o.nodes = Number(val()); break;
-      case '--timeout-s': o.timeoutS = Number(val()); break;
-      case '-h': case '--help': console.log(USAGE); process.exit(0);
-      default: usage(`unknown argument ${a}`);
-    }
-  }
+  const o = parseCli(argv, {
+    usage: USAGE,
+    fail: usage,
+    defaults: { codec: 'VP8', timeoutS: 110, nodes: 3 },
+    flags: {
+      '--base': ['base', arg.url],
+      '--scenario': ['scenario'],
+      '--codec': ['codec', arg.upper],
+      '--token': ['token'],
+      '--turn-url': ['turnUrl'],
+      '--nodes': ['nodes', arg.num],
+      '--timeout-s': ['timeoutS', arg.num],
+    },
+  });
   if (!o.base) usage('--base is required');
   if (!o.scenario) usage('--scenario is required');
   if (!['VP8', 'VP9', 'H264', 'AV1'].includes(o.codec)) usage(`unsupported codec ${o.codec}`);
   return o;
-}
-
-function usage(msg) {
-  console.error(`cluster.mjs: ${msg}\n${USAGE}`);
-  console.log(JSON.stringify({ ok: false, error: msg }));
-  process.exit(2);
 }
 
 const MIN_GROWTH = 10; // decoded frames over the observation window

@@ -30,41 +30,32 @@
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
-import { findChromium, CHROMIUM_ARGS, installClient, sleep, Check } from './lib.mjs';
+import { findChromium, CHROMIUM_ARGS, installClient, sleep, Check, parseCli, cliFail, arg } from './lib.mjs';
 
 const USAGE =
   'usage: node tests/browser/dashboard.mjs --base URL --scenario cluster|node [--user U --password P] [--token T] ' +
   '--screenshots DIR [--timeout-s N]';
+const usage = cliFail('dashboard.mjs', USAGE);
 
 function parseArgs(argv) {
-  const o = { timeoutS: 110 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
-      return argv[++i];
-    };
-    switch (a) {
-      case '--base': o.base = val().replace(/\/$/, ''); break;
-      case '--scenario': o.scenario = val(); break;
-      case '--user': o.user = val(); break;
-      case '--password': o.password = val(); break;
-      case '--token': o.token = val(); break;
-      case '--screenshots': o.shots = val(); break;
-      case '--timeout-s': o.timeoutS = Number(val()); break;
-      default: usage(`unknown argument ${a}`);
-    }
-  }
+  const o = parseCli(argv, {
+    usage: USAGE,
+    fail: usage,
+    defaults: { timeoutS: 110 },
+    flags: {
+      '--base': ['base', arg.url],
+      '--scenario': ['scenario'],
+      '--user': ['user'],
+      '--password': ['password'],
+      '--token': ['token'],
+      '--screenshots': ['shots'],
+      '--timeout-s': ['timeoutS', arg.num],
+    },
+  });
   if (!o.base || !o.shots || !['cluster', 'node'].includes(o.scenario)) usage('--base, --scenario cluster|node and --screenshots are required');
   if (o.scenario === 'cluster' && (!o.user || !o.password)) usage('cluster needs --user and --password');
   if (o.scenario === 'node' && !o.token) usage('node needs --token');
   return o;
-}
-
-function usage(msg) {
-  console.error(`dashboard.mjs: ${msg}\n${USAGE}`);
-  console.log(JSON.stringify({ ok: false, error: msg }));
-  process.exit(2);
 }
 
 const opts = parseArgs(process.argv.slice(2));

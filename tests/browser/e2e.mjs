@@ -12,44 +12,34 @@
 // the diagnostics (session events, SDPs, getStats, page console) go to stderr.
 // Exit code: 0 success, 1 assertion/runtime failure, 2 usage error.
 
-import { wc, sleep, waitStats, median, Check, runScenario } from './lib.mjs';
+import { wc, sleep, waitStats, median, Check, runScenario, parseCli, cliFail, arg } from './lib.mjs';
 
 const USAGE =
   'usage: node tests/browser/e2e.mjs --base http://127.0.0.1:PORT --scenario ' +
   '{fanout|early-subscribe|republish|republish-pcclose|republish-abrupt|tcp|datachannel|join-latency} ' +
   '[--codec VP8|VP9|H264|AV1] [--token T] [--no-wait-ice] [--stream NAME] [--max-median-ms N] [--timeout-s N]';
+const usage = cliFail('e2e.mjs', USAGE);
 
 function parseArgs(argv) {
-  const o = { codec: 'VP8', waitIce: true, maxMedianMs: 3000, timeoutS: 100 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
-      return argv[++i];
-    };
-    switch (a) {
-      case '--base': o.base = val().replace(/\/$/, ''); break;
-      case '--scenario': o.scenario = val(); break;
-      case '--codec': o.codec = val().toUpperCase(); break;
-      case '--token': o.token = val(); break;
-      case '--stream': o.stream = val(); break;
-      case '--no-wait-ice': o.waitIce = false; break;
-      case '--max-median-ms': o.maxMedianMs = Number(val()); break;
-      case '--timeout-s': o.timeoutS = Number(val()); break;
-      case '-h': case '--help': console.log(USAGE); process.exit(0);
-      default: usage(`unknown argument ${a}`);
-    }
-  }
+  const o = parseCli(argv, {
+    usage: USAGE,
+    fail: usage,
+    defaults: { codec: 'VP8', waitIce: true, maxMedianMs: 3000, timeoutS: 100 },
+    flags: {
+      '--base': ['base', arg.url],
+      '--scenario': ['scenario'],
+      '--codec': ['codec', arg.upper],
+      '--token': ['token'],
+      '--stream': ['stream'],
+      '--no-wait-ice': ['waitIce', false],
+      '--max-median-ms': ['maxMedianMs', arg.num],
+      '--timeout-s': ['timeoutS', arg.num],
+    },
+  });
   if (!o.base) usage('--base is required');
   if (!o.scenario) usage('--scenario is required');
   if (!['VP8', 'VP9', 'H264', 'AV1'].includes(o.codec)) usage(`unsupported codec ${o.codec}`);
   return o;
-}
-
-function usage(msg) {
-  console.error(`e2e.mjs: ${msg}\n${USAGE}`);
-  console.log(JSON.stringify({ ok: false, error: msg }));
-  process.exit(2);
 }
 
 const MIN_GROWTH = 10; // decoded frames over the observation window (fake camera: ~20-30 fps)

@@ -126,6 +126,53 @@ export function startLocalOrigin() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Value converters for {@link parseCli}. */
+export const arg = {
+  url: (v) => v.replace(/\/$/, ''),
+  upper: (v) => v.toUpperCase(),
+  num: Number,
+};
+
+/**
+ * The usage failure of a script: prints `msg` and the usage on stderr, a
+ * `{"ok":false}` JSON line on stdout, and exits 2.
+ */
+export function cliFail(script, usage) {
+  return (msg) => {
+    console.error(`${script}: ${msg}\n${usage}`);
+    console.log(JSON.stringify({ ok: false, error: msg }));
+    process.exit(2);
+  };
+}
+
+/**
+ * Parses `--flag value` command lines the same way in every script. `flags` maps a
+ * flag to `[key]` (string value), `[key, convert]` (converted value) or `[key, constant]`
+ * (a switch that takes no value). `-h`/`--help` prints `usage`; mistakes go to `fail`
+ * ({@link cliFail}). Returns the options over `defaults`.
+ */
+export function parseCli(argv, { usage, fail, defaults = {}, flags }) {
+  const o = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-h' || a === '--help') {
+      console.log(usage);
+      process.exit(0);
+    }
+    const spec = flags[a];
+    if (!spec) fail(`unknown argument ${a}`);
+    const [key, how] = spec;
+    if (how !== undefined && typeof how !== 'function') {
+      o[key] = how;
+      continue;
+    }
+    if (i + 1 >= argv.length) fail(`missing value for ${a}`);
+    const v = argv[++i];
+    o[key] = how ? how(v) : v;
+  }
+  return o;
+}
+
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   if (s.length === 0) return NaN;

@@ -13,37 +13,28 @@
 // Prints one JSON line: {"ok":..., "stream", "mpd_path", "recordStartMs", "recordStopMs",
 // "playbackCurrentTime", ...}. Exit 0 success, 1 failure, 2 usage.
 
-import { wc, sleep, waitStats, Check, runScenario } from './lib.mjs';
+import { wc, sleep, waitStats, Check, runScenario, parseCli, cliFail, arg } from './lib.mjs';
 
 const USAGE = 'usage: node tests/browser/recording.mjs --base URL [--codec VP8|H264] [--seconds N] [--token T] [--stream S] [--timeout-s N]';
+const usage = cliFail('recording.mjs', USAGE);
 
 function parseArgs(argv) {
-  const o = { codec: 'VP8', seconds: 20, timeoutS: 110 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
-      return argv[++i];
-    };
-    switch (a) {
-      case '--base': o.base = val().replace(/\/$/, ''); break;
-      case '--codec': o.codec = val().toUpperCase(); break;
-      case '--seconds': o.seconds = Number(val()); break;
-      case '--token': o.token = val(); break;
-      case '--stream': o.stream = val(); break;
-      case '--timeout-s': o.timeoutS = Number(val()); break;
-      default: usage(`unknown argument ${a}`);
-    }
-  }
+  const o = parseCli(argv, {
+    usage: USAGE,
+    fail: usage,
+    defaults: { codec: 'VP8', seconds: 20, timeoutS: 110 },
+    flags: {
+      '--base': ['base', arg.url],
+      '--codec': ['codec', arg.upper],
+      '--seconds': ['seconds', arg.num],
+      '--token': ['token'],
+      '--stream': ['stream'],
+      '--timeout-s': ['timeoutS', arg.num],
+    },
+  });
   if (!o.base) usage('--base is required');
   if (!['VP8', 'VP9', 'H264', 'AV1'].includes(o.codec)) usage(`unsupported codec ${o.codec}`);
   return o;
-}
-
-function usage(msg) {
-  console.error(`recording.mjs: ${msg}\n${USAGE}`);
-  console.log(JSON.stringify({ ok: false, error: msg }));
-  process.exit(2);
 }
 
 class Ctx {

@@ -20,44 +20,34 @@
 // the diagnostics (session info, getStats, layer list, page console) go to stderr.
 // Exit code: 0 success, 1 assertion/runtime failure, 2 usage error.
 
-import { wc, sleep, waitStats, median, Check, runScenario } from './lib.mjs';
+import { wc, sleep, waitStats, median, Check, runScenario, parseCli, cliFail, arg } from './lib.mjs';
 
 const SCENARIOS = ['bwe', 'manual', 'mute', 'fast-start'];
 const USAGE =
   `usage: node tests/browser/simulcast.mjs --base http://127.0.0.1:PORT --scenario {${SCENARIOS.join('|')}} ` +
   '[--token T] [--stream NAME] [--fps N] [--max-median-ms N] [--timeout-s N]';
+const usage = cliFail('simulcast.mjs', USAGE);
 
 function parseArgs(argv) {
-  const o = { fps: 30, maxMedianMs: 2000, timeoutS: 150 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
-      return argv[++i];
-    };
-    switch (a) {
-      case '--base': o.base = val().replace(/\/$/, ''); break;
-      case '--scenario': o.scenario = val(); break;
-      case '--token': o.token = val(); break;
-      case '--stream': o.stream = val(); break;
-      case '--fps': o.fps = Number(val()); break;
-      case '--max-median-ms': o.maxMedianMs = Number(val()); break;
-      case '--timeout-s': o.timeoutS = Number(val()); break;
-      case '-h': case '--help': console.log(USAGE); process.exit(0);
-      default: usage(`unknown argument ${a}`);
-    }
-  }
+  const o = parseCli(argv, {
+    usage: USAGE,
+    fail: usage,
+    defaults: { fps: 30, maxMedianMs: 2000, timeoutS: 150 },
+    flags: {
+      '--base': ['base', arg.url],
+      '--scenario': ['scenario'],
+      '--token': ['token'],
+      '--stream': ['stream'],
+      '--fps': ['fps', arg.num],
+      '--max-median-ms': ['maxMedianMs', arg.num],
+      '--timeout-s': ['timeoutS', arg.num],
+    },
+  });
   if (!o.base) usage('--base is required');
   if (!o.scenario) usage('--scenario is required');
   if (!SCENARIOS.includes(o.scenario)) usage(`unknown scenario ${o.scenario}`);
   if (!(o.fps > 0) || !(o.maxMedianMs > 0) || !(o.timeoutS > 0)) usage('--fps, --max-median-ms and --timeout-s must be positive numbers');
   return o;
-}
-
-function usage(msg) {
-  console.error(`simulcast.mjs: ${msg}\n${USAGE}`);
-  console.log(JSON.stringify({ ok: false, error: msg }));
-  process.exit(2);
 }
 
 const LAYER_REL = 'urn:ietf:params:whep:ext:core:layer';
