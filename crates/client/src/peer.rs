@@ -79,6 +79,8 @@ pub struct Counters {
     pub keyframe_requests_received: AtomicU64,
     pub datagrams_in: AtomicU64,
     pub datagrams_out: AtomicU64,
+    /// Received frames str0m could not depacketize (dropped; the peer stays up).
+    pub bad_packets: AtomicU64,
 }
 
 pub(crate) enum Cmd {
@@ -121,6 +123,13 @@ impl Driver {
                 Ok(Output::Timeout(t)) => return Some(t),
                 Ok(Output::Transmit(t)) => self.pending.push((t.destination, t.contents.to_vec())),
                 Ok(Output::Event(e)) => self.on_event(e),
+                // One frame that cannot be depacketized (truncated or malformed, e.g. a
+                // payload the negotiated packetization does not describe) loses that
+                // frame, not the connection.
+                Err(str0m::RtcError::Packet(mid, pt, e)) => {
+                    self.counters.bad_packets.fetch_add(1, Relaxed);
+                    tracing::debug!(%mid, %pt, "dropping a frame that cannot be depacketized: {e}");
+                }
                 Err(e) => {
                     tracing::debug!("poll_output failed: {e}");
                     self.rtc.disconnect();
