@@ -157,8 +157,14 @@ pub fn parse_day(y: &str, m: &str, d: &str) -> Result<(i32, u32, u32), String> {
         v.parse().map_err(|_| format!("{what} `{v}` is not a number"))
     };
     let (year, month, day) = (num("year", y)?, num("month", m)?, num("day", d)?);
-    if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return Err(format!("{y}-{m}-{d} is not a date"));
+    if !(1970..=9999).contains(&year) {
+        return Err(format!("year `{y}` must be 1970-9999"));
+    }
+    if !(1..=12).contains(&month) {
+        return Err(format!("month `{m}` must be 01-12"));
+    }
+    if !(1..=31).contains(&day) {
+        return Err(format!("day `{d}` must be 01-31"));
     }
     Ok((year as i32, month, day))
 }

@@ -77,17 +77,6 @@ pub async fn days(State(state): State<AppState>, Path(stream): Path<String>, uri
     Ok(Json(days).into_response())
 }
 
-/// A path number: 1-4 ASCII digits.
-fn number(field: &'static str, v: &str) -> ApiResult<u32> {
-    if v.is_empty() || v.len() > 4 || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("{field} `{}` must be digits, as in /api/playback/{{stream}}/2025/07/24", v.escape_debug()),
-        ));
-    }
-    v.parse().map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, format!("{field} `{v}` is not a number")))
-}
-
 pub async fn sessions(
     State(state): State<AppState>,
     Path((stream, y, m, d)): Path<(String, String, String, String)>,
@@ -96,8 +85,8 @@ pub async fn sessions(
 ) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::RecordRead(&stream))?;
     check_stream(&stream)?;
-    let (year, month, day) = (number("year", &y)?, number("month", &m)?, number("day", &d)?);
-    let year = year as i32;
+    let (year, month, day) =
+        wishcast_api::record::parse_day(&y, &m, &d).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
     validate::check_date(year, month, day).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let sessions = state.index.sessions(&stream, year, month, day).await.map_err(index_error)?;
     Ok(Json(sessions).into_response())
