@@ -24,7 +24,7 @@
 // Prints exactly one JSON line on stdout ({"ok":true|false, ...}); on failure
 // the diagnostics go to stderr. Exit code: 0 success, 1 failure, 2 usage error.
 
-import { wc, sleep, waitStats, median, Check, runScenario, parseCli, cliFail, arg } from './lib.mjs';
+import { wc, sleep, median, Check, runScenario, parseCli, cliFail, arg, expectCodec, publisherReady } from './lib.mjs';
 
 const USAGE =
   'usage: node tests/browser/cluster.mjs --base http://127.0.0.1:PORT --scenario {cascade|redirect|coturn} ' +
@@ -131,11 +131,6 @@ class Ctx {
   }
 }
 
-function expectCodec(check, what, codecInfo, want) {
-  const got = codecInfo?.mimeType;
-  check.that(got && got.toLowerCase() === `video/${want.toLowerCase()}`, `${what}: negotiated video codec is ${got}, expected video/${want}`);
-}
-
 /** Waits for the first frame, then checks decoding progresses over OBSERVE_MS. */
 async function assertPlaying(ctx, p, { firstFrameTimeoutMs = 20000 } = {}) {
   const c = ctx.check;
@@ -159,16 +154,6 @@ async function assertPlaying(ctx, p, { firstFrameTimeoutMs = 20000 } = {}) {
   c.that(s2.videoWidth > 0, `${p.name}: <video>.videoWidth is ${s2.videoWidth}`);
   expectCodec(c, p.name, s2.video.codec, ctx.opts.codec);
   return r;
-}
-
-async function publisherReady(ctx, p) {
-  await wc.waitConnected(p.page, p.id, 20000);
-  const st = await waitStats(p.page, p.id, (s) => s.outVideo && s.outVideo.framesEncoded > 0 && s.outVideo.packetsSent > 0, {
-    timeoutMs: 10000,
-    what: `${p.name} to encode and send video`,
-  });
-  expectCodec(ctx.check, p.name, st.outVideo.codec, ctx.opts.codec);
-  return { codec: st.outVideo.codec?.mimeType, pair: st.pair };
 }
 
 /** The session id at the end of a Location URL. */
@@ -313,7 +298,7 @@ const scenarios = {
 
     // --- One publisher, five viewers, all through the manager.
     const pub = await ctx.publisher('publisher');
-    ctx.result.publisher = await publisherReady(ctx, pub);
+    ctx.result.publisher = await publisherReady(ctx, pub, { connectMs: 20000 });
     const pubInfo = await wc.info(pub.page, pub.id);
     c.that(pubInfo.sessionUrl.startsWith(`${ctx.opts.base}/session/`), `publisher Location is not on the manager: ${pubInfo.sessionUrl}`);
     const origin = await nodeOf(ctx, sessionIdOf(pubInfo.location), 'publish');
@@ -419,7 +404,7 @@ const scenarios = {
     c.that(onNode(pi.responseUrl) && pi.responseUrl.includes(`/whip/${ctx.stream}`), `publisher: final URL ${pi.responseUrl} is not a node's /whip/${ctx.stream}`);
     c.that(pi.status === 201, `publisher: POST after redirect -> ${pi.status}`);
     c.that(onNode(pi.sessionUrl), `publisher: session URL ${pi.sessionUrl} is not on a node`);
-    ctx.result.publisher = await publisherReady(ctx, pub);
+    ctx.result.publisher = await publisherReady(ctx, pub, { connectMs: 20000 });
 
     // WHEP, offer sent before ICE gathering: the candidates are trickled with
     // PATCH to the node's Location (not through the manager).
@@ -492,7 +477,7 @@ const scenarios = {
     ctx.result.publisherLinks = pi.links;
     const { server } = checkLinks('publisher', pi);
     c.throwIfFailed();
-    ctx.result.publisher = await publisherReady(ctx, pub);
+    ctx.result.publisher = await publisherReady(ctx, pub, { connectMs: 20000 });
     checkRelayPair('publisher', ctx.result.publisher.pair);
 
     const v = await ctx.player('viewer', relayOpts);

@@ -12,7 +12,7 @@
 // the diagnostics (session events, SDPs, getStats, page console) go to stderr.
 // Exit code: 0 success, 1 assertion/runtime failure, 2 usage error.
 
-import { wc, sleep, waitStats, median, Check, runScenario, parseCli, cliFail, arg } from './lib.mjs';
+import { wc, sleep, waitStats, median, Check, runScenario, parseCli, cliFail, arg, expectCodec, publisherReady } from './lib.mjs';
 
 const USAGE =
   'usage: node tests/browser/e2e.mjs --base http://127.0.0.1:PORT --scenario ' +
@@ -110,11 +110,6 @@ class Ctx {
   }
 }
 
-function expectCodec(check, what, codecInfo, want) {
-  const got = codecInfo?.mimeType;
-  check.that(got && got.toLowerCase() === `video/${want.toLowerCase()}`, `${what}: negotiated video codec is ${got}, expected video/${want}`);
-}
-
 function candidatesOf(sdp) {
   return (sdp || '').split(/\r?\n/).filter((l) => l.startsWith('a=candidate:'));
 }
@@ -151,16 +146,6 @@ async function assertPlaying(ctx, p, { audio = true, codec = ctx.opts.codec, fir
     c.that(/opus/i.test(s2.audio?.codec?.mimeType || ''), `${p.name}: audio codec is ${s2.audio?.codec?.mimeType}, expected audio/opus`);
   }
   return r;
-}
-
-async function publisherReady(ctx, p) {
-  await wc.waitConnected(p.page, p.id, 15000);
-  const st = await waitStats(p.page, p.id, (s) => s.outVideo && s.outVideo.framesEncoded > 0 && s.outVideo.packetsSent > 0, {
-    timeoutMs: 10000,
-    what: `${p.name} to encode and send video`,
-  });
-  expectCodec(ctx.check, p.name, st.outVideo.codec, ctx.opts.codec);
-  return { encoder: st.outVideo.encoderImplementation, codec: st.outVideo.codec?.mimeType, pair: st.pair };
 }
 
 async function apiStreams(ctx) {

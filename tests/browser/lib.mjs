@@ -801,6 +801,26 @@ export const wc = {
     page.evaluate(([i, m, sfx, b]) => window.wc.control(i, m, sfx, b === null ? undefined : b), [id, method, suffix, body === undefined ? null : body]),
 };
 
+/** Records a failure unless the negotiated video codec (`codecInfo` of getStats) is `want`. */
+export function expectCodec(check, what, codecInfo, want) {
+  const got = codecInfo?.mimeType;
+  check.that(got && got.toLowerCase() === `video/${want.toLowerCase()}`, `${what}: negotiated video codec is ${got}, expected video/${want}`);
+}
+
+/**
+ * Waits until publisher `p` ({name, page, id}) is connected and sending video, checks
+ * its codec is `ctx.opts.codec`, and returns {encoder, codec, pair}.
+ */
+export async function publisherReady(ctx, p, { connectMs = 15000 } = {}) {
+  await wc.waitConnected(p.page, p.id, connectMs);
+  const st = await waitStats(p.page, p.id, (s) => s.outVideo && s.outVideo.framesEncoded > 0 && s.outVideo.packetsSent > 0, {
+    timeoutMs: 10000,
+    what: `${p.name} to encode and send video`,
+  });
+  expectCodec(ctx.check, p.name, st.outVideo.codec, ctx.opts.codec);
+  return { encoder: st.outVideo.encoderImplementation, codec: st.outVideo.codec?.mimeType, pair: st.pair };
+}
+
 /** Polls the in-page stats of `id` until `pred(stats)` holds. */
 export async function waitStats(page, id, pred, { timeoutMs = 15000, intervalMs = 100, what = 'condition' } = {}) {
   const end = Date.now() + timeoutMs;

@@ -13,7 +13,7 @@
 // Prints one JSON line: {"ok":..., "stream", "mpd_path", "recordStartMs", "recordStopMs",
 // "playbackCurrentTime", ...}. Exit 0 success, 1 failure, 2 usage.
 
-import { wc, sleep, waitStats, Check, runScenario, parseCli, cliFail, arg } from './lib.mjs';
+import { wc, sleep, Check, runScenario, parseCli, cliFail, arg, publisherReady } from './lib.mjs';
 
 const USAGE = 'usage: node tests/browser/recording.mjs --base URL [--codec VP8|H264] [--seconds N] [--token T] [--stream S] [--timeout-s N]';
 const usage = cliFail('recording.mjs', USAGE);
@@ -81,9 +81,9 @@ await runScenario({
     const pubId = await wc.publish(pubPage, `${opts.base}/whip/${encodeURIComponent(ctx.stream)}${q}`, {
       token: opts.token, codec: opts.codec, audio: true,
     });
-    ctx.sessions.push({ name: 'publisher', page: pubPage, id: pubId });
-    await wc.waitConnected(pubPage, pubId, 15000);
-    await waitStats(pubPage, pubId, (s) => ((s.outVideo && s.outVideo.framesEncoded) || 0) > 10, { what: 'publisher sending', timeoutMs: 15000 });
+    const pub = { name: 'publisher', page: pubPage, id: pubId };
+    ctx.sessions.push(pub);
+    ctx.result.publisher = await publisherReady(ctx, pub);
 
     // Starting must answer at once (never waits for media).
     const t0 = Date.now();

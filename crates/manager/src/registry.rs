@@ -566,6 +566,15 @@ impl Registry {
         None
     }
 
+    /// The node a publisher of `stream` was placed on through this manager (known before
+    /// that node's next snapshot lists the stream).
+    pub fn publish_route_alias(g: &Inner, stream: &str) -> Option<String> {
+        g.routes
+            .iter()
+            .find(|((st, _), r)| st == stream && r.kind == SessionKind::Publish)
+            .map(|(_, r)| r.alias.clone())
+    }
+
     /// A session ended through this manager: forget its route and release the capacity
     /// still held for it (a snapshot may never have shown it).
     pub fn remove_route(&self, stream: &str, session: &str) {

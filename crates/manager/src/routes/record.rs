@@ -18,7 +18,7 @@ use super::check_name;
 use crate::error::{ApiError, ApiResult};
 use crate::guard::require;
 use crate::proxy::{query_values, read_limited};
-use crate::registry::{NodeTarget, Status};
+use crate::registry::{NodeTarget, Registry, Status};
 use crate::state::AppState;
 
 /// The node holding the stream's origin publisher (not a cascade relay), else any holder.
@@ -37,13 +37,24 @@ pub fn origin_node(state: &AppState, stream: &str) -> Option<NodeTarget> {
         .or_else(|| holders.iter().find(|(_, s)| !s.publish.sessions.is_empty()))
         .or_else(|| holders.first())
         .map(|(n, _)| n.target())
+        .or_else(|| {
+            // Published through this manager a moment ago: the node's next heartbeat has
+            // not listed the stream yet, but the session route has.
+            Registry::publish_route_alias(&g, stream)
+                .and_then(|alias| g.nodes.get(&alias))
+                .filter(|n| n.status == Status::Running)
+                .map(|n| n.target())
+        })
 }
 
+/// Nodes holding `stream`: those whose snapshot lists it, plus the node a publisher was
+/// just placed on through this manager (before its next heartbeat lists the stream).
 fn holders(state: &AppState, stream: &str) -> Vec<NodeTarget> {
     let g = state.registry.lock();
+    let routed = Registry::publish_route_alias(&g, stream);
     g.nodes
         .values()
-        .filter(|n| n.status == Status::Running && n.stream(stream).is_some())
+        .filter(|n| n.status == Status::Running && (n.stream(stream).is_some() || routed.as_deref() == Some(n.alias.as_str())))
         .map(|n| n.target())
         .collect()
 }
