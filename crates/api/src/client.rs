@@ -57,11 +57,7 @@ impl WhipClient {
         token: Option<&str>,
         headers: &[(&str, &str)],
     ) -> Result<Answer, ClientError> {
-        let mut req = self
-            .http
-            .post(url)
-            .header("content-type", "application/sdp")
-            .body(sdp.to_string());
+        let mut req = self.http.post(url).header("content-type", "application/sdp").body(sdp.to_string());
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -81,11 +77,7 @@ impl WhipClient {
             .ok_or(ClientError { status: Some(status), message: "answer without Location".into() })?;
         let location = resolve(url, location);
         let etag = headers.get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let links = headers
-            .get_all("link")
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_string))
-            .collect();
+        let links = headers.get_all("link").iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect();
         Ok(Answer { status, sdp: body, location, etag, links })
     }
 
@@ -131,10 +123,7 @@ pub fn resolve(base: &str, location: &str) -> String {
     }
     // scheme://authority
     let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let authority_end = base[after_scheme..]
-        .find('/')
-        .map(|i| i + after_scheme)
-        .unwrap_or(base.len());
+    let authority_end = base[after_scheme..].find('/').map(|i| i + after_scheme).unwrap_or(base.len());
     if location.starts_with('/') {
         format!("{}{}", &base[..authority_end], location)
     } else {

@@ -39,18 +39,11 @@ impl std::fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthConfig")
             .field("secret", &redacted(!self.secret.is_empty()))
-            .field(
-                "tokens",
-                &format_args!("[<redacted>; {}]", self.tokens.len()),
-            )
+            .field("tokens", &format_args!("[<redacted>; {}]", self.tokens.len()))
             .finish()
     }
 }
 
 pub(crate) fn redacted(set: bool) -> std::fmt::Arguments<'static> {
-    if set {
-        format_args!("<redacted>")
-    } else {
-        format_args!("<unset>")
-    }
+    if set { format_args!("<redacted>") } else { format_args!("<unset>") }
 }

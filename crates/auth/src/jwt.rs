@@ -79,15 +79,12 @@ pub fn verify_hs256(secret: &[u8], token: &str, now_unix: u64) -> Result<Claims,
         return Err(AuthError::Invalid("malformed token"));
     }
     let mut parts = token.split('.');
-    let (Some(h64), Some(p64), Some(s64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(h64), Some(p64), Some(s64), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(AuthError::Invalid("malformed token"));
     };
     let malformed = |_| AuthError::Invalid("malformed token");
     let header_bytes = URL_SAFE_NO_PAD.decode(h64).map_err(malformed)?;
-    let header: Header =
-        serde_json::from_slice(&header_bytes).map_err(|_| AuthError::Invalid("malformed token"))?;
+    let header: Header = serde_json::from_slice(&header_bytes).map_err(|_| AuthError::Invalid("malformed token"))?;
     if header.alg != "HS256" {
         return Err(AuthError::Invalid("unsupported alg"));
     }
@@ -99,12 +96,10 @@ pub fn verify_hs256(secret: &[u8], token: &str, now_unix: u64) -> Result<Claims,
     m.update(h64.as_bytes());
     m.update(b".");
     m.update(p64.as_bytes());
-    m.verify_slice(&sig)
-        .map_err(|_| AuthError::Invalid("bad signature"))?;
+    m.verify_slice(&sig).map_err(|_| AuthError::Invalid("bad signature"))?;
 
     let payload = URL_SAFE_NO_PAD.decode(p64).map_err(malformed)?;
-    let claims: Claims =
-        serde_json::from_slice(&payload).map_err(|_| AuthError::Invalid("malformed claims"))?;
+    let claims: Claims = serde_json::from_slice(&payload).map_err(|_| AuthError::Invalid("malformed claims"))?;
     if claims.exp.saturating_add(JWT_LEEWAY_SECS) < now_unix {
         return Err(AuthError::Invalid("expired"));
     }

@@ -27,9 +27,7 @@ mod token_source;
 pub use access::Access;
 pub use config::AuthConfig;
 pub use error::{AuthError, Forbidden};
-pub use jwt::{
-    Claims, JWT_LEEWAY_SECS, MODE_ADMIN, MODE_PUBLISH, MODE_SUBSCRIBE, sign_hs256, verify_hs256,
-};
+pub use jwt::{Claims, JWT_LEEWAY_SECS, MODE_ADMIN, MODE_PUBLISH, MODE_SUBSCRIBE, sign_hs256, verify_hs256};
 pub use principal::{Authenticator, Principal};
 pub use token_source::{bearer_token, query_token, request_token};
 

@@ -84,10 +84,7 @@ impl std::fmt::Debug for Authenticator {
         f.debug_struct("Authenticator")
             .field("enabled", &self.enabled)
             .field("secret", &redacted(!self.secret.is_empty()))
-            .field(
-                "static_tokens",
-                &format_args!("[<redacted>; {}]", self.static_digests.len()),
-            )
+            .field("static_tokens", &format_args!("[<redacted>; {}]", self.static_digests.len()))
             .finish()
     }
 }
@@ -122,27 +119,18 @@ impl Principal {
         let mode = claims.mode;
         let (needed, msg) = match access {
             Access::Publish(_) => (MODE_PUBLISH, "token does not grant publish on this stream"),
-            Access::Subscribe(_) => (
-                MODE_SUBSCRIBE,
-                "token does not grant subscribe on this stream",
-            ),
+            Access::Subscribe(_) => (MODE_SUBSCRIBE, "token does not grant subscribe on this stream"),
             Access::RecordRead(_) => (MODE_SUBSCRIBE, "token does not grant read on this stream"),
-            Access::Session(_) => (
-                MODE_SUBSCRIBE | MODE_PUBLISH | MODE_ADMIN,
-                "token does not grant session access on this stream",
-            ),
+            Access::Session(_) => {
+                (MODE_SUBSCRIBE | MODE_PUBLISH | MODE_ADMIN, "token does not grant session access on this stream")
+            }
             Access::StreamRead(_) => return Ok(()),
-            Access::StreamDelete(_)
-            | Access::Cascade(_)
-            | Access::RecordStart(_)
-            | Access::RecordStop(_) => (MODE_ADMIN, "token does not grant admin on this stream"),
+            Access::StreamDelete(_) | Access::Cascade(_) | Access::RecordStart(_) | Access::RecordStop(_) => {
+                (MODE_ADMIN, "token does not grant admin on this stream")
+            }
             Access::Admin => return Err(Forbidden("token does not grant admin access")),
         };
-        if mode & needed != 0 {
-            Ok(())
-        } else {
-            Err(Forbidden(msg))
-        }
+        if mode & needed != 0 { Ok(()) } else { Err(Forbidden(msg)) }
     }
 }
 

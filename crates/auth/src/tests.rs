@@ -27,11 +27,7 @@ const PY_VECTOR: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJpZCI6ImxpdmUiLC
 const PY_VECTOR_EXTRA: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImsxIn0.eyJtb2RlIjo1LCJzdWIiOiJhbGljZSIsImV4cCI6MTg5MzQ1NjAwMCwiaWQiOiJjYW0vMSJ9.9JNGLlNiYzxOvN7XzSp2T2J6AViDBzalXZf1Bwi3J80";
 
 fn claims(id: &str, exp: u64, mode: u8) -> Claims {
-    Claims {
-        id: id.into(),
-        exp,
-        mode,
-    }
+    Claims { id: id.into(), exp, mode }
 }
 
 fn b64(s: &[u8]) -> String {
@@ -47,33 +43,21 @@ fn forge(header: &str, payload: &str, secret: &[u8]) -> String {
 }
 
 fn auth(secret: &str, tokens: &[&str]) -> Authenticator {
-    Authenticator::new(&AuthConfig {
-        secret: secret.into(),
-        tokens: tokens.iter().map(|t| t.to_string()).collect(),
-    })
+    Authenticator::new(&AuthConfig { secret: secret.into(), tokens: tokens.iter().map(|t| t.to_string()).collect() })
 }
 
 // ---------------------------------------------------------------- JWT
 
 #[test]
 fn sign_matches_independent_vector() {
-    assert_eq!(
-        sign_hs256(SECRET.as_bytes(), &claims("live", FAR, 6)),
-        PY_VECTOR
-    );
+    assert_eq!(sign_hs256(SECRET.as_bytes(), &claims("live", FAR, 6)), PY_VECTOR);
 }
 
 #[test]
 fn verify_independent_vectors() {
-    assert_eq!(
-        verify_hs256(SECRET.as_bytes(), PY_VECTOR, NOW),
-        Ok(claims("live", FAR, 6))
-    );
+    assert_eq!(verify_hs256(SECRET.as_bytes(), PY_VECTOR, NOW), Ok(claims("live", FAR, 6)));
     // extra header fields / claims and key order are irrelevant
-    assert_eq!(
-        verify_hs256(SECRET.as_bytes(), PY_VECTOR_EXTRA, NOW),
-        Ok(claims("cam/1", FAR, 5))
-    );
+    assert_eq!(verify_hs256(SECRET.as_bytes(), PY_VECTOR_EXTRA, NOW), Ok(claims("cam/1", FAR, 5)));
 }
 
 #[test]
@@ -86,49 +70,26 @@ fn roundtrip() {
 #[test]
 fn rejects_alg_none() {
     let p = r#"{"id":"*","exp":1893456000,"mode":7}"#;
-    let unsigned = format!(
-        "{}.{}.",
-        b64(br#"{"alg":"none","typ":"JWT"}"#),
-        b64(p.as_bytes())
-    );
-    assert_eq!(
-        verify_hs256(SECRET.as_bytes(), &unsigned, NOW),
-        Err(AuthError::Invalid("unsupported alg"))
-    );
+    let unsigned = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), b64(p.as_bytes()));
+    assert_eq!(verify_hs256(SECRET.as_bytes(), &unsigned, NOW), Err(AuthError::Invalid("unsupported alg")));
     // "none" header even with a valid HS256 MAC
     let t = forge(r#"{"alg":"none"}"#, p, SECRET.as_bytes());
-    assert_eq!(
-        verify_hs256(SECRET.as_bytes(), &t, NOW),
-        Err(AuthError::Invalid("unsupported alg"))
-    );
+    assert_eq!(verify_hs256(SECRET.as_bytes(), &t, NOW), Err(AuthError::Invalid("unsupported alg")));
     // case variations are not HS256
     let t = forge(r#"{"alg":"hs256"}"#, p, SECRET.as_bytes());
-    assert_eq!(
-        verify_hs256(SECRET.as_bytes(), &t, NOW),
-        Err(AuthError::Invalid("unsupported alg"))
-    );
+    assert_eq!(verify_hs256(SECRET.as_bytes(), &t, NOW), Err(AuthError::Invalid("unsupported alg")));
     // missing alg
     let t = forge(r#"{"typ":"JWT"}"#, p, SECRET.as_bytes());
-    assert_eq!(
-        verify_hs256(SECRET.as_bytes(), &t, NOW),
-        Err(AuthError::Invalid("malformed token"))
-    );
+    assert_eq!(verify_hs256(SECRET.as_bytes(), &t, NOW), Err(AuthError::Invalid("malformed token")));
 }
 
 #[test]
 fn rejects_hs512() {
-    let si = format!(
-        "{}.{}",
-        b64(br#"{"alg":"HS512","typ":"JWT"}"#),
-        b64(br#"{"id":"*","exp":1893456000,"mode":7}"#)
-    );
+    let si = format!("{}.{}", b64(br#"{"alg":"HS512","typ":"JWT"}"#), b64(br#"{"id":"*","exp":1893456000,"mode":7}"#));
     let mut m = Hmac::<Sha512>::new_from_slice(SECRET.as_bytes()).unwrap();
     m.update(si.as_bytes());
     let t = format!("{si}.{}", b64(&m.finalize().into_bytes()));
-    assert_eq!(
-        verify_hs256(SECRET.as_bytes(), &t, NOW),
-        Err(AuthError::Invalid("unsupported alg"))
-    );
+    assert_eq!(verify_hs256(SECRET.as_bytes(), &t, NOW), Err(AuthError::Invalid("unsupported alg")));
 }
 
 #[test]
@@ -160,10 +121,7 @@ fn rejects_garbage() {
         "é.é.é",
         long.as_str(),
     ] {
-        assert!(
-            matches!(verify_hs256(s, g, NOW), Err(AuthError::Invalid(_))),
-            "{g:?}"
-        );
+        assert!(matches!(verify_hs256(s, g, NOW), Err(AuthError::Invalid(_))), "{g:?}");
     }
     // four segments built from the valid vector
     assert!(verify_hs256(s, &format!("{PY_VECTOR}.x"), NOW).is_err());
@@ -172,10 +130,7 @@ fn rejects_garbage() {
     assert!(verify_hs256(s, &format!("{h}=.{rest}"), NOW).is_err());
     // header that is not JSON, signed correctly
     let t = forge("not json", r#"{"id":"*","exp":1893456000,"mode":7}"#, s);
-    assert_eq!(
-        verify_hs256(s, &t, NOW),
-        Err(AuthError::Invalid("malformed token"))
-    );
+    assert_eq!(verify_hs256(s, &t, NOW), Err(AuthError::Invalid("malformed token")));
 }
 
 #[test]
@@ -195,37 +150,24 @@ fn rejects_bad_claims() {
         r#"{"id":7,"exp":1893456000,"mode":7}"#,
         r#"{"id":"x","id":"*","exp":1893456000,"mode":7}"#, // duplicate key
     ] {
-        assert_eq!(
-            verify_hs256(s, &forge(h, p, s), NOW),
-            Err(AuthError::Invalid("malformed claims")),
-            "{p}"
-        );
+        assert_eq!(verify_hs256(s, &forge(h, p, s), NOW), Err(AuthError::Invalid("malformed claims")), "{p}");
     }
 }
 
 #[test]
 fn rejects_wrong_signature() {
     let s = SECRET.as_bytes();
-    assert_eq!(
-        verify_hs256(b"other-secret", PY_VECTOR, NOW),
-        Err(AuthError::Invalid("bad signature"))
-    );
+    assert_eq!(verify_hs256(b"other-secret", PY_VECTOR, NOW), Err(AuthError::Invalid("bad signature")));
     // tampered payload: swap in mode 7 keeping the signature
     let parts: Vec<&str> = PY_VECTOR.split('.').collect();
     let evil = b64(br#"{"id":"live","exp":1893456000,"mode":7}"#);
     let t = format!("{}.{}.{}", parts[0], evil, parts[2]);
-    assert_eq!(
-        verify_hs256(s, &t, NOW),
-        Err(AuthError::Invalid("bad signature"))
-    );
+    assert_eq!(verify_hs256(s, &t, NOW), Err(AuthError::Invalid("bad signature")));
     // truncated / empty signature
     let t = format!("{}.{}.{}", parts[0], parts[1], &parts[2][..20]);
     assert!(verify_hs256(s, &t, NOW).is_err());
     let t = format!("{}.{}.", parts[0], parts[1]);
-    assert_eq!(
-        verify_hs256(s, &t, NOW),
-        Err(AuthError::Invalid("bad signature"))
-    );
+    assert_eq!(verify_hs256(s, &t, NOW), Err(AuthError::Invalid("bad signature")));
 }
 
 #[test]
@@ -236,10 +178,7 @@ fn expiry_and_leeway() {
     assert!(verify_hs256(s, &t, 1000).is_ok());
     assert!(verify_hs256(s, &t, 1059).is_ok());
     assert!(verify_hs256(s, &t, 1060).is_ok()); // exactly at leeway edge
-    assert_eq!(
-        verify_hs256(s, &t, 1061),
-        Err(AuthError::Invalid("expired"))
-    );
+    assert_eq!(verify_hs256(s, &t, 1061), Err(AuthError::Invalid("expired")));
     assert_eq!(verify_hs256(s, &t, NOW), Err(AuthError::Invalid("expired")));
     // exp near u64::MAX does not overflow
     let t = sign_hs256(s, &claims("a", u64::MAX, 7));
@@ -250,16 +189,10 @@ fn expiry_and_leeway() {
 fn empty_secret_rejects_jwt() {
     // even a token correctly "signed" with the empty key
     let t = sign_hs256(b"", &claims("*", FAR, 7));
-    assert_eq!(
-        verify_hs256(b"", &t, NOW),
-        Err(AuthError::Invalid("jwt disabled"))
-    );
+    assert_eq!(verify_hs256(b"", &t, NOW), Err(AuthError::Invalid("jwt disabled")));
     // static-token-only authenticator never accepts JWTs
     let a = auth("", &["static"]);
-    assert_eq!(
-        a.authenticate(Some(&t), NOW),
-        Err(AuthError::Invalid("unknown token"))
-    );
+    assert_eq!(a.authenticate(Some(&t), NOW), Err(AuthError::Invalid("unknown token")));
     assert_eq!(a.mint(&claims("*", FAR, 7)), None);
 }
 
@@ -276,86 +209,42 @@ fn auth_off_only_without_tokens_and_secret() {
     let secret_only = auth(SECRET, &[]);
     assert!(secret_only.enabled());
     assert_eq!(secret_only.authenticate(None, NOW), Err(AuthError::Missing));
-    assert_eq!(
-        secret_only.authenticate(Some(""), NOW),
-        Err(AuthError::Missing)
-    );
-    assert_eq!(
-        secret_only.authenticate(Some("anything"), NOW),
-        Err(AuthError::Invalid("malformed token"))
-    );
-    assert_eq!(
-        secret_only.authenticate(Some(PY_VECTOR), NOW),
-        Ok(Principal::Jwt(claims("live", FAR, 6)))
-    );
+    assert_eq!(secret_only.authenticate(Some(""), NOW), Err(AuthError::Missing));
+    assert_eq!(secret_only.authenticate(Some("anything"), NOW), Err(AuthError::Invalid("malformed token")));
+    assert_eq!(secret_only.authenticate(Some(PY_VECTOR), NOW), Ok(Principal::Jwt(claims("live", FAR, 6))));
 
     let tokens_only = auth("", &["t1"]);
     assert!(tokens_only.enabled());
     assert_eq!(tokens_only.authenticate(None, NOW), Err(AuthError::Missing));
-    assert_eq!(
-        tokens_only.authenticate(Some(PY_VECTOR), NOW),
-        Err(AuthError::Invalid("unknown token"))
-    );
+    assert_eq!(tokens_only.authenticate(Some(PY_VECTOR), NOW), Err(AuthError::Invalid("unknown token")));
 }
 
 #[test]
 fn static_tokens() {
     let a = auth(SECRET, &["alpha", "beta-longer-token"]);
-    assert_eq!(
-        a.authenticate(Some("alpha"), NOW),
-        Ok(Principal::StaticToken)
-    );
-    assert_eq!(
-        a.authenticate(Some("beta-longer-token"), NOW),
-        Ok(Principal::StaticToken)
-    );
+    assert_eq!(a.authenticate(Some("alpha"), NOW), Ok(Principal::StaticToken));
+    assert_eq!(a.authenticate(Some("beta-longer-token"), NOW), Ok(Principal::StaticToken));
     for bad in ["alph", "alphaa", "ALPHA", "beta", " alpha"] {
-        assert!(
-            matches!(a.authenticate(Some(bad), NOW), Err(AuthError::Invalid(_))),
-            "{bad}"
-        );
+        assert!(matches!(a.authenticate(Some(bad), NOW), Err(AuthError::Invalid(_))), "{bad}");
     }
     assert!(Principal::StaticToken.is_admin());
     // JWT still works alongside static tokens
-    assert!(matches!(
-        a.authenticate(Some(PY_VECTOR), NOW),
-        Ok(Principal::Jwt(_))
-    ));
+    assert!(matches!(a.authenticate(Some(PY_VECTOR), NOW), Ok(Principal::Jwt(_))));
     // a static token that happens to look like a JWT is matched as static first
     let b = auth(SECRET, &[PY_VECTOR]);
-    assert_eq!(
-        b.authenticate(Some(PY_VECTOR), NOW),
-        Ok(Principal::StaticToken)
-    );
+    assert_eq!(b.authenticate(Some(PY_VECTOR), NOW), Ok(Principal::StaticToken));
 }
 
 #[test]
 fn empty_configured_token_fails_closed() {
-    let cfg = AuthConfig {
-        secret: String::new(),
-        tokens: vec![String::new()],
-    };
+    let cfg = AuthConfig { secret: String::new(), tokens: vec![String::new()] };
     assert!(cfg.validate().is_err());
     let a = Authenticator::new(&cfg);
     assert!(a.enabled());
     assert_eq!(a.authenticate(Some(""), NOW), Err(AuthError::Missing));
     assert!(a.authenticate(Some("x"), NOW).is_err());
-    assert!(
-        AuthConfig {
-            secret: String::new(),
-            tokens: vec!["a b".into()]
-        }
-        .validate()
-        .is_err()
-    );
-    assert!(
-        AuthConfig {
-            secret: "s".into(),
-            tokens: vec!["ok".into()]
-        }
-        .validate()
-        .is_ok()
-    );
+    assert!(AuthConfig { secret: String::new(), tokens: vec!["a b".into()] }.validate().is_err());
+    assert!(AuthConfig { secret: "s".into(), tokens: vec!["ok".into()] }.validate().is_ok());
 }
 
 #[test]
@@ -364,25 +253,16 @@ fn mint_and_authenticate() {
     let t = a.mint(&claims("live", FAR, 6)).unwrap();
     assert_eq!(t, PY_VECTOR);
     let expired = a.mint(&claims("live", NOW - 61, 6)).unwrap();
-    assert_eq!(
-        a.authenticate(Some(&expired), NOW),
-        Err(AuthError::Invalid("expired"))
-    );
+    assert_eq!(a.authenticate(Some(&expired), NOW), Err(AuthError::Invalid("expired")));
     let other = auth("different", &[]);
-    assert_eq!(
-        other.authenticate(Some(&t), NOW),
-        Err(AuthError::Invalid("bad signature"))
-    );
+    assert_eq!(other.authenticate(Some(&t), NOW), Err(AuthError::Invalid("bad signature")));
 }
 
 #[test]
 fn debug_and_errors_never_leak_secrets() {
     let secret = "sup3r-s3cret-key";
     let tok = "st4tic-t0ken-value";
-    let cfg = AuthConfig {
-        secret: secret.into(),
-        tokens: vec![tok.into(), "second-t0ken".into()],
-    };
+    let cfg = AuthConfig { secret: secret.into(), tokens: vec![tok.into(), "second-t0ken".into()] };
     let a = Authenticator::new(&cfg);
     let outputs = [
         format!("{cfg:?}"),
@@ -390,21 +270,11 @@ fn debug_and_errors_never_leak_secrets() {
         format!("{a:?}"),
         format!("{a:#?}"),
         format!("{:?}", a.authenticate(Some("wr0ng-presented-t0ken"), NOW)),
-        format!(
-            "{}",
-            a.authenticate(Some("wr0ng-presented-t0ken"), NOW)
-                .unwrap_err()
-        ),
+        format!("{}", a.authenticate(Some("wr0ng-presented-t0ken"), NOW).unwrap_err()),
         format!("{}", a.authenticate(Some("x.y.z"), NOW).unwrap_err()),
     ];
     for o in &outputs {
-        for needle in [
-            secret,
-            tok,
-            "second-t0ken",
-            "wr0ng-presented-t0ken",
-            "x.y.z",
-        ] {
+        for needle in [secret, tok, "second-t0ken", "wr0ng-presented-t0ken", "x.y.z"] {
             assert!(!o.contains(needle), "{o} leaks {needle}");
         }
     }
@@ -435,27 +305,18 @@ fn bearer_header_parsing() {
     assert_eq!(bearer_token("Bearerabc"), None);
     assert_eq!(bearer_token("Bearer a b"), None);
     assert_eq!(bearer_token(""), None);
-    assert_eq!(
-        bearer_token(&format!("Bearer {PY_VECTOR}")),
-        Some(PY_VECTOR)
-    );
+    assert_eq!(bearer_token(&format!("Bearer {PY_VECTOR}")), Some(PY_VECTOR));
 }
 
 #[test]
 fn query_token_parsing() {
     assert_eq!(query_token("token=abc").as_deref(), Some("abc"));
     assert_eq!(query_token("?token=abc").as_deref(), Some("abc"));
-    assert_eq!(
-        query_token("a=1&token=x%2Fy%3d&b=2").as_deref(),
-        Some("x/y=")
-    );
+    assert_eq!(query_token("a=1&token=x%2Fy%3d&b=2").as_deref(), Some("x/y="));
     assert_eq!(query_token("token=a+b").as_deref(), Some("a+b"));
     assert_eq!(query_token("token=%C3%A9").as_deref(), Some("é"));
     assert_eq!(query_token("tok%65n=v").as_deref(), Some("v"));
-    assert_eq!(
-        query_token("token=first&token=second").as_deref(),
-        Some("first")
-    );
+    assert_eq!(query_token("token=first&token=second").as_deref(), Some("first"));
     assert_eq!(query_token("mytoken=abc"), None);
     assert_eq!(query_token("token"), None);
     assert_eq!(query_token("token="), None);
@@ -464,18 +325,12 @@ fn query_token_parsing() {
     assert_eq!(query_token("token=%zz"), None);
     assert_eq!(query_token("token=%FF"), None); // not UTF-8
     assert_eq!(query_token(""), None);
-    assert_eq!(
-        query_token(&format!("token={PY_VECTOR}")).as_deref(),
-        Some(PY_VECTOR)
-    );
+    assert_eq!(query_token(&format!("token={PY_VECTOR}")).as_deref(), Some(PY_VECTOR));
 }
 
 #[test]
 fn request_token_prefers_header() {
-    assert_eq!(
-        request_token(Some("Bearer h"), Some("token=q")).as_deref(),
-        Some("h")
-    );
+    assert_eq!(request_token(Some("Bearer h"), Some("token=q")).as_deref(), Some("h"));
     assert_eq!(request_token(None, Some("token=q")).as_deref(), Some("q"));
     assert_eq!(request_token(Some("Basic x"), Some("token=q")), None);
     assert_eq!(request_token(None, None), None);
@@ -533,17 +388,10 @@ fn authorization_matrix() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "matrix mismatches:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "matrix mismatches:\n{}", failures.join("\n"));
 
     let admins: Vec<bool> = principals.iter().map(|(_, p)| p.is_admin()).collect();
-    assert_eq!(
-        admins,
-        [true, true, false, false, false, false, false, false, true]
-    );
+    assert_eq!(admins, [true, true, false, false, false, false, false, false, true]);
 }
 
 #[test]
@@ -564,12 +412,7 @@ fn authorization_edge_cases() {
     assert!(jwt("*", 1).authorize(&Access::Publish("s")).is_ok());
     // high bits beyond rwx grant nothing
     let hi = jwt("s", 0xF8);
-    for a in [
-        Access::Publish("s"),
-        Access::Subscribe("s"),
-        Access::Session("s"),
-        Access::StreamDelete("s"),
-    ] {
+    for a in [Access::Publish("s"), Access::Subscribe("s"), Access::Session("s"), Access::StreamDelete("s")] {
         assert!(hi.authorize(&a).is_err());
     }
     // stream matching is exact: no prefix, case or empty-id tricks

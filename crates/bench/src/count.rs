@@ -32,11 +32,7 @@ pub struct SsrcCount {
 
 impl SsrcCount {
     pub fn new(ssrc: u32, video: bool) -> Self {
-        SsrcCount {
-            ssrc,
-            video,
-            ..Default::default()
-        }
+        SsrcCount { ssrc, video, ..Default::default() }
     }
 
     /// One received packet: extended sequence number, payload size, RTP timestamp.
@@ -93,10 +89,7 @@ impl SsrcCount {
             return 65_536 + seq as u64;
         };
         let cand = (max & !0xffff) | seq as u64;
-        [cand.saturating_sub(65_536), cand, cand + 65_536]
-            .into_iter()
-            .min_by_key(|&c| c.abs_diff(max))
-            .unwrap_or(cand)
+        [cand.saturating_sub(65_536), cand, cand + 65_536].into_iter().min_by_key(|&c| c.abs_diff(max)).unwrap_or(cand)
     }
 
     /// Frames the sender produced in the window, judged from the RTP timestamps of
@@ -105,9 +98,7 @@ impl SsrcCount {
     /// this also sees frames a re-packetizing server dropped whole.
     pub fn window_frames_expected(&self, frame_ticks: f64) -> u64 {
         match (self.window_first_ts, self.last_ts) {
-            (Some(a), Some(b)) if frame_ticks > 0.0 => {
-                (b.wrapping_sub(a) as f64 / frame_ticks).round() as u64 + 1
-            }
+            (Some(a), Some(b)) if frame_ticks > 0.0 => (b.wrapping_sub(a) as f64 / frame_ticks).round() as u64 + 1,
             _ => 0,
         }
     }
@@ -155,11 +146,7 @@ pub fn rtp_fields(d: &[u8]) -> Option<RtpFields> {
 /// partition 0 and P=0 in the frame tag; H.264: an IDR or SPS NAL unit, also inside
 /// STAP-A or at the start of a FU-A).
 pub fn starts_keyframe(h264: bool, payload: &[u8]) -> bool {
-    if h264 {
-        h264_keyframe(payload)
-    } else {
-        vp8_keyframe(payload)
-    }
+    if h264 { h264_keyframe(payload) } else { vp8_keyframe(payload) }
 }
 
 fn vp8_keyframe(p: &[u8]) -> bool {
@@ -231,10 +218,7 @@ mod tests {
         for s in [13, 14, 16, 17] {
             c.on_packet(s, 100, 0);
         }
-        assert_eq!(
-            (c.window_expected(), c.window_packets, c.window_lost()),
-            (5, 4, 1)
-        );
+        assert_eq!((c.window_expected(), c.window_packets, c.window_lost()), (5, 4, 1));
         assert_eq!((c.window_gaps, c.window_skipped), (1, 1));
         c.on_packet(15, 100, 0); // repaired by RTX
         assert_eq!((c.window_lost(), c.window_late), (0, 1));
@@ -249,10 +233,7 @@ mod tests {
         c.on_packet(1, 10, 0);
         c.open_window();
         c.on_packet(3, 10, 0);
-        assert_eq!(
-            (c.window_expected(), c.window_lost(), c.window_gaps),
-            (2, 1, 1)
-        );
+        assert_eq!((c.window_expected(), c.window_lost(), c.window_gaps), (2, 1, 1));
     }
 
     #[test]
@@ -302,30 +283,8 @@ mod tests {
     #[test]
     fn rtp_headers_are_told_from_rtcp_stun_and_dtls() {
         let mut p = [0u8; 20];
-        p[..12].copy_from_slice(&[
-            0x80,
-            0x80 | 96,
-            0x12,
-            0x34,
-            0,
-            0,
-            0,
-            1,
-            0xde,
-            0xad,
-            0xbe,
-            0xef,
-        ]);
-        assert_eq!(
-            rtp_fields(&p),
-            Some(RtpFields {
-                pt: 96,
-                marker: true,
-                seq: 0x1234,
-                ts: 1,
-                ssrc: 0xdead_beef
-            })
-        );
+        p[..12].copy_from_slice(&[0x80, 0x80 | 96, 0x12, 0x34, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(rtp_fields(&p), Some(RtpFields { pt: 96, marker: true, seq: 0x1234, ts: 1, ssrc: 0xdead_beef }));
         p[1] = 200; // SR
         assert_eq!(rtp_fields(&p), None);
         p[1] = 111;
@@ -343,14 +302,8 @@ mod tests {
         assert!(!starts_keyframe(false, &[0x10, 0x51]));
         assert!(!starts_keyframe(false, &[0x00, 0x50])); // not a partition start
         // X=1, I=1 with a 15-bit picture id, L=1, K=1.
-        assert!(starts_keyframe(
-            false,
-            &[0x90, 0xd0, 0x81, 0x02, 0x05, 0x20, 0x50]
-        ));
-        assert!(!starts_keyframe(
-            false,
-            &[0x90, 0xd0, 0x81, 0x02, 0x05, 0x20, 0x51]
-        ));
+        assert!(starts_keyframe(false, &[0x90, 0xd0, 0x81, 0x02, 0x05, 0x20, 0x50]));
+        assert!(!starts_keyframe(false, &[0x90, 0xd0, 0x81, 0x02, 0x05, 0x20, 0x51]));
     }
 
     #[test]
@@ -360,10 +313,7 @@ mod tests {
         assert!(!starts_keyframe(true, &[0x41, 1]));
         assert!(starts_keyframe(true, &[0x7c, 0x85, 1])); // FU-A start of IDR
         assert!(!starts_keyframe(true, &[0x7c, 0x05, 1])); // FU-A middle
-        assert!(starts_keyframe(
-            true,
-            &[0x78, 0, 2, 0x68, 0xce, 0, 2, 0x65, 1]
-        )); // STAP-A PPS + IDR
+        assert!(starts_keyframe(true, &[0x78, 0, 2, 0x68, 0xce, 0, 2, 0x65, 1])); // STAP-A PPS + IDR
     }
 
     #[test]

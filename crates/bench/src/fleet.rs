@@ -89,26 +89,13 @@ pub fn spawn(cfg: FleetConfig) -> std::io::Result<(FleetHandle, JoinHandle<()>)>
     let (tx, rx) = mpsc::channel();
     let tid = Arc::new(AtomicI32::new(0));
     let t = tid.clone();
-    let thread = std::thread::Builder::new()
-        .name("bench-fleet".into())
-        .spawn(move || {
-            // SAFETY: gettid has no preconditions.
-            t.store(unsafe { libc::gettid() }, Ordering::Relaxed);
-            let headers = cfg.mode == CountMode::Headers;
-            let (h264, ticks, round) = (cfg.h264, cfg.ticks, cfg.round);
-            Fleet {
-                poll,
-                rx,
-                h264,
-                headers,
-                ticks,
-                round,
-                subs: Vec::new(),
-                heap: BinaryHeap::new(),
-                window: false,
-            }
-            .run()
-        })?;
+    let thread = std::thread::Builder::new().name("bench-fleet".into()).spawn(move || {
+        // SAFETY: gettid has no preconditions.
+        t.store(unsafe { libc::gettid() }, Ordering::Relaxed);
+        let headers = cfg.mode == CountMode::Headers;
+        let (h264, ticks, round) = (cfg.h264, cfg.ticks, cfg.round);
+        Fleet { poll, rx, h264, headers, ticks, round, subs: Vec::new(), heap: BinaryHeap::new(), window: false }.run()
+    })?;
     Ok((FleetHandle { tx, waker, tid }, thread))
 }
 
@@ -132,13 +119,9 @@ impl Fleet {
         let mut due = Vec::new();
         loop {
             let now = Instant::now();
-            let wait = self
-                .heap
-                .peek()
-                .map_or(Duration::from_millis(100), |Reverse((t, _))| {
-                    t.saturating_duration_since(now)
-                        .min(Duration::from_millis(100))
-                });
+            let wait = self.heap.peek().map_or(Duration::from_millis(100), |Reverse((t, _))| {
+                t.saturating_duration_since(now).min(Duration::from_millis(100))
+            });
             if let Err(e) = self.poll.poll(&mut events, Some(wait)) {
                 if e.kind() == ErrorKind::Interrupted {
                     continue;
@@ -213,19 +196,11 @@ impl Fleet {
                 }
                 Cmd::CloseWindow(reply) => {
                     self.window = false;
-                    self.subs
-                        .iter_mut()
-                        .flat_map(|s| s.ssrcs.iter_mut())
-                        .for_each(SsrcCount::close_window);
+                    self.subs.iter_mut().flat_map(|s| s.ssrcs.iter_mut()).for_each(SsrcCount::close_window);
                     let _ = reply.send(self.subs.iter().map(|s| s.stats(self.ticks)).collect());
                 }
                 Cmd::TotalPackets(reply) => {
-                    let n = self
-                        .subs
-                        .iter()
-                        .flat_map(|s| s.ssrcs.iter())
-                        .map(|c| c.total_packets)
-                        .sum();
+                    let n = self.subs.iter().flat_map(|s| s.ssrcs.iter()).map(|c| c.total_packets).sum();
                     let _ = reply.send(n);
                 }
                 Cmd::Stop => return false,
@@ -238,12 +213,8 @@ impl Fleet {
         let i = self.subs.len();
         let local = n.socket.local_addr();
         let mut socket = mio::net::UdpSocket::from_std(n.socket);
-        let reg = local.and_then(|l| {
-            self.poll
-                .registry()
-                .register(&mut socket, Token(i), Interest::READABLE)
-                .map(|_| l)
-        });
+        let reg =
+            local.and_then(|l| self.poll.registry().register(&mut socket, Token(i), Interest::READABLE).map(|_| l));
         let (local, err) = match reg {
             Ok(l) => (l, None),
             Err(e) => (SocketAddr::from(([0, 0, 0, 0], 0)), Some(e)),
@@ -314,12 +285,7 @@ impl Fleet {
                 };
                 let input = Input::Receive(
                     Instant::now(),
-                    Receive {
-                        proto: Protocol::Udp,
-                        source,
-                        destination: s.local,
-                        contents,
-                    },
+                    Receive { proto: Protocol::Udp, source, destination: s.local, contents },
                 );
                 if let Err(e) = s.rtc.handle_input(input) {
                     tracing::trace!("subscriber {}: input rejected: {e}", s.id);

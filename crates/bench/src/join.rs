@@ -50,15 +50,8 @@ struct Built {
 }
 
 fn build(cert: &DtlsCert, h264: bool, local: SocketAddr) -> Result<Built, String> {
-    let mut b = Rtc::builder()
-        .clear_codecs()
-        .set_rtp_mode(true)
-        .set_dtls_cert(cert.clone());
-    b = if h264 {
-        b.enable_h264(true)
-    } else {
-        b.enable_vp8(true)
-    };
+    let mut b = Rtc::builder().clear_codecs().set_rtp_mode(true).set_dtls_cert(cert.clone());
+    b = if h264 { b.enable_h264(true) } else { b.enable_vp8(true) };
     let mut rtc = b.enable_opus(true, false).build(Instant::now());
     let c = Candidate::host(local, "udp").map_err(|e| format!("candidate: {e}"))?;
     rtc.add_local_candidate(c);
@@ -72,19 +65,11 @@ fn build(cert: &DtlsCert, h264: bool, local: SocketAddr) -> Result<Built, String
             break;
         }
     }
-    Ok(Built {
-        rtc,
-        offer,
-        pending,
-        video,
-        audio,
-    })
+    Ok(Built { rtc, offer, pending, video, audio })
 }
 
 fn pts(rtc: &Rtc, mid: Mid) -> Vec<u8> {
-    rtc.media(mid)
-        .map(|m| m.remote_pts().iter().map(|pt| **pt).collect())
-        .unwrap_or_default()
+    rtc.media(mid).map(|m| m.remote_pts().iter().map(|pt| **pt).collect()).unwrap_or_default()
 }
 
 fn bind(ip: IpAddr) -> Result<UdpSocket, String> {
@@ -105,12 +90,7 @@ fn bind(ip: IpAddr) -> Result<UdpSocket, String> {
 
 /// Join subscriber `id`; resolves when it got media, failed, or timed out.
 pub async fn join(ctx: &JoinCtx, id: usize) -> Joined {
-    let mut out = Joined {
-        id,
-        error: None,
-        session_url: None,
-        local_port: None,
-    };
+    let mut out = Joined { id, error: None, session_url: None, local_port: None };
     let socket = match bind(ctx.bind) {
         Ok(s) => s,
         Err(e) => {
@@ -126,13 +106,7 @@ pub async fn join(ctx: &JoinCtx, id: usize) -> Joined {
         }
     };
     out.local_port = Some(local.port());
-    let Built {
-        mut rtc,
-        offer,
-        pending,
-        video,
-        audio,
-    } = match build(&ctx.cert, ctx.h264, local) {
+    let Built { mut rtc, offer, pending, video, audio } = match build(&ctx.cert, ctx.h264, local) {
         Ok(x) => x,
         Err(e) => {
             out.error = Some(e);
@@ -140,11 +114,7 @@ pub async fn join(ctx: &JoinCtx, id: usize) -> Joined {
         }
     };
     let posted_at = Instant::now();
-    let answer = match ctx
-        .http
-        .offer(&ctx.whep, &offer.to_sdp_string(), ctx.token.as_deref())
-        .await
-    {
+    let answer = match ctx.http.offer(&ctx.whep, &offer.to_sdp_string(), ctx.token.as_deref()).await {
         Ok(a) => a,
         Err(e) => {
             out.error = Some(format!("WHEP POST: {e}"));
@@ -155,27 +125,14 @@ pub async fn join(ctx: &JoinCtx, id: usize) -> Joined {
     out.session_url = Some(answer.location.clone());
     let applied = SdpAnswer::from_sdp_string(&answer.sdp)
         .map_err(|e| e.to_string())
-        .and_then(|sdp| {
-            rtc.sdp_api()
-                .accept_answer(pending, sdp)
-                .map_err(|e| e.to_string())
-        });
+        .and_then(|sdp| rtc.sdp_api().accept_answer(pending, sdp).map_err(|e| e.to_string()));
     if let Err(e) = applied {
         out.error = Some(format!("answer rejected: {e}"));
         return out;
     }
     let (video_pts, audio_pts) = (pts(&rtc, video), pts(&rtc, audio));
     let (tx, rx) = oneshot::channel();
-    let sub = NewSub {
-        id,
-        rtc,
-        socket,
-        posted_at,
-        answered_at,
-        video_pts,
-        audio_pts,
-        joined: tx,
-    };
+    let sub = NewSub { id, rtc, socket, posted_at, answered_at, video_pts, audio_pts, joined: tx };
     ctx.fleet.send(Cmd::Add(Box::new(sub)));
     let deadline = tokio::time::Instant::from_std(posted_at + ctx.timeout);
     match tokio::time::timeout_at(deadline, rx).await {

@@ -40,10 +40,7 @@ pub use report::Report;
 /// runs the benchmark and prints the report. Exit code 0 when every subscriber
 /// joined, 1 when some failed, 2 when the benchmark could not run.
 pub fn main(args: BenchArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("wishcast bench: cannot start a runtime: {e}");
@@ -57,11 +54,7 @@ pub fn main(args: BenchArgs) -> ExitCode {
             } else {
                 print!("{}", r.table());
             }
-            if r.failed == 0 && r.connected > 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+            if r.failed == 0 && r.connected > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
         Err(e) => {
             eprintln!("wishcast bench: {e}");
@@ -83,16 +76,9 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
     let whep = args.whep_url()?;
     let pid = args.server_pid;
     let h264 = args.codec == BenchCodec::H264;
-    let ticks = fleet::FrameTicks {
-        video: 90_000.0 / args.fps as f64,
-        audio: 48_000.0 * publish::AUDIO_PTIME.as_secs_f64(),
-    };
-    let cfg = fleet::FleetConfig {
-        h264,
-        mode: args.count,
-        ticks,
-        round: Duration::from_micros(args.loop_round_us),
-    };
+    let ticks =
+        fleet::FrameTicks { video: 90_000.0 / args.fps as f64, audio: 48_000.0 * publish::AUDIO_PTIME.as_secs_f64() };
+    let cfg = fleet::FleetConfig { h264, mode: args.count, ticks, round: Duration::from_micros(args.loop_round_us) };
     let (fleet, fleet_thread) = fleet::spawn(cfg).map_err(|e| format!("fleet: {e}"))?;
     let cert = str0m::crypto::from_feature_flags()
         .dtls_provider
@@ -110,10 +96,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
     };
     let rss_before = pid.and_then(procstat::rss_bytes);
 
-    progress(
-        args,
-        &format!("joining {} subscribers at {whep}", args.subscribers),
-    );
+    progress(args, &format!("joining {} subscribers at {whep}", args.subscribers));
     let ctx = Arc::new(join::JoinCtx {
         whep: whep.clone(),
         token: args.token.clone(),
@@ -128,11 +111,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
     // (server CPU, own CPU, server UDP drops)
     let join_sample = || {
         let server_drops = pid.and_then(procstat::process_udp_drops);
-        (
-            pid.and_then(procstat::cpu_seconds),
-            procstat::own_cpu_seconds(),
-            server_drops,
-        )
+        (pid.and_then(procstat::cpu_seconds), procstat::own_cpu_seconds(), server_drops)
     };
     let join_cpu0 = join_sample();
     let joins = join_all(args, ctx.clone()).await;
@@ -144,8 +123,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
 
     tokio::time::sleep(Duration::from_millis(args.settle_ms)).await;
     progress(args, &format!("measuring for {} s", args.seconds));
-    let loop_cpu =
-        || procstat::thread_cpu_seconds(fleet.tid.load(std::sync::atomic::Ordering::Relaxed));
+    let loop_cpu = || procstat::thread_cpu_seconds(fleet.tid.load(std::sync::atomic::Ordering::Relaxed));
     let sample = || {
         (
             pid.and_then(procstat::cpu_seconds),
@@ -188,10 +166,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
         cpu_seconds: diff(s0.0, s1.0).unwrap_or(0.0),
         join_phase_cpu_seconds: diff(join_cpu0.0, join_cpu1.0),
         join_phase_packets: join_packets,
-        udp_drops_join_phase: join_cpu0
-            .2
-            .zip(join_cpu1.2)
-            .map(|(a, b)| b.saturating_sub(a)),
+        udp_drops_join_phase: join_cpu0.2.zip(join_cpu1.2).map(|(a, b)| b.saturating_sub(a)),
         udp_drops: s0.5.zip(s1.5).map(|(a, b)| b.saturating_sub(a)),
         busiest_thread: procstat::busiest_thread(&s0.6, &s1.6),
         threads: procstat::thread_deltas(&s0.6, &s1.6).into_iter().take(6).collect(),
@@ -222,11 +197,8 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
     if args.no_publish {
         // Frame expectations assume our own publisher's frame rate and ptime.
         let d = &mut report.delivery;
-        (
-            d.video_frame_delivery_percent,
-            d.video_frame_delivery_percent_min,
-            d.audio_delivery_percent,
-        ) = (None, None, None);
+        (d.video_frame_delivery_percent, d.video_frame_delivery_percent_min, d.audio_delivery_percent) =
+            (None, None, None);
     }
     Ok(report)
 }

@@ -31,13 +31,7 @@ impl Batch {
         Batch {
             data: vec![0; BATCH * SLOT],
             addrs: vec![zero_addr; BATCH],
-            iovs: vec![
-                libc::iovec {
-                    iov_base: std::ptr::null_mut(),
-                    iov_len: 0
-                };
-                BATCH
-            ],
+            iovs: vec![libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; BATCH],
             hdrs: vec![zero_hdr; BATCH],
             len: 0,
         }
@@ -50,10 +44,7 @@ impl Batch {
         let base = self.data.as_mut_ptr();
         for i in 0..BATCH {
             // SAFETY: slot i lies inside `data`.
-            self.iovs[i] = libc::iovec {
-                iov_base: unsafe { base.add(i * SLOT) }.cast(),
-                iov_len: SLOT,
-            };
+            self.iovs[i] = libc::iovec { iov_base: unsafe { base.add(i * SLOT) }.cast(), iov_len: SLOT };
             let h = &mut self.hdrs[i].msg_hdr;
             h.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
             h.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -66,13 +57,7 @@ impl Batch {
         }
         // SAFETY: every header points at live buffers owned by `self`, sized as declared.
         let n = unsafe {
-            libc::recvmmsg(
-                fd,
-                self.hdrs.as_mut_ptr(),
-                BATCH as libc::c_uint,
-                libc::MSG_DONTWAIT,
-                std::ptr::null_mut(),
-            )
+            libc::recvmmsg(fd, self.hdrs.as_mut_ptr(), BATCH as libc::c_uint, libc::MSG_DONTWAIT, std::ptr::null_mut())
         };
         if n < 0 {
             return Err(io::Error::last_os_error());
@@ -98,21 +83,13 @@ fn to_socket_addr(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
             // SAFETY: the family says this storage holds a sockaddr_in.
             let a: &libc::sockaddr_in = unsafe { &*(s as *const libc::sockaddr_storage).cast() };
             let ip = Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
-            Some(SocketAddr::V4(SocketAddrV4::new(
-                ip,
-                u16::from_be(a.sin_port),
-            )))
+            Some(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(a.sin_port))))
         }
         libc::AF_INET6 => {
             // SAFETY: the family says this storage holds a sockaddr_in6.
             let a: &libc::sockaddr_in6 = unsafe { &*(s as *const libc::sockaddr_storage).cast() };
             let ip = Ipv6Addr::from(a.sin6_addr.s6_addr);
-            Some(SocketAddr::V6(SocketAddrV6::new(
-                ip,
-                u16::from_be(a.sin6_port),
-                a.sin6_flowinfo,
-                a.sin6_scope_id,
-            )))
+            Some(SocketAddr::V6(SocketAddrV6::new(ip, u16::from_be(a.sin6_port), a.sin6_flowinfo, a.sin6_scope_id)))
         }
         _ => None,
     }
@@ -129,20 +106,14 @@ mod tests {
         rx.set_nonblocking(true).unwrap();
         let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let mut b = Batch::new();
-        assert_eq!(
-            b.recv(rx.as_raw_fd()).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_eq!(b.recv(rx.as_raw_fd()).unwrap_err().kind(), io::ErrorKind::WouldBlock);
         for i in 0..5u8 {
             tx.send_to(&[i; 100], rx.local_addr().unwrap()).unwrap();
         }
         assert_eq!(b.recv(rx.as_raw_fd()).unwrap(), 5);
         for i in 0..5 {
             let (d, from) = b.get(i).unwrap();
-            assert_eq!(
-                (d.len(), d[0], from),
-                (100, i as u8, tx.local_addr().unwrap())
-            );
+            assert_eq!((d.len(), d[0], from), (100, i as u8, tx.local_addr().unwrap()));
         }
         assert!(b.get(5).is_none());
     }

@@ -88,21 +88,10 @@ pub fn machine_busy_seconds() -> Option<(f64, usize)> {
 /// (busy ticks, cores) from the text of `/proc/stat`: user+nice+system+irq+softirq+steal.
 pub fn parse_machine_busy(stat: &str) -> Option<(u64, usize)> {
     let cpu = stat.lines().find(|l| l.starts_with("cpu "))?;
-    let v: Vec<u64> = cpu
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let busy = v.first()?
-        + v.get(1)?
-        + v.get(2)?
-        + v.get(5).unwrap_or(&0)
-        + v.get(6).unwrap_or(&0)
-        + v.get(7).unwrap_or(&0);
-    let cores = stat
-        .lines()
-        .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
-        .count();
+    let v: Vec<u64> = cpu.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let busy =
+        v.first()? + v.get(1)? + v.get(2)? + v.get(5).unwrap_or(&0) + v.get(6).unwrap_or(&0) + v.get(7).unwrap_or(&0);
+    let cores = stat.lines().filter(|l| l.starts_with("cpu") && !l.starts_with("cpu ")).count();
     Some((busy, cores.max(1)))
 }
 
@@ -160,9 +149,7 @@ pub fn process_udp_drops(pid: u32) -> Option<u64> {
 }
 
 pub fn parse_udp_drops_by_inode(text: &str, inodes: &HashSet<u64>) -> u64 {
-    sum_drops(text, |cols| {
-        Some(inodes.contains(&cols.get(9)?.parse::<u64>().ok()?))
-    })
+    sum_drops(text, |cols| Some(inodes.contains(&cols.get(9)?.parse::<u64>().ok()?)))
 }
 
 /// Sum the last column (drops) of the `/proc/net/udp` rows `pick` selects.
@@ -193,11 +180,7 @@ mod tests {
     #[test]
     fn finds_the_busiest_thread() {
         let a = vec![(1, "main".to_string(), 1.0), (2, "worker".to_string(), 2.0)];
-        let b = vec![
-            (1, "main".to_string(), 1.5),
-            (2, "worker".to_string(), 4.0),
-            (3, "new".to_string(), 0.5),
-        ];
+        let b = vec![(1, "main".to_string(), 1.5), (2, "worker".to_string(), 4.0), (3, "new".to_string(), 0.5)];
         assert_eq!(busiest_thread(&a, &b), Some(("worker".to_string(), 2.0)));
         let d = thread_deltas(&a, &b);
         assert_eq!(d.first(), Some(&("worker".to_string(), 2.0)));
@@ -207,10 +190,7 @@ mod tests {
 
     #[test]
     fn parses_status() {
-        assert_eq!(
-            parse_vm_rss("Name:\tx\nVmRSS:\t  2048 kB\n"),
-            Some(2048 * 1024)
-        );
+        assert_eq!(parse_vm_rss("Name:\tx\nVmRSS:\t  2048 kB\n"), Some(2048 * 1024));
         assert!(rss_bytes(std::process::id()).unwrap() > 0);
     }
 

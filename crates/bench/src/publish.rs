@@ -33,22 +33,13 @@ impl Shape {
         let gop = ((keyframe_ms * fps as u64 / 1000).max(1)) as u32;
         let gop_bytes = kbps as f64 * 1000.0 / 8.0 * gop as f64 / fps as f64;
         let delta = gop_bytes / (gop as f64 - 1.0 + 10.0);
-        Shape {
-            fps,
-            gop,
-            keyframe_bytes: (delta * 10.0) as usize,
-            delta_bytes: delta as usize,
-        }
+        Shape { fps, gop, keyframe_bytes: (delta * 10.0) as usize, delta_bytes: delta as usize }
     }
 
     /// Size of frame `seq`: nominal ±10%, deterministic.
     pub fn size(&self, seq: u32) -> (usize, bool) {
         let key = seq.is_multiple_of(self.gop);
-        let nominal = if key {
-            self.keyframe_bytes
-        } else {
-            self.delta_bytes
-        };
+        let nominal = if key { self.keyframe_bytes } else { self.delta_bytes };
         let jitter = (seq.wrapping_mul(2_654_435_761) >> 22) as f64 / 1024.0; // 0..1
         (((nominal as f64) * (0.9 + 0.2 * jitter)) as usize, key)
     }
@@ -75,18 +66,12 @@ pub struct RunningPublisher {
 /// Connect, wait for DTLS, and start sending.
 pub async fn start(args: &BenchArgs) -> Result<RunningPublisher, String> {
     let codec = args.codec.client();
-    let opts = PublishOptions {
-        video: Some(codec),
-        audio: true,
-        data_channel: false,
-        bind: SocketAddr::new(args.bind, 0),
-    };
+    let opts =
+        PublishOptions { video: Some(codec), audio: true, data_channel: false, bind: SocketAddr::new(args.bind, 0) };
     let p = Publisher::connect(&args.whip, args.token.as_deref(), opts)
         .await
         .map_err(|e| format!("WHIP publish to {}: {e}", args.whip))?;
-    p.wait_connected(Duration::from_secs(10))
-        .await
-        .map_err(|e| format!("publisher: {e}"))?;
+    p.wait_connected(Duration::from_secs(10)).await.map_err(|e| format!("publisher: {e}"))?;
     let shape = Shape::new(args.video_kbps, args.fps, args.keyframe_ms);
     let (stop, rx) = watch::channel(false);
     let state = p.state_watch();

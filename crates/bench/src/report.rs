@@ -199,17 +199,14 @@ impl Report {
                 *head.failures.entry(e).or_default() += 1;
             }
         }
-        let ok: Vec<&SubStats> = subs
-            .iter()
-            .filter(|st| joins.iter().any(|j| j.id == st.id && j.error.is_none()))
-            .collect();
+        let ok: Vec<&SubStats> =
+            subs.iter().filter(|st| joins.iter().any(|j| j.id == st.id && j.error.is_none())).collect();
         head.connected = ok.len();
         head.failed = head.subscribers - head.connected;
         head.join_ms = Millis::of(ok.iter().filter_map(|s| ms(s.first_media)).collect());
         head.answer_ms = Millis::of(ok.iter().map(|s| s.answer.as_secs_f64() * 1000.0).collect());
         head.connect_ms = Millis::of(ok.iter().filter_map(|s| ms(s.connect)).collect());
-        head.first_keyframe_ms =
-            Millis::of(ok.iter().filter_map(|s| ms(s.first_keyframe)).collect());
+        head.first_keyframe_ms = Millis::of(ok.iter().filter_map(|s| ms(s.first_keyframe)).collect());
         head.window_seconds = s.window_seconds;
         head.ramp_seconds = s.ramp_seconds;
 
@@ -227,16 +224,11 @@ impl Report {
             let n = pps.len() as f64;
             d.video_packets_per_subscriber_per_second =
                 ok.iter().map(|s| s.window_video_packets).sum::<u64>() as f64 / w / n;
-            d.kbps_per_subscriber =
-                ok.iter().map(|s| s.window_bytes).sum::<u64>() as f64 * 8.0 / 1000.0 / w / n;
+            d.kbps_per_subscriber = ok.iter().map(|s| s.window_bytes).sum::<u64>() as f64 * 8.0 / 1000.0 / w / n;
         }
         d.expected = ok.iter().map(|s| s.window_expected).sum();
         d.lost = ok.iter().map(|s| s.window_lost).sum();
-        d.loss_percent = if d.expected > 0 {
-            d.lost as f64 * 100.0 / d.expected as f64
-        } else {
-            0.0
-        };
+        d.loss_percent = if d.expected > 0 { d.lost as f64 * 100.0 / d.expected as f64 } else { 0.0 };
         d.gaps = ok.iter().map(|s| s.window_gaps).sum();
         d.late = ok.iter().map(|s| s.window_late).sum();
         d.subscribers_with_loss = ok.iter().filter(|s| s.window_lost > 0).count();
@@ -247,18 +239,15 @@ impl Report {
             let n = ok.len() as f64;
             d.feedback_datagrams_per_subscriber_per_second =
                 ok.iter().map(|s| s.window_datagrams_out).sum::<u64>() as f64 / w / n;
-            d.video_frames_per_subscriber =
-                ok.iter().map(|s| s.window_video_frames).sum::<u64>() as f64 / n;
+            d.video_frames_per_subscriber = ok.iter().map(|s| s.window_video_frames).sum::<u64>() as f64 / n;
         }
         let pct = |got: u64, want: u64| (want > 0).then(|| got as f64 * 100.0 / want as f64);
         d.video_frame_delivery_percent = pct(
             ok.iter().map(|s| s.window_video_frames).sum(),
             ok.iter().map(|s| s.window_video_frames_expected).sum(),
         );
-        d.video_frame_delivery_percent_min = ok
-            .iter()
-            .filter_map(|s| pct(s.window_video_frames, s.window_video_frames_expected))
-            .min_by(f64::total_cmp);
+        d.video_frame_delivery_percent_min =
+            ok.iter().filter_map(|s| pct(s.window_video_frames, s.window_video_frames_expected)).min_by(f64::total_cmp);
         d.audio_delivery_percent = pct(
             ok.iter().map(|s| s.window_audio_packets).sum(),
             ok.iter().map(|s| s.window_audio_packets_expected).sum(),
@@ -280,11 +269,7 @@ impl Report {
                     let net = c - srv.join_phase_packets as f64 * us / 1e6;
                     srv.join_cpu_ms_per_subscriber_net = Some(net.max(0.0) * 1000.0 / n);
                 }
-                let per = |b: Option<u64>| {
-                    srv.rss_before_bytes
-                        .zip(b)
-                        .map(|(a, b)| (b as f64 - a as f64) / n)
-                };
+                let per = |b: Option<u64>| srv.rss_before_bytes.zip(b).map(|(a, b)| (b as f64 - a as f64) / n);
                 srv.rss_per_subscriber_bytes = per(srv.rss_joined_bytes);
                 srv.rss_per_subscriber_end_bytes = per(srv.rss_end_bytes);
             }
@@ -309,10 +294,7 @@ impl Report {
         head.publisher = s.publisher.map(|(p, secs, state)| PublisherFigures {
             connected_at_window_end: state.connected
                 && !state.closed
-                && matches!(
-                    state.ice,
-                    IceConnectionState::Connected | IceConnectionState::Completed
-                ),
+                && matches!(state.ice, IceConnectionState::Connected | IceConnectionState::Completed),
             ice_state_at_window_end: format!("{:?}", state.ice),
             video_frames: p.video_frames,
             keyframes: p.keyframes,
@@ -329,31 +311,21 @@ impl Report {
     pub fn table(&self) -> String {
         let mut o = String::new();
         let d = &self.delivery;
-        let _ = writeln!(
-            o,
-            "wishcast bench  {} → {}  ({})",
-            self.whip, self.whep, self.codec
-        );
+        let _ = writeln!(o, "wishcast bench  {} → {}  ({})", self.whip, self.whep, self.codec);
         let row = |o: &mut String, k: &str, v: String| {
             let _ = writeln!(o, "  {k:<28} {v}");
         };
         row(
             &mut o,
             "subscribers",
-            format!(
-                "{} connected, {} failed (of {})",
-                self.connected, self.failed, self.subscribers
-            ),
+            format!("{} connected, {} failed (of {})", self.connected, self.failed, self.subscribers),
         );
         for (e, n) in &self.failures {
             row(&mut o, "  failure", format!("{n} × {e}"));
         }
         let m = |x: &Millis| match x.count {
             0 => "n/a".to_string(),
-            n => format!(
-                "p50 {:.1}  p95 {:.1}  max {:.1} ms  (n={n})",
-                x.p50, x.p95, x.max
-            ),
+            n => format!("p50 {:.1}  p95 {:.1}  max {:.1} ms  (n={n})", x.p50, x.p95, x.max),
         };
         row(&mut o, "join (POST → first packet)", m(&self.join_ms));
         row(&mut o, "POST → 201 answer", m(&self.answer_ms));
@@ -361,11 +333,7 @@ impl Report {
         row(&mut o, "POST → first keyframe", m(&self.first_keyframe_ms));
         row(&mut o, "join phase", format!("{:.2} s", self.ramp_seconds));
         row(&mut o, "window", format!("{:.2} s", self.window_seconds));
-        row(
-            &mut o,
-            "packets delivered",
-            format!("{} ({:.0}/s)", d.packets, d.packets_per_second),
-        );
+        row(&mut o, "packets delivered", format!("{} ({:.0}/s)", d.packets, d.packets_per_second));
         row(
             &mut o,
             "per subscriber",
@@ -392,84 +360,47 @@ impl Report {
                 d.subscribers_without_packets
             ),
         );
-        if let (Some(pct), Some(min)) = (
-            d.video_frame_delivery_percent,
-            d.video_frame_delivery_percent_min,
-        ) {
+        if let (Some(pct), Some(min)) = (d.video_frame_delivery_percent, d.video_frame_delivery_percent_min) {
             row(
                 &mut o,
                 "frames delivered",
                 format!(
                     "video {pct:.2} % ({:.0} per subscriber, worst subscriber {min:.2} %), audio {}",
                     d.video_frames_per_subscriber,
-                    d.audio_delivery_percent
-                        .map_or("n/a".into(), |a| format!("{a:.2} %"))
+                    d.audio_delivery_percent.map_or("n/a".into(), |a| format!("{a:.2} %"))
                 ),
             );
         }
         row(
             &mut o,
             "feedback sent",
-            format!(
-                "{:.1} datagrams/s per subscriber",
-                d.feedback_datagrams_per_subscriber_per_second
-            ),
+            format!("{:.1} datagrams/s per subscriber", d.feedback_datagrams_per_subscriber_per_second),
         );
         if d.other_packets > 0 {
-            row(
-                &mut o,
-                "other RTP (RTX, probes)",
-                d.other_packets.to_string(),
-            );
+            row(&mut o, "other RTP (RTX, probes)", d.other_packets.to_string());
         }
         if let Some(x) = d.client_socket_drops {
             row(&mut o, "client socket drops", x.to_string());
         }
         if let Some(s) = &self.server {
-            let opt = |v: Option<f64>, unit: &str, prec: usize| {
-                v.map_or("n/a".into(), |v| format!("{v:.prec$}{unit}"))
-            };
+            let opt = |v: Option<f64>, unit: &str, prec: usize| v.map_or("n/a".into(), |v| format!("{v:.prec$}{unit}"));
             row(&mut o, "server pid", s.pid.to_string());
-            row(
-                &mut o,
-                "server CPU",
-                format!("{:.2} s ({:.1} % of a core)", s.cpu_seconds, s.cpu_percent),
-            );
+            row(&mut o, "server CPU", format!("{:.2} s ({:.1} % of a core)", s.cpu_seconds, s.cpu_percent));
             if let (Some((name, _)), Some(pct)) = (&s.busiest_thread, s.busiest_thread_percent) {
-                row(
-                    &mut o,
-                    "busiest server thread",
-                    format!("{name}: {pct:.1} % of a core"),
-                );
+                row(&mut o, "busiest server thread", format!("{name}: {pct:.1} % of a core"));
             }
             if !s.threads_percent.is_empty() {
-                let list: Vec<String> = s
-                    .threads_percent
-                    .iter()
-                    .filter(|(_, p)| *p >= 0.5)
-                    .map(|(n, p)| format!("{n} {p:.0} %"))
-                    .collect();
+                let list: Vec<String> =
+                    s.threads_percent.iter().filter(|(_, p)| *p >= 0.5).map(|(n, p)| format!("{n} {p:.0} %")).collect();
                 row(&mut o, "server threads", list.join(", "));
             }
-            row(
-                &mut o,
-                "server CPU per packet",
-                opt(s.us_per_packet, " µs", 2),
-            );
-            row(
-                &mut o,
-                "server packets/s per core",
-                opt(s.packets_per_second_per_core, "", 0),
-            );
+            row(&mut o, "server CPU per packet", opt(s.us_per_packet, " µs", 2));
+            row(&mut o, "server packets/s per core", opt(s.packets_per_second_per_core, "", 0));
             let n = |v: Option<u64>| v.map_or("n/a".into(), |v| v.to_string());
             row(
                 &mut o,
                 "server UDP receive drops",
-                format!(
-                    "{} in the window, {} while joining",
-                    n(s.udp_drops),
-                    n(s.udp_drops_join_phase)
-                ),
+                format!("{} in the window, {} while joining", n(s.udp_drops), n(s.udp_drops_join_phase)),
             );
             row(
                 &mut o,
@@ -486,11 +417,7 @@ impl Report {
                 format!(
                     "{} when joined, {} at the end",
                     opt(s.rss_per_subscriber_bytes.map(|b| b / 1024.0), " KiB", 1),
-                    opt(
-                        s.rss_per_subscriber_end_bytes.map(|b| b / 1024.0),
-                        " KiB",
-                        1
-                    )
+                    opt(s.rss_per_subscriber_end_bytes.map(|b| b / 1024.0), " KiB", 1)
                 ),
             );
         }
@@ -502,17 +429,11 @@ impl Report {
                 "{:.2} s ({:.1} % of a core; fleet loop {}; {} µs/packet)",
                 c.cpu_seconds,
                 c.cpu_percent,
-                c.loop_cpu_seconds
-                    .map_or("n/a".into(), |v| format!("{v:.2} s")),
+                c.loop_cpu_seconds.map_or("n/a".into(), |v| format!("{v:.2} s")),
                 c.us_per_packet.map_or("n/a".into(), |v| format!("{v:.2}"))
             ),
         );
-        row(
-            &mut o,
-            "client CPU per join",
-            c.join_cpu_ms_per_subscriber
-                .map_or("n/a".into(), |v| format!("{v:.2} ms")),
-        );
+        row(&mut o, "client CPU per join", c.join_cpu_ms_per_subscriber.map_or("n/a".into(), |v| format!("{v:.2} ms")));
         if let Some(m) = &self.machine {
             row(
                 &mut o,
@@ -529,22 +450,14 @@ impl Report {
                 "publisher",
                 format!(
                     "{} frames ({} key), {} audio, {:.0} kbit/s video, {} datagrams, {} keyframe requests",
-                    p.video_frames,
-                    p.keyframes,
-                    p.audio_frames,
-                    p.video_kbps,
-                    p.datagrams_out,
-                    p.keyframe_requests
+                    p.video_frames, p.keyframes, p.audio_frames, p.video_kbps, p.datagrams_out, p.keyframe_requests
                 ),
             );
             if !p.connected_at_window_end {
                 row(
                     &mut o,
                     "WARNING",
-                    format!(
-                        "the publisher was not connected at the window's end (ICE {})",
-                        p.ice_state_at_window_end
-                    ),
+                    format!("the publisher was not connected at the window's end (ICE {})", p.ice_state_at_window_end),
                 );
             }
         }
@@ -558,11 +471,7 @@ impl Report {
             );
         }
         if self.connected > 0 && self.delivery.packets == 0 {
-            row(
-                &mut o,
-                "WARNING",
-                "no media reached any subscriber in the window".into(),
-            );
+            row(&mut o, "WARNING", "no media reached any subscriber in the window".into());
         }
         o
     }

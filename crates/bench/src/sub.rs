@@ -93,11 +93,7 @@ impl Sub {
                 let now = Instant::now();
                 let ssrc = *p.header.ssrc;
                 let video = p.time.frequency().get() == 90_000;
-                self.ssrc(ssrc, video, window).on_packet(
-                    *p.seq_no,
-                    p.payload.len(),
-                    p.header.timestamp,
-                );
+                self.ssrc(ssrc, video, window).on_packet(*p.seq_no, p.payload.len(), p.header.timestamp);
                 self.got_media(now);
                 if video && self.first_key.is_none() && starts_keyframe(h264, &p.payload) {
                     self.first_key = Some(now);

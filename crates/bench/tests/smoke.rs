@@ -30,21 +30,11 @@ async fn smoke_on(codec: BenchCodec, subscribers: usize, seconds: f64, workers: 
     let r = wishcast_bench::run(&args).await.expect("bench runs");
     eprintln!("{}", r.table());
 
-    assert_eq!(
-        r.connected, subscribers,
-        "all subscribers join: {:?}",
-        r.failures
-    );
+    assert_eq!(r.connected, subscribers, "all subscribers join: {:?}", r.failures);
     assert_eq!(r.failed, 0);
-    assert_eq!(
-        r.delivery.subscribers_without_packets, 0,
-        "every subscriber gets packets"
-    );
+    assert_eq!(r.delivery.subscribers_without_packets, 0, "every subscriber gets packets");
     assert!(r.delivery.per_subscriber_pps_min > 0.0);
-    assert!(
-        r.delivery.video_packets_per_subscriber_per_second > 0.0,
-        "video flows"
-    );
+    assert!(r.delivery.video_packets_per_subscriber_per_second > 0.0, "video flows");
     assert!(r.delivery.expected > 0);
     assert_eq!(r.delivery.lost, 0, "no loss on loopback");
     assert_eq!(r.delivery.loss_percent, 0.0);

@@ -91,7 +91,10 @@ fn loopback() -> SocketAddr {
 #[derive(Debug)]
 pub enum ClientError {
     /// The server answered with a non-201 status (or the request failed: `status` None).
-    Http { status: Option<u16>, body: String },
+    Http {
+        status: Option<u16>,
+        body: String,
+    },
     /// The answer SDP could not be parsed or applied.
     Sdp(String),
     /// str0m refused an operation.
@@ -208,18 +211,15 @@ fn build_offer_with(
     if data_channel {
         api.add_channel("wishcast".into());
     }
-    let (offer, pending) = api
-        .apply()
-        .ok_or(ClientError::NotNegotiated("an offer needs at least one media or channel"))?;
+    let (offer, pending) =
+        api.apply().ok_or(ClientError::NotNegotiated("an offer needs at least one media or channel"))?;
     Ok(Built { rtc, offer, pending, video_mid, audio_mid })
 }
 
 /// A valid offer SDP without any peer behind it (no candidates): for tests that only
 /// need a well-formed WHIP/WHEP request body.
 pub fn offer_sdp(role: Role, video: Option<VideoCodec>, audio: bool, data_channel: bool) -> String {
-    build_offer(role, video, audio, data_channel, None)
-        .map(|b| b.offer.to_sdp_string())
-        .unwrap_or_default()
+    build_offer(role, video, audio, data_channel, None).map(|b| b.offer.to_sdp_string()).unwrap_or_default()
 }
 
 /// The part shared by publishers and subscribers.
@@ -273,10 +273,7 @@ impl Peer {
         let http = WhipClient::default();
         let answer = http.offer_with(url, &offer.to_sdp_string(), token, headers).await?;
         let sdp = SdpAnswer::from_sdp_string(&answer.sdp).map_err(|e| ClientError::Sdp(e.to_string()))?;
-        d.rtc
-            .sdp_api()
-            .accept_answer(pending, sdp)
-            .map_err(|e| ClientError::Sdp(e.to_string()))?;
+        d.rtc.sdp_api().accept_answer(pending, sdp).map_err(|e| ClientError::Sdp(e.to_string()))?;
         d.drain();
 
         let pick = |rtc: &mut Rtc, mid: Option<Mid>, codec: Codec| {
@@ -308,7 +305,12 @@ impl Peer {
         })
     }
 
-    async fn wait_state(&self, what: &str, timeout: Duration, f: impl Fn(&PeerState) -> bool) -> Result<(), ClientError> {
+    async fn wait_state(
+        &self,
+        what: &str,
+        timeout: Duration,
+        f: impl Fn(&PeerState) -> bool,
+    ) -> Result<(), ClientError> {
         let mut rx = self.state.clone();
         let r = tokio::time::timeout(timeout, async {
             loop {
@@ -333,7 +335,10 @@ impl Peer {
         }
     }
 
-    async fn call(&self, make: impl FnOnce(oneshot::Sender<Result<(), ClientError>>) -> peer::Cmd) -> Result<(), ClientError> {
+    async fn call(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<(), ClientError>>) -> peer::Cmd,
+    ) -> Result<(), ClientError> {
         let (tx, rx) = oneshot::channel();
         self.cmd.send(make(tx)).map_err(|_| ClientError::Closed)?;
         rx.await.map_err(|_| ClientError::Closed)?
@@ -472,7 +477,18 @@ impl Publisher {
     /// POST an offer to `whip_url` and start the peer. Returns once the answer is
     /// applied; use [`Publisher::wait_connected`] before sending media.
     pub async fn connect(whip_url: &str, token: Option<&str>, opts: PublishOptions) -> Result<Publisher, ClientError> {
-        let peer = Peer::connect(whip_url, token, Role::Publish, opts.video, opts.audio, opts.data_channel, opts.bind, false, &[]).await?;
+        let peer = Peer::connect(
+            whip_url,
+            token,
+            Role::Publish,
+            opts.video,
+            opts.audio,
+            opts.data_channel,
+            opts.bind,
+            false,
+            &[],
+        )
+        .await?;
         Ok(Publisher { peer, video_codec: opts.video, started: Instant::now(), last_video: None, last_audio: None })
     }
 
@@ -529,8 +545,23 @@ pub struct Subscriber {
 
 impl Subscriber {
     /// POST an offer to `whep_url` and start the peer.
-    pub async fn connect(whep_url: &str, token: Option<&str>, opts: SubscribeOptions) -> Result<Subscriber, ClientError> {
-        let peer = Peer::connect(whep_url, token, Role::Subscribe, opts.video, opts.audio, opts.data_channel, opts.bind, false, &[]).await?;
+    pub async fn connect(
+        whep_url: &str,
+        token: Option<&str>,
+        opts: SubscribeOptions,
+    ) -> Result<Subscriber, ClientError> {
+        let peer = Peer::connect(
+            whep_url,
+            token,
+            Role::Subscribe,
+            opts.video,
+            opts.audio,
+            opts.data_channel,
+            opts.bind,
+            false,
+            &[],
+        )
+        .await?;
         Ok(Subscriber { peer })
     }
 
@@ -545,12 +576,20 @@ impl Subscriber {
         opts: SubscribeOptions,
         headers: &[(&str, &str)],
     ) -> Result<Subscriber, ClientError> {
-        let peer =
-            Peer::connect(whep_url, token, Role::Subscribe, opts.video, opts.audio, opts.data_channel, opts.bind, true, headers)
-                .await?;
+        let peer = Peer::connect(
+            whep_url,
+            token,
+            Role::Subscribe,
+            opts.video,
+            opts.audio,
+            opts.data_channel,
+            opts.bind,
+            true,
+            headers,
+        )
+        .await?;
         Ok(Subscriber { peer })
     }
-
 
     common_methods!();
 

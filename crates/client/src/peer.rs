@@ -186,7 +186,11 @@ impl Driver {
                     },
                 };
                 if r.is_ok() {
-                    let c = if kind == MediaKind::Video { &self.counters.video_frames_sent } else { &self.counters.audio_frames_sent };
+                    let c = if kind == MediaKind::Video {
+                        &self.counters.video_frames_sent
+                    } else {
+                        &self.counters.audio_frames_sent
+                    };
                     c.fetch_add(1, Relaxed);
                 }
                 let _ = reply.send(r);
@@ -205,7 +209,9 @@ impl Driver {
             Cmd::RequestKeyframe { reply } => {
                 let r = match self.tracks.video_recv.and_then(|mid| self.rtc.writer(mid)) {
                     None => Err(ClientError::NotNegotiated("video")),
-                    Some(mut w) => w.request_keyframe(None, KeyframeRequestKind::Pli).map_err(|e| ClientError::Rtc(e.to_string())),
+                    Some(mut w) => {
+                        w.request_keyframe(None, KeyframeRequestKind::Pli).map_err(|e| ClientError::Rtc(e.to_string()))
+                    }
                 };
                 let _ = reply.send(r);
             }

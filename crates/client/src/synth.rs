@@ -68,9 +68,7 @@ pub fn fnv1a(data: &[u8]) -> u32 {
 }
 
 fn body(seq: u32, len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| ((seq as usize).wrapping_mul(131).wrapping_add(i.wrapping_mul(7)) % 255 + 1) as u8)
-        .collect()
+    (0..len).map(|i| ((seq as usize).wrapping_mul(131).wrapping_add(i.wrapping_mul(7)) % 255 + 1) as u8).collect()
 }
 
 fn hex8(out: &mut Vec<u8>, v: u32) {

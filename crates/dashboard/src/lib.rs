@@ -9,11 +9,11 @@
 pub mod assets;
 pub mod serve;
 
+use axum::Router;
 use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
 
 /// Routes `/`, `/dashboard` (redirect), `/dashboard/` and `/dashboard/{*path}`.
 /// Mount it with `Router::merge` beside the API routes; it claims no other path.

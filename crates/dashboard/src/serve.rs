@@ -7,7 +7,7 @@
 use std::sync::LazyLock;
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 
 use crate::assets::{self, ASSETS};
 
@@ -17,7 +17,8 @@ use crate::assets::{self, ASSETS};
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src *; media-src 'self' blob: *; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| ASSETS.iter().map(|a| format!("\"{:016x}\"", fnv1a(a.body))).collect());
+static ETAGS: LazyLock<Vec<String>> =
+    LazyLock::new(|| ASSETS.iter().map(|a| format!("\"{:016x}\"", fnv1a(a.body))).collect());
 
 /// 64-bit FNV-1a.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
@@ -49,10 +50,7 @@ pub fn respond(path: &str, req: &HeaderMap) -> Response<Body> {
         return r;
     };
     let etag = &ETAGS[i];
-    let fresh = req
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| none_match(v, etag));
+    let fresh = req.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| none_match(v, etag));
     let mut r = if fresh {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;

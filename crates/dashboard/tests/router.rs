@@ -1,8 +1,8 @@
 //! The router over real HTTP: `/`, `/dashboard/`, `/dashboard/{file}`, the redirect
 //! and a 404, as a manager or node would serve them when merged beside its API.
 
-use axum::routing::get;
 use axum::Router;
+use axum::routing::get;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn get_raw(addr: std::net::SocketAddr, path: &str, extra: &str) -> String {

@@ -68,8 +68,10 @@ fn sqlx_unavailable(e: &sea_orm::sqlx::Error) -> bool {
             // shutdown, crash, cannot connect now), 3D000 (database dropped under
             // us), 40001/40P01 (serialization failure, deadlock: retry).
             let code = d.code().map(|c| c.to_string()).unwrap_or_default();
-            matches!(code.as_str(), "5" | "6" | "517" | "262" | "3D000" | "57P01" | "57P02" | "57P03" | "40001" | "40P01")
-                || code.starts_with("08")
+            matches!(
+                code.as_str(),
+                "5" | "6" | "517" | "262" | "3D000" | "57P01" | "57P02" | "57P03" | "40001" | "40P01"
+            ) || code.starts_with("08")
         }
         _ => false,
     }

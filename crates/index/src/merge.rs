@@ -21,7 +21,17 @@ pub fn merge(old: &RecordingReport, new: &RecordingReport) -> Result<Option<Reco
     if !same {
         return Err(IndexError::Conflict(format!(
             "recording session `{}` is stored for stream `{}` on node `{}`, {:04}-{:02}-{:02}; a report cannot move it to stream `{}` on node `{}`, {:04}-{:02}-{:02} (use a new session id)",
-            old.id, old.stream, old.node, old.year, old.month, old.day, new.stream, new.node, new.year, new.month, new.day
+            old.id,
+            old.stream,
+            old.node,
+            old.year,
+            old.month,
+            old.day,
+            new.stream,
+            new.node,
+            new.year,
+            new.month,
+            new.day
         )));
     }
     let status = if terminal(old.status) { old.status } else { new.status };
@@ -66,7 +76,11 @@ mod tests {
     }
 
     fn completed(duration_ms: u64) -> RecordingReport {
-        RecordingReport { status: RecordingStatus::Completed, ended_at: Some(1_000 + duration_ms as i64), ..active(duration_ms) }
+        RecordingReport {
+            status: RecordingStatus::Completed,
+            ended_at: Some(1_000 + duration_ms as i64),
+            ..active(duration_ms)
+        }
     }
 
     #[test]

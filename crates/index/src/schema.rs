@@ -85,7 +85,9 @@ struct Migration {
 
 const MIGRATIONS: &[Migration] = &[Migration {
     version: "m20261121_000001_create_recordings_and_sessions",
-    up: |b| vec![b.build(&recordings()), b.build(&recordings_unique()), b.build(&sessions()), b.build(&sessions_by_day())],
+    up: |b| {
+        vec![b.build(&recordings()), b.build(&recordings_unique()), b.build(&sessions()), b.build(&sessions_by_day())]
+    },
 }];
 
 fn q(e: sea_orm::DbErr) -> IndexError {
@@ -109,10 +111,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<Vec<&'static str>, Index
         .col(ColumnDef::new("applied_at").big_integer().not_null())
         .to_owned();
     txn.execute(&table).await.map_err(q)?;
-    let rows = txn
-        .query_all(&Query::select().column("version").from(MIGRATIONS_TABLE).to_owned())
-        .await
-        .map_err(q)?;
+    let rows = txn.query_all(&Query::select().column("version").from(MIGRATIONS_TABLE).to_owned()).await.map_err(q)?;
     let applied: Vec<String> = rows.iter().filter_map(|r| r.try_get::<String>("", "version").ok()).collect();
     let mut ran = Vec::new();
     for m in MIGRATIONS {
@@ -124,7 +123,9 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<Vec<&'static str>, Index
         }
         let mut insert = Query::insert();
         insert.into_table(MIGRATIONS_TABLE).columns(["version", "applied_at"]);
-        insert.values([m.version.into(), crate::store::now().timestamp().into()]).map_err(|e| IndexError::Migrate(e.to_string()))?;
+        insert
+            .values([m.version.into(), crate::store::now().timestamp().into()])
+            .map_err(|e| IndexError::Migrate(e.to_string()))?;
         insert.on_conflict(OnConflict::column("version").do_nothing().to_owned());
         txn.execute(&insert).await.map_err(q)?;
         ran.push(m.version);
@@ -137,4 +138,3 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<Vec<&'static str>, Index
 pub fn versions() -> Vec<&'static str> {
     MIGRATIONS.iter().map(|m| m.version).collect()
 }
-

@@ -6,15 +6,15 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use sea_orm::prelude::ChronoDateTimeUtc as Time;
 use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
-use sea_orm::prelude::ChronoDateTimeUtc as Time;
 use wishcast_api::record::{PlaybackDay, RecordingReport, RecordingStatus};
 
-use crate::error::{classify, IndexError};
+use crate::error::{IndexError, classify};
 use crate::merge::merge;
 use crate::schema::{RECORDINGS, SESSIONS};
 use crate::url::{self, Backend, Target};
@@ -32,7 +32,11 @@ pub struct IndexConfig {
 
 impl Default for IndexConfig {
     fn default() -> Self {
-        IndexConfig { url: "sqlite://./liveman.db?mode=rwc".into(), max_connections: 10, connect_timeout: Duration::from_secs(30) }
+        IndexConfig {
+            url: "sqlite://./liveman.db?mode=rwc".into(),
+            max_connections: 10,
+            connect_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -97,7 +101,8 @@ const SESSION_COLS: [&str; 14] = [
 ];
 
 fn ms_time(field: &str, ms: i64) -> Result<Time, IndexError> {
-    Time::from_timestamp_millis(ms).ok_or_else(|| IndexError::Invalid(format!("`{field}`: {ms} is not a Unix time in milliseconds")))
+    Time::from_timestamp_millis(ms)
+        .ok_or_else(|| IndexError::Invalid(format!("`{field}`: {ms} is not a Unix time in milliseconds")))
 }
 
 fn big(field: &str, v: u64) -> Result<i64, IndexError> {
@@ -156,12 +161,18 @@ fn session_from_row(row: &QueryResult) -> Result<RecordingReport, IndexError> {
         duration_ms: big_u("duration_ms")?,
         bytes: big_u("bytes")?,
         segments: u32::try_from(big_u("segments")?).map_err(|e| corrupt("segments", e))?,
-        status: RecordingStatus::parse(&status).ok_or_else(|| corrupt("status", format!("unknown status `{status}`")))?,
+        status: RecordingStatus::parse(&status)
+            .ok_or_else(|| corrupt("status", format!("unknown status `{status}`")))?,
     })
 }
 
 fn day_from_row(row: &QueryResult) -> Result<PlaybackDay, IndexError> {
-    Ok(PlaybackDay { year: get(row, "year")?, month: unsigned(row, "month")?, day: unsigned(row, "day")?, mpd_path: get(row, "mpd_path")? })
+    Ok(PlaybackDay {
+        year: get(row, "year")?,
+        month: unsigned(row, "month")?,
+        day: unsigned(row, "day")?,
+        mpd_path: get(row, "mpd_path")?,
+    })
 }
 
 fn by_day(q: &mut SelectStatement, stream: &str, y: i32, m: u32, d: u32) {
@@ -189,7 +200,8 @@ impl Index {
         if cfg.connect_timeout.is_zero() {
             return Err(IndexError::Config("`database.connect_timeout` must be at least 1 second".into()));
         }
-        let cwd = std::env::current_dir().map_err(|e| IndexError::Config(format!("cannot read the working directory: {e}")))?;
+        let cwd = std::env::current_dir()
+            .map_err(|e| IndexError::Config(format!("cannot read the working directory: {e}")))?;
         let target = url::parse(&cfg.url, &cwd)?;
         let mut opt = ConnectOptions::new(target.url.clone());
         opt.max_connections(cfg.max_connections)
@@ -265,7 +277,16 @@ impl Index {
         }
         for (stream, year, month, d, mpd_path) in days {
             let mut day = Query::insert();
-            day.into_table(RECORDINGS).columns(["id", "stream", "year", "month", "day", "mpd_path", "created_at", "updated_at"]);
+            day.into_table(RECORDINGS).columns([
+                "id",
+                "stream",
+                "year",
+                "month",
+                "day",
+                "mpd_path",
+                "created_at",
+                "updated_at",
+            ]);
             day.values([
                 uuid::Uuid::new_v4().into(),
                 stream.into(),
@@ -277,7 +298,11 @@ impl Index {
                 now.into(),
             ])
             .map_err(|e| IndexError::Query(e.to_string()))?;
-            day.on_conflict(OnConflict::columns(["stream", "year", "month", "day"]).update_columns(["mpd_path", "updated_at"]).to_owned());
+            day.on_conflict(
+                OnConflict::columns(["stream", "year", "month", "day"])
+                    .update_columns(["mpd_path", "updated_at"])
+                    .to_owned(),
+            );
             txn.execute(&day).await.map_err(classify)?;
         }
         txn.commit().await.map_err(classify)?;
@@ -285,7 +310,12 @@ impl Index {
     }
 
     /// Insert a session or merge a report into it; true when the row changed.
-    async fn upsert_session(&self, txn: &DatabaseTransaction, r: &RecordingReport, now: Time) -> Result<bool, IndexError> {
+    async fn upsert_session(
+        &self,
+        txn: &DatabaseTransaction,
+        r: &RecordingReport,
+        now: Time,
+    ) -> Result<bool, IndexError> {
         let mut insert = Query::insert();
         insert.into_table(SESSIONS).columns(SESSION_COLS);
         insert.values(session_values(r, now)?).map_err(|e| IndexError::Query(e.to_string()))?;

@@ -42,7 +42,12 @@ pub fn parse(url: &str, cwd: &Path) -> Result<Target, IndexError> {
                 redact(url)
             )));
         }
-        return Ok(Target { backend: Backend::Postgres, url: url.to_string(), redacted: redact(url), sqlite_file: None });
+        return Ok(Target {
+            backend: Backend::Postgres,
+            url: url.to_string(),
+            redacted: redact(url),
+            sqlite_file: None,
+        });
     }
     let Some(rest) = url.strip_prefix("sqlite:") else {
         return Err(IndexError::Config(format!(
@@ -56,7 +61,12 @@ pub fn parse(url: &str, cwd: &Path) -> Result<Target, IndexError> {
         None => (rest, ""),
     };
     if path == ":memory:" || path.is_empty() && query.contains("mode=memory") {
-        return Ok(Target { backend: Backend::Sqlite, url: url.to_string(), redacted: url.to_string(), sqlite_file: None });
+        return Ok(Target {
+            backend: Backend::Sqlite,
+            url: url.to_string(),
+            redacted: url.to_string(),
+            sqlite_file: None,
+        });
     }
     if path.is_empty() {
         return Err(IndexError::Config(
@@ -106,7 +116,9 @@ pub fn redact(url: &str) -> String {
         let q: Vec<String> = q
             .split('&')
             .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword") => format!("{k}=***"),
+                Some((k, _)) if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword") => {
+                    format!("{k}=***")
+                }
                 _ => kv.to_string(),
             })
             .collect();
@@ -162,7 +174,16 @@ mod tests {
 
     #[test]
     fn malformed_urls_are_refused_with_the_key() {
-        for bad in ["", "mysql://x/y", "sqlite:", "sqlite://", "sqlite://?mode=rwc", "postgres://", "postgres:///db", "liveman.db"] {
+        for bad in [
+            "",
+            "mysql://x/y",
+            "sqlite:",
+            "sqlite://",
+            "sqlite://?mode=rwc",
+            "postgres://",
+            "postgres:///db",
+            "liveman.db",
+        ] {
             let e = p(bad).unwrap_err().to_string();
             assert!(e.contains("database.url"), "{bad}: {e}");
         }

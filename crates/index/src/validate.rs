@@ -39,7 +39,13 @@ pub fn check_stream(stream: &str) -> Result<(), FieldError> {
         || stream == ".."
         || stream.chars().any(|c| c.is_control() || c == '/' || c == '\\')
     {
-        return bad("stream", format!("`{}` must be 1-256 characters without `/`, `\\` or control characters, and not `.` or `..`", stream.escape_debug()));
+        return bad(
+            "stream",
+            format!(
+                "`{}` must be 1-256 characters without `/`, `\\` or control characters, and not `.` or `..`",
+                stream.escape_debug()
+            ),
+        );
     }
     Ok(())
 }
@@ -74,17 +80,32 @@ const MAX_MS: i64 = 253_402_300_800_000;
 
 /// Check every field of a report.
 pub fn check_report(r: &RecordingReport) -> Result<(), FieldError> {
-    if r.id.is_empty() || r.id.len() > 64 || !r.id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
+    if r.id.is_empty()
+        || r.id.len() > 64
+        || !r.id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
         return bad("id", format!("`{}` must be 1-64 characters of A-Z a-z 0-9 - _ . (a UUID)", r.id.escape_debug()));
     }
-    if r.node.is_empty() || r.node.len() > 64 || !r.node.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
-        return bad("node", format!("`{}` must be the node alias: 1-64 characters of A-Z a-z 0-9 - _ .", r.node.escape_debug()));
+    if r.node.is_empty()
+        || r.node.len() > 64
+        || !r.node.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return bad(
+            "node",
+            format!("`{}` must be the node alias: 1-64 characters of A-Z a-z 0-9 - _ .", r.node.escape_debug()),
+        );
     }
     check_stream(&r.stream)?;
     check_date(r.year, r.month, r.day)?;
     let want = mpd_path(&r.stream, r.year, r.month, r.day);
     if r.mpd_path != want {
-        return bad("mpdPath", format!("`{}` must be `{want}` (`{{stream}}/{{YYYY}}/{{MM}}/{{DD}}/manifest.mpd` of the report's stream and date)", r.mpd_path.escape_debug()));
+        return bad(
+            "mpdPath",
+            format!(
+                "`{}` must be `{want}` (`{{stream}}/{{YYYY}}/{{MM}}/{{DD}}/manifest.mpd` of the report's stream and date)",
+                r.mpd_path.escape_debug()
+            ),
+        );
     }
     if r.started_at <= 0 || r.started_at >= MAX_MS {
         return bad("startedAt", format!("{} is not a Unix time in milliseconds", r.started_at));
@@ -92,10 +113,15 @@ pub fn check_report(r: &RecordingReport) -> Result<(), FieldError> {
     if let Some(end) = r.ended_at
         && (end < r.started_at || end >= MAX_MS)
     {
-        return bad("endedAt", format!("{end} must be a Unix time in milliseconds not before startedAt ({})", r.started_at));
+        return bad(
+            "endedAt",
+            format!("{end} must be a Unix time in milliseconds not before startedAt ({})", r.started_at),
+        );
     }
     match (r.status, r.ended_at) {
-        (RecordingStatus::Active, Some(_)) => return bad("endedAt", "an Active session has not ended: send null, or status Completed/Failed"),
+        (RecordingStatus::Active, Some(_)) => {
+            return bad("endedAt", "an Active session has not ended: send null, or status Completed/Failed");
+        }
         (RecordingStatus::Completed, None) => return bad("endedAt", "a Completed session needs its end time"),
         _ => {}
     }
@@ -111,7 +137,10 @@ pub fn check_report(r: &RecordingReport) -> Result<(), FieldError> {
 /// Check a batch; the error names the report (`reports[3].month`).
 pub fn check_reports(reports: &[RecordingReport]) -> Result<(), String> {
     if reports.len() > MAX_REPORTS {
-        return Err(format!("`reports`: {} reports in one request, at most {MAX_REPORTS}: send them in batches", reports.len()));
+        return Err(format!(
+            "`reports`: {} reports in one request, at most {MAX_REPORTS}: send them in batches",
+            reports.len()
+        ));
     }
     for (i, r) in reports.iter().enumerate() {
         check_report(r).map_err(|e| format!("`reports[{i}].{}`: {}", e.field, e.message))?;
@@ -189,7 +218,13 @@ mod tests {
         assert_eq!(field_of(|r| r.started_at = 0), "startedAt");
         assert_eq!(field_of(|r| r.started_at = -5), "startedAt");
         assert_eq!(field_of(|r| r.started_at = i64::MAX), "startedAt");
-        assert_eq!(field_of(|r| { r.status = RecordingStatus::Completed; r.ended_at = Some(r.started_at - 1) }), "endedAt");
+        assert_eq!(
+            field_of(|r| {
+                r.status = RecordingStatus::Completed;
+                r.ended_at = Some(r.started_at - 1)
+            }),
+            "endedAt"
+        );
         assert_eq!(field_of(|r| r.ended_at = Some(r.started_at + 1)), "endedAt", "Active with an end");
         assert_eq!(field_of(|r| r.status = RecordingStatus::Completed), "endedAt", "Completed without an end");
         assert_eq!(field_of(|r| r.duration_ms = u64::MAX), "durationMs");

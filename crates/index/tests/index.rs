@@ -67,7 +67,10 @@ async fn migrations(db: TestDb) {
     } else {
         let rows = ix
             .connection()
-            .query_all_raw(Statement::from_string(b, "SELECT name, type AS ty FROM pragma_table_info('recordings') ORDER BY cid"))
+            .query_all_raw(Statement::from_string(
+                b,
+                "SELECT name, type AS ty FROM pragma_table_info('recordings') ORDER BY cid",
+            ))
             .await
             .unwrap();
         rows.iter().map(|r| (r.try_get("", "name").unwrap(), r.try_get("", "ty").unwrap())).collect()
@@ -205,7 +208,9 @@ async fn retention(db: TestDb) {
 
 async fn durable_across_reconnect(db: TestDb) {
     let ix = Index::connect(&db.config()).await.unwrap();
-    let rs: Vec<RecordingReport> = (0..20).map(|i| completed(report(&format!("r{i}"), "cam", (2025, 7, 1 + i % 3), 2000 + u64::from(i)))).collect();
+    let rs: Vec<RecordingReport> = (0..20)
+        .map(|i| completed(report(&format!("r{i}"), "cam", (2025, 7, 1 + i % 3), 2000 + u64::from(i))))
+        .collect();
     assert_eq!(ix.upsert_reports(&rs).await.unwrap(), 20);
     ix.close().await;
     drop(ix);
@@ -266,8 +271,9 @@ async fn overlapping_batches_do_not_deadlock(db: TestDb) {
             let ix = ix.clone();
             tokio::spawn(async move {
                 for round in 0..5u64 {
-                    let mut batch: Vec<RecordingReport> =
-                        (0..30u32).map(|i| report(&format!("s{i:02}"), "cam", (2025, 7, 1 + i % 3), 2000 * (round + 1))).collect();
+                    let mut batch: Vec<RecordingReport> = (0..30u32)
+                        .map(|i| report(&format!("s{i:02}"), "cam", (2025, 7, 1 + i % 3), 2000 * (round + 1)))
+                        .collect();
                     match t % 3 {
                         0 => batch.reverse(),
                         1 => batch.rotate_left((7 * (round as usize + 1)) % 30),

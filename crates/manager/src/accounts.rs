@@ -2,8 +2,8 @@
 //! plain text or argon2 PHC strings; comparisons are constant-time and every account
 //! is checked, so timing does not reveal which usernames exist.
 
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
@@ -11,13 +11,16 @@ use crate::config::Account;
 
 /// Is `hash` a parseable argon2 PHC string? (The message never echoes the hash.)
 pub fn check_hash_syntax(hash: &str) -> Result<(), String> {
-    let parsed = PasswordHash::new(hash)
-        .map_err(|e| format!("not a valid argon2 PHC string ({e}); generate one with `echo -n 'password' | wishcast hash-password`"))?;
+    let parsed = PasswordHash::new(hash).map_err(|e| {
+        format!("not a valid argon2 PHC string ({e}); generate one with `echo -n 'password' | wishcast hash-password`")
+    })?;
     if !parsed.algorithm.as_str().starts_with("argon2") {
         return Err("only argon2 hashes are supported".into());
     }
     if parsed.salt.is_none() || parsed.hash.is_none() {
-        return Err("the argon2 PHC string has no salt or hash; paste the whole `$argon2id$v=19$m=...$salt$hash`".into());
+        return Err(
+            "the argon2 PHC string has no salt or hash; paste the whole `$argon2id$v=19$m=...$salt$hash`".into()
+        );
     }
     argon2::Params::try_from(&parsed).map_err(|e| format!("invalid argon2 parameters: {e}"))?;
     Ok(())

@@ -41,7 +41,9 @@ pub fn spawn(state: AppState, globs: Vec<String>, tick: Duration) -> Option<toki
                         Ok(r) => tracing::info!(stream = %s, node = %node.alias, mpd = %r.mpd_path, "auto-recording"),
                         Err(e) => tracing::warn!(stream = %s, node = %node.alias, "auto-record failed: {}", e.message),
                     },
-                    Err(e) => tracing::warn!(stream = %s, node = %node.alias, "auto-record check failed: {}", e.message),
+                    Err(e) => {
+                        tracing::warn!(stream = %s, node = %node.alias, "auto-record check failed: {}", e.message)
+                    }
                 }
             }
         }

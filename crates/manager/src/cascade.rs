@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde::Serialize;
-use wishcast_api::{paths, SessionState, Stream};
+use wishcast_api::{SessionState, Stream, paths};
 
 use crate::config::CascadeMode;
 use crate::metrics::ManagerMetrics;
@@ -28,15 +28,28 @@ pub struct CascadeBody {
 }
 
 /// Which node is asked, and with what body.
-pub fn request_for<'a>(mode: CascadeMode, stream: &str, src: &'a NodeTarget, dst: &'a NodeTarget) -> (&'a NodeTarget, CascadeBody) {
+pub fn request_for<'a>(
+    mode: CascadeMode,
+    stream: &str,
+    src: &'a NodeTarget,
+    dst: &'a NodeTarget,
+) -> (&'a NodeTarget, CascadeBody) {
     match mode {
         CascadeMode::Pull => (
             dst,
-            CascadeBody { token: src.token.clone(), source_url: Some(format!("{}{}", src.url, paths::whep(stream))), target_url: None },
+            CascadeBody {
+                token: src.token.clone(),
+                source_url: Some(format!("{}{}", src.url, paths::whep(stream))),
+                target_url: None,
+            },
         ),
         CascadeMode::Push => (
             src,
-            CascadeBody { token: dst.token.clone(), source_url: None, target_url: Some(format!("{}{}", dst.url, paths::whip(stream))) },
+            CascadeBody {
+                token: dst.token.clone(),
+                source_url: None,
+                target_url: Some(format!("{}{}", dst.url, paths::whip(stream))),
+            },
         ),
     }
 }
@@ -200,7 +213,8 @@ pub async fn sweep(state: &AppState) {
                 doomed.push((r, false, "destination copy is gone"));
                 continue;
             }
-            let users = view(&r.dst).and_then(|v| v.streams.get(&r.stream)).map_or(0, |s| s.viewers + s.outgoing_relays);
+            let users =
+                view(&r.dst).and_then(|v| v.streams.get(&r.stream)).map_or(0, |s| s.viewers + s.outgoing_relays);
             if users == 0 {
                 let since = *r.idle_since.get_or_insert(now);
                 if now.duration_since(since) >= max_idle {
@@ -263,7 +277,10 @@ mod tests {
         );
         let (caller, body) = request_for(CascadeMode::Push, "s", &src, &dst);
         assert_eq!(caller.alias, "a");
-        assert_eq!(serde_json::to_value(&body).unwrap(), serde_json::json!({"token": "tb", "targetUrl": "http://b:7777/whip/s"}));
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"token": "tb", "targetUrl": "http://b:7777/whip/s"})
+        );
         let (_, body) = request_for(CascadeMode::Pull, "s", &t("a", None), &dst);
         assert_eq!(serde_json::to_value(&body).unwrap(), serde_json::json!({"sourceUrl": "http://a:7777/whep/s"}));
     }

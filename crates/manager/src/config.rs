@@ -333,7 +333,13 @@ pub struct AutoRecordConfig {
 
 impl Default for AutoRecordConfig {
     fn default() -> Self {
-        AutoRecordConfig { enabled: false, auto_streams: Vec::new(), tick_ms: 5000, base_prefix: String::new(), max_recording_seconds: None }
+        AutoRecordConfig {
+            enabled: false,
+            auto_streams: Vec::new(),
+            tick_ms: 5000,
+            base_prefix: String::new(),
+            max_recording_seconds: None,
+        }
     }
 }
 
@@ -388,9 +394,7 @@ pub fn parse(text: &str) -> Result<(ManagerConfig, Vec<String>), ConfigError> {
         let first = inner.lines().last().unwrap_or("").trim().to_string();
         ConfigError(format!("config key `{}`: {}", e.path(), if first.is_empty() { inner } else { first }))
     })?;
-    for (present, key) in [
-        (cfg.net4mqtt.is_some(), "net4mqtt"),
-    ] {
+    for (present, key) in [(cfg.net4mqtt.is_some(), "net4mqtt")] {
         if present {
             unknown.push(format!("{key} (Liveman feature not implemented by wishcast yet)"));
         }
@@ -404,9 +408,8 @@ pub fn parse(text: &str) -> Result<(ManagerConfig, Vec<String>), ConfigError> {
 /// Environment overrides: `PORT`, `LOG_LEVEL`, `DATABASE_URL`.
 pub fn apply_env(cfg: &mut ManagerConfig, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
     if let Some(port) = get("PORT") {
-        let p: u16 = port
-            .parse()
-            .map_err(|_| ConfigError(format!("env PORT: `{port}` is not a port number (0-65535)")))?;
+        let p: u16 =
+            port.parse().map_err(|_| ConfigError(format!("env PORT: `{port}` is not a port number (0-65535)")))?;
         let host = cfg.http.listen.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or("0.0.0.0".into());
         cfg.http.listen = format!("{host}:{p}");
     }
@@ -453,7 +456,10 @@ impl ManagerConfig {
             http_url("http.public", &self.http.public)?;
         }
         if !matches!(self.log.level.to_ascii_lowercase().as_str(), "error" | "warn" | "info" | "debug" | "trace") {
-            return err(format!("config key `log.level`: `{}` is not one of error, warn, info, debug, trace", self.log.level));
+            return err(format!(
+                "config key `log.level`: `{}` is not one of error, warn, info, debug, trace",
+                self.log.level
+            ));
         }
         self.auth.auth_config().validate().map_err(|e| ConfigError(format!("config: {e}")))?;
         for (i, a) in self.auth.accounts.iter().enumerate() {
@@ -470,16 +476,22 @@ impl ManagerConfig {
         }
         let mut seen = std::collections::HashSet::new();
         for (i, n) in self.nodes.iter().enumerate() {
-            crate::registry::check_alias(&n.alias).map_err(|e| ConfigError(format!("config key `nodes[{i}].alias`: {e}")))?;
+            crate::registry::check_alias(&n.alias)
+                .map_err(|e| ConfigError(format!("config key `nodes[{i}].alias`: {e}")))?;
             if !seen.insert(n.alias.as_str()) {
-                return err(format!("config key `nodes[{i}].alias`: `{}` is used twice; aliases must be unique", n.alias));
+                return err(format!(
+                    "config key `nodes[{i}].alias`: `{}` is used twice; aliases must be unique",
+                    n.alias
+                ));
             }
             http_url(&format!("nodes[{i}].url"), &n.url)?;
             if !matches!(n.mode.as_str(), "" | "poll" | "sse") {
                 return err(format!("config key `nodes[{i}].mode`: `{}` is not `poll` or `sse`", n.mode));
             }
             if n.sub_max == Some(0) {
-                return err(format!("config key `nodes[{i}].sub_max`: must be at least 1 (omit it for the node's own limit)"));
+                return err(format!(
+                    "config key `nodes[{i}].sub_max`: must be at least 1 (omit it for the node's own limit)"
+                ));
             }
         }
         if self.health.interval_ms < 100 || self.health.interval_ms > 1000 {
@@ -537,7 +549,9 @@ impl ManagerConfig {
         self.recorder.storage.validate("recorder.storage").map_err(ConfigError)?;
         for (i, g) in self.auto_record_globs().iter().enumerate() {
             if g.is_empty() || g.contains('/') {
-                return Err(ConfigError(format!("config key `recorder.auto_streams[{i}]`: `{g}` must be a non-empty glob without `/`")));
+                return Err(ConfigError(format!(
+                    "config key `recorder.auto_streams[{i}]`: `{g}` must be a non-empty glob without `/`"
+                )));
             }
         }
         if self.auto_record.tick_ms < 500 {
@@ -645,12 +659,16 @@ mqtt_url = "mqtt://localhost:1883/net4mqtt"
         };
         assert!(bad("[http]\nlisten = \"x\"").contains("http.listen"));
         assert!(bad("[[nodes]]\nalias = \"a\"\nurl = \"10.0.0.1:7777\"").contains("nodes[0].url"));
-        assert!(bad("[[nodes]]\nalias = \"a\"\nurl = \"http://a\"\n[[nodes]]\nalias = \"a\"\nurl = \"http://b\"")
-            .contains("used twice"));
+        assert!(
+            bad("[[nodes]]\nalias = \"a\"\nurl = \"http://a\"\n[[nodes]]\nalias = \"a\"\nurl = \"http://b\"")
+                .contains("used twice")
+        );
         assert!(bad("[[nodes]]\nalias = \"\"\nurl = \"http://a\"").contains("nodes[0].alias"));
         assert!(bad("[auth]\n[[auth.accounts]]\nusername = \"u\"\npassword = \"p\"").contains("auth.secret"));
-        assert!(bad("[auth]\nsecret = \"s\"\n[[auth.accounts]]\nusername = \"u\"\npassword = \"$argon2id$nope\"")
-            .contains("auth.accounts[0].password"));
+        assert!(
+            bad("[auth]\nsecret = \"s\"\n[[auth.accounts]]\nusername = \"u\"\npassword = \"$argon2id$nope\"")
+                .contains("auth.accounts[0].password")
+        );
         assert!(bad("[extra_ice.coturn]\nurls = \"turn:x\"").contains("extra_ice.coturn.secret"));
         assert!(bad("[extra_ice.cloudflare]\nkey_id = \"k\"").contains("extra_ice.cloudflare"));
         assert!(bad("[database]\nurl = \"mysql://x\"").contains("database.url"));

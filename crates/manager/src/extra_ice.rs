@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, HeaderValue};
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha1::Sha1;
@@ -152,9 +152,8 @@ impl ExtraIce {
                 "Cloudflare TURN API answered {status}; check extra_ice.cloudflare.key_id and api_token"
             ));
         }
-        let body = crate::proxy::read_limited(resp, 256 * 1024)
-            .await
-            .map_err(|e| format!("Cloudflare TURN API: {e}"))?;
+        let body =
+            crate::proxy::read_limited(resp, 256 * 1024).await.map_err(|e| format!("Cloudflare TURN API: {e}"))?;
         let parsed: CfResponse =
             serde_json::from_slice(&body).map_err(|e| format!("Cloudflare TURN API: unexpected answer ({e})"))?;
         let servers: Vec<IceServer> = match parsed.ice_servers {
@@ -202,6 +201,9 @@ mod tests {
         let got: Vec<_> = h.get_all("link").iter().map(|v| v.to_str().unwrap().to_string()).collect();
         assert_eq!(got.len(), 2);
         assert!(got[0].contains("layer"));
-        assert_eq!(got[1], "<turn:t:3478>; rel=\"ice-server\"; username=\"u\"; credential=\"c\"; credential-type=\"password\"");
+        assert_eq!(
+            got[1],
+            "<turn:t:3478>; rel=\"ice-server\"; username=\"u\"; credential=\"c\"; credential-type=\"password\""
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::hash::BuildHasher;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, StatusCode, Uri};
-use wishcast_auth::{request_token, Access, AuthError, Principal};
+use wishcast_auth::{Access, AuthError, Principal, request_token};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -28,20 +28,26 @@ fn token(headers: &HeaderMap, uri: &Uri) -> Option<String> {
 pub fn require(state: &AppState, headers: &HeaderMap, uri: &Uri, access: Access) -> Result<Principal, ApiError> {
     let principal = state.auth.authenticate(token(headers, uri).as_deref(), now_unix()).map_err(|e| {
         let msg = match e {
-            AuthError::Missing => "authentication required: send `Authorization: Bearer <token>` or `?token=`".to_string(),
+            AuthError::Missing => {
+                "authentication required: send `Authorization: Bearer <token>` or `?token=`".to_string()
+            }
             other => other.to_string(),
         };
         ApiError::new(StatusCode::UNAUTHORIZED, msg)
     })?;
-    principal
-        .authorize(&access)
-        .map_err(|f| ApiError::new(StatusCode::FORBIDDEN, format!("forbidden: {}", f.0)))?;
+    principal.authorize(&access).map_err(|f| ApiError::new(StatusCode::FORBIDDEN, format!("forbidden: {}", f.0)))?;
     Ok(principal)
 }
 
 /// [`require`], plus the owner key of a scoped token.
-pub fn require_owner(state: &AppState, headers: &HeaderMap, uri: &Uri, access: Access) -> Result<(Principal, Owner), ApiError> {
+pub fn require_owner(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    access: Access,
+) -> Result<(Principal, Owner), ApiError> {
     let principal = require(state, headers, uri, access)?;
-    let owner = if principal.is_admin() { None } else { token(headers, uri).map(|t| state.owner_keys.hash_one(t.as_bytes())) };
+    let owner =
+        if principal.is_admin() { None } else { token(headers, uri).map(|t| state.owner_keys.hash_one(t.as_bytes())) };
     Ok((principal, owner))
 }

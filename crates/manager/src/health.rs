@@ -9,7 +9,7 @@ use reqwest::Method;
 use tokio::task::JoinHandle;
 use wishcast_api::{Strategy, Stream};
 
-use crate::proxy::{read_limited, MAX_JSON};
+use crate::proxy::{MAX_JSON, read_limited};
 use crate::registry::{NodeKind, NodeTarget};
 use crate::state::AppState;
 
@@ -19,7 +19,8 @@ pub fn spawn(state: &AppState) -> Vec<JoinHandle<()>> {
         let g = state.registry.lock();
         g.nodes.values().filter(|n| n.kind == NodeKind::Static).map(|n| n.alias.clone()).collect()
     };
-    let mut tasks: Vec<JoinHandle<()>> = statics.into_iter().map(|a| tokio::spawn(poll_loop(state.clone(), a))).collect();
+    let mut tasks: Vec<JoinHandle<()>> =
+        statics.into_iter().map(|a| tokio::spawn(poll_loop(state.clone(), a))).collect();
     let st = state.clone();
     tasks.push(tokio::spawn(async move {
         let mut iv = tokio::time::interval(Duration::from_millis(100));
@@ -40,7 +41,8 @@ async fn poll_loop(state: AppState, alias: String) {
     loop {
         iv.tick().await;
         let Some(target) = state.registry.target(&alias) else { return };
-        let need_strategy = n.is_multiple_of(10) || state.registry.lock().nodes.get(&alias).is_some_and(|x| x.strategy.is_none());
+        let need_strategy =
+            n.is_multiple_of(10) || state.registry.lock().nodes.get(&alias).is_some_and(|x| x.strategy.is_none());
         n += 1;
         let t0 = Instant::now();
         let timeout = Duration::from_millis(health.timeout_ms);
@@ -60,7 +62,12 @@ async fn poll_loop(state: AppState, alias: String) {
     }
 }
 
-async fn get_json<T: serde::de::DeserializeOwned>(state: &AppState, node: &NodeTarget, path: &str, timeout: Duration) -> Result<T, String> {
+async fn get_json<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    node: &NodeTarget,
+    path: &str,
+    timeout: Duration,
+) -> Result<T, String> {
     let resp = state
         .nodes
         .request(Method::GET, node, path)

@@ -32,4 +32,4 @@ pub mod state;
 pub mod views;
 
 pub use config::ManagerConfig;
-pub use server::{router, start, RunningManager};
+pub use server::{RunningManager, router, start};

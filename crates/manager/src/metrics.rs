@@ -60,8 +60,20 @@ pub fn render(state: &AppState) -> String {
         g(&m.whip_requests),
         g(&m.whep_requests)
     );
-    line(&mut o, "wishcast_manager_placement_failures_total", "counter", "Offers refused with 503 (no node / full).", g(&m.placement_failures));
-    line(&mut o, "wishcast_manager_redirects_total", "counter", "Offers answered with 307 (redirect mode).", g(&m.redirects));
+    line(
+        &mut o,
+        "wishcast_manager_placement_failures_total",
+        "counter",
+        "Offers refused with 503 (no node / full).",
+        g(&m.placement_failures),
+    );
+    line(
+        &mut o,
+        "wishcast_manager_redirects_total",
+        "counter",
+        "Offers answered with 307 (redirect mode).",
+        g(&m.redirects),
+    );
     let _ = writeln!(
         o,
         "# HELP wishcast_manager_proxy_errors_total Proxied requests that failed at the node.\n# TYPE wishcast_manager_proxy_errors_total counter\n\
@@ -69,10 +81,22 @@ pub fn render(state: &AppState) -> String {
         g(&m.proxy_bad_gateway),
         g(&m.proxy_timeouts)
     );
-    line(&mut o, "wishcast_manager_orphan_sessions_deleted_total", "counter", "Node sessions deleted because the client never got them.", g(&m.orphan_sessions_deleted));
+    line(
+        &mut o,
+        "wishcast_manager_orphan_sessions_deleted_total",
+        "counter",
+        "Node sessions deleted because the client never got them.",
+        g(&m.orphan_sessions_deleted),
+    );
     line(&mut o, "wishcast_manager_cascades_started_total", "counter", "Cascades requested.", g(&m.cascades_started));
     line(&mut o, "wishcast_manager_cascades_failed_total", "counter", "Cascades that failed.", g(&m.cascades_failed));
-    line(&mut o, "wishcast_manager_relays_torn_down_total", "counter", "Relays removed (idle or orphaned).", g(&m.relays_torn_down));
+    line(
+        &mut o,
+        "wishcast_manager_relays_torn_down_total",
+        "counter",
+        "Relays removed (idle or orphaned).",
+        g(&m.relays_torn_down),
+    );
     line(&mut o, "wishcast_manager_heartbeats_total", "counter", "Node heartbeats received.", g(&m.heartbeats));
     o
 }

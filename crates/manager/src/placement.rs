@@ -145,10 +145,8 @@ fn publish(nodes: &[NodeView], req: &Request) -> Result<Decision, PlacementError
 
 fn subscribe(nodes: &[NodeView], req: &Request) -> Result<Decision, PlacementError> {
     let s = req.stream;
-    let serving: Vec<&NodeView> = nodes
-        .iter()
-        .filter(|n| n.available && n.streams.get(s).is_some_and(|v| v.has_publisher))
-        .collect();
+    let serving: Vec<&NodeView> =
+        nodes.iter().filter(|n| n.available && n.streams.get(s).is_some_and(|v| v.has_publisher)).collect();
     let free = |n: &&NodeView| n.streams.get(s).map_or(0, |v| v.viewers) < n.sub_max;
     if let Some(n) = best(serving.iter().copied().filter(|n| allowed(n, req.only)).filter(free), req.region) {
         return Ok(Decision::Node(n.alias.clone()));
@@ -178,9 +176,8 @@ fn subscribe(nodes: &[NodeView], req: &Request) -> Result<Decision, PlacementErr
         return Ok(Decision::Cascade { src: src.alias.clone(), dst: dst.alias.clone() });
     }
     // Nobody serves the stream: wait where viewers already wait, else on the best node.
-    let waiting = nodes
-        .iter()
-        .filter(|n| allowed(n, req.only) && n.streams.get(s).is_some_and(|v| v.viewers < n.sub_max));
+    let waiting =
+        nodes.iter().filter(|n| allowed(n, req.only) && n.streams.get(s).is_some_and(|v| v.viewers < n.sub_max));
     if let Some(n) = best(waiting, req.region) {
         return Ok(Decision::Node(n.alias.clone()));
     }
@@ -435,11 +432,7 @@ mod tests {
 
     #[test]
     fn a_storm_of_viewers_never_overshoots_sub_max() {
-        let mut nodes = vec![
-            with_stream(node("a", "", 2), "s", true, false, 0),
-            node("b", "", 2),
-            node("c", "", 2),
-        ];
+        let mut nodes = vec![with_stream(node("a", "", 2), "s", true, false, 0), node("b", "", 2), node("c", "", 2)];
         let r = req(Want::Subscribe, "s", "");
         let mut placed = 0;
         let mut cascades = 0;

@@ -30,7 +30,9 @@ pub async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<B
         return Err(format!("response body larger than {limit} bytes"));
     }
     let mut buf = bytes::BytesMut::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("reading the response failed: {}", e.without_url()))? {
+    while let Some(chunk) =
+        resp.chunk().await.map_err(|e| format!("reading the response failed: {}", e.without_url()))?
+    {
         if buf.len() + chunk.len() > limit {
             return Err(format!("response body larger than {limit} bytes"));
         }
@@ -118,7 +120,12 @@ pub fn node_error(node: &NodeTarget, e: &reqwest::Error, metrics: &ManagerMetric
         let what = if e.is_connect() { "cannot connect to" } else { "request failed at" };
         ApiError::new(
             StatusCode::BAD_GATEWAY,
-            format!("{what} node `{}` ({}): {}; retry, the manager will avoid it if it stays down", node.alias, node.url, describe(e)),
+            format!(
+                "{what} node `{}` ({}): {}; retry, the manager will avoid it if it stays down",
+                node.alias,
+                node.url,
+                describe(e)
+            ),
         )
     }
 }
@@ -156,7 +163,9 @@ impl Drop for OrphanGuard {
             ManagerMetrics::inc(&state.metrics.orphan_sessions_deleted);
             match state.nodes.request(Method::DELETE, &node, &path).send().await {
                 Ok(resp) => tracing::info!(node = %node.alias, "deleted orphan session {path}: {}", resp.status()),
-                Err(e) => tracing::warn!(node = %node.alias, "could not delete orphan session {path}: {}", e.without_url()),
+                Err(e) => {
+                    tracing::warn!(node = %node.alias, "could not delete orphan session {path}: {}", e.without_url())
+                }
             }
         });
     }

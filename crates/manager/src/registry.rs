@@ -195,7 +195,8 @@ pub struct Placement {
 
 /// Aliases: 1-64 characters of `A-Z a-z 0-9 - _ .`.
 pub fn check_alias(a: &str) -> Result<(), String> {
-    if a.is_empty() || a.len() > 64 || !a.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
+    if a.is_empty() || a.len() > 64 || !a.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
         return Err(format!("alias `{a}` must be 1-64 characters of A-Z a-z 0-9 - _ ."));
     }
     Ok(())
@@ -216,7 +217,9 @@ impl Inner {
         for n in self.nodes.values() {
             for s in &n.streams {
                 for p in &s.publish.sessions {
-                    if let Some(id) = p.cascade.as_ref().and_then(|c| c.session_url.as_deref()).and_then(session_id_of_url) {
+                    if let Some(id) =
+                        p.cascade.as_ref().and_then(|c| c.session_url.as_deref()).and_then(session_id_of_url)
+                    {
                         out.insert((s.id.clone(), id));
                     }
                 }
@@ -246,7 +249,8 @@ impl Inner {
             };
             let mut known: HashSet<&str> = HashSet::new();
             for s in &n.streams {
-                let relay_pub = s.publish.sessions.iter().any(|p| p.cascade.as_ref().is_some_and(|c| c.source_url.is_some()));
+                let relay_pub =
+                    s.publish.sessions.iter().any(|p| p.cascade.as_ref().is_some_and(|c| c.source_url.is_some()));
                 let viewers = s
                     .subscribe
                     .sessions
@@ -259,7 +263,12 @@ impl Inner {
                 }
                 v.streams.insert(
                     s.id.clone(),
-                    StreamView { has_publisher: !s.publish.sessions.is_empty(), relay: relay_pub, viewers, outgoing_relays: 0 },
+                    StreamView {
+                        has_publisher: !s.publish.sessions.is_empty(),
+                        relay: relay_pub,
+                        viewers,
+                        outgoing_relays: 0,
+                    },
                 );
             }
             for r in &self.relays {
@@ -318,7 +327,13 @@ impl Registry {
         }
         let (changed, _) = watch::channel(0);
         Arc::new(Registry {
-            inner: Mutex::new(Inner { nodes, pending: Vec::new(), relays: Vec::new(), routes: HashMap::new(), next_id: 1 }),
+            inner: Mutex::new(Inner {
+                nodes,
+                pending: Vec::new(),
+                relays: Vec::new(),
+                routes: HashMap::new(),
+                next_id: 1,
+            }),
             health,
             changed,
         })
@@ -351,7 +366,14 @@ impl Registry {
         let mut add = |g: &mut Inner, alias: &str, kind: SessionKind| {
             let id = g.next_id;
             g.next_id += 1;
-            g.pending.push(Pending { id, alias: alias.to_string(), stream: req.stream.to_string(), kind, session: None, created: now });
+            g.pending.push(Pending {
+                id,
+                alias: alias.to_string(),
+                stream: req.stream.to_string(),
+                kind,
+                session: None,
+                created: now,
+            });
             ids.push(id);
         };
         let kind = if req.want == Want::Publish { SessionKind::Publish } else { SessionKind::Subscribe };
@@ -388,12 +410,24 @@ impl Registry {
     }
 
     /// Hold capacity on a specific node (`/api/whip/{alias}/...`, `POST /api/streams`).
-    pub fn reserve_on(self: &Arc<Self>, alias: &str, stream: &str, kind: SessionKind) -> Option<(NodeTarget, Reservation)> {
+    pub fn reserve_on(
+        self: &Arc<Self>,
+        alias: &str,
+        stream: &str,
+        kind: SessionKind,
+    ) -> Option<(NodeTarget, Reservation)> {
         let mut g = self.lock();
         let target = g.nodes.get(alias)?.target();
         let id = g.next_id;
         g.next_id += 1;
-        g.pending.push(Pending { id, alias: alias.into(), stream: stream.into(), kind, session: None, created: Instant::now() });
+        g.pending.push(Pending {
+            id,
+            alias: alias.into(),
+            stream: stream.into(),
+            kind,
+            session: None,
+            created: Instant::now(),
+        });
         drop(g);
         Some((target, Reservation { registry: self.clone(), ids: vec![id], committed: false }))
     }
@@ -515,8 +549,9 @@ impl Registry {
             }
         }
         let before = g.nodes.len();
-        g.nodes
-            .retain(|_, n| n.kind == NodeKind::Static || n.last_seen.is_some_and(|t| now.duration_since(t) < FORGET_AFTER));
+        g.nodes.retain(|_, n| {
+            n.kind == NodeKind::Static || n.last_seen.is_some_and(|t| now.duration_since(t) < FORGET_AFTER)
+        });
         changed |= g.nodes.len() != before;
         g.pending.retain(|p| {
             let ttl = if p.session.is_some() { PENDING_SESSION_TTL } else { PENDING_TTL };
@@ -538,9 +573,10 @@ impl Registry {
     }
 
     pub fn add_route(&self, stream: &str, session: &str, alias: &str, kind: SessionKind, owner: Option<u64>) {
-        self.lock()
-            .routes
-            .insert((stream.into(), session.into()), Route { alias: alias.into(), kind, owner, indexed: true, created: Instant::now() });
+        self.lock().routes.insert(
+            (stream.into(), session.into()),
+            Route { alias: alias.into(), kind, owner, indexed: true, created: Instant::now() },
+        );
     }
 
     /// The route of a session: from the index, else any node whose snapshot lists it.
@@ -625,11 +661,12 @@ fn prune(g: &mut Inner, alias: &str) {
     let live: HashSet<(&str, &str)> = n
         .streams
         .iter()
-        .flat_map(|s| s.publish.sessions.iter().chain(&s.subscribe.sessions).map(move |p| (s.id.as_str(), p.id.as_str())))
+        .flat_map(|s| {
+            s.publish.sessions.iter().chain(&s.subscribe.sessions).map(move |p| (s.id.as_str(), p.id.as_str()))
+        })
         .collect();
-    g.pending.retain(|p| {
-        p.alias != alias || p.session.as_deref().is_none_or(|id| !live.contains(&(p.stream.as_str(), id)))
-    });
+    g.pending
+        .retain(|p| p.alias != alias || p.session.as_deref().is_none_or(|id| !live.contains(&(p.stream.as_str(), id))));
     g.routes.retain(|(s, id), r| {
         r.alias != alias || live.contains(&(s.as_str(), id.as_str())) || now.duration_since(r.created) < ROUTE_GRACE
     });
@@ -641,7 +678,12 @@ mod tests {
     use wishcast_api::{PubSub, Session, SessionState};
 
     fn entry(alias: &str, sub_max: u32) -> NodeEntry {
-        NodeEntry { alias: alias.into(), url: format!("http://{alias}:7777"), sub_max: Some(sub_max), ..Default::default() }
+        NodeEntry {
+            alias: alias.into(),
+            url: format!("http://{alias}:7777"),
+            sub_max: Some(sub_max),
+            ..Default::default()
+        }
     }
 
     fn session(id: &str) -> Session {

@@ -2,8 +2,8 @@
 
 mod common;
 
-use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, SaltString};
 use common::fake;
 use common::start_manager;
 use wishcast_manager::config::{Account, NodeEntry};
@@ -28,11 +28,23 @@ async fn manager(a: &fake::FakeNode) -> common::TestManager {
 }
 
 async fn login(m: &common::TestManager, user: &str, pass: &str) -> (u16, serde_json::Value) {
-    let r = m.http.post(m.url("/api/login")).json(&serde_json::json!({"username": user, "password": pass})).send().await.unwrap();
+    let r = m
+        .http
+        .post(m.url("/api/login"))
+        .json(&serde_json::json!({"username": user, "password": pass}))
+        .send()
+        .await
+        .unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
-async fn status(m: &common::TestManager, method: &str, path: &str, token: Option<&str>, body: Option<(&str, String)>) -> u16 {
+async fn status(
+    m: &common::TestManager,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(&str, String)>,
+) -> u16 {
     let mut rq = m.http.request(method.parse().unwrap(), m.url(path));
     if let Some(t) = token {
         rq = rq.bearer_auth(t);
@@ -80,7 +92,10 @@ async fn login_gives_a_24h_admin_token_and_admins_mint_scoped_tokens() {
     assert_eq!(status(&m, "POST", "/whip/cam", Some(&scoped), sdp()).await, 403);
     assert_eq!(status(&m, "POST", "/whep/other", Some(&scoped), sdp()).await, 403);
     assert_eq!(status(&m, "GET", "/api/nodes/", Some(&scoped), None).await, 403);
-    let mint = Some(("application/json", r#"{"id":"*","duration":60,"subscribe":true,"publish":true,"admin":true}"#.to_string()));
+    let mint = Some((
+        "application/json",
+        r#"{"id":"*","duration":60,"subscribe":true,"publish":true,"admin":true}"#.to_string(),
+    ));
     assert_eq!(status(&m, "POST", "/api/token", Some(&scoped), mint.clone()).await, 403, "scoped tokens cannot mint");
     assert_eq!(status(&m, "POST", "/api/token", None, mint.clone()).await, 401);
     assert_eq!(status(&m, "POST", "/api/token", Some("static-admin"), mint).await, 200);
@@ -100,7 +115,9 @@ async fn auth_matrix() {
     let a = fake::start(10).await;
     let m = manager(&a).await;
     let secret = b"jwt-secret";
-    let jwt = |id: &str, mode: u8| wishcast_auth::sign_hs256(secret, &wishcast_auth::Claims { id: id.into(), exp: 4_000_000_000, mode });
+    let jwt = |id: &str, mode: u8| {
+        wishcast_auth::sign_hs256(secret, &wishcast_auth::Claims { id: id.into(), exp: 4_000_000_000, mode })
+    };
     let forged = wishcast_auth::sign_hs256(b"", &wishcast_auth::Claims { id: "*".into(), exp: 4_000_000_000, mode: 7 });
     let reader = jwt("cam", 4);
     let star_no_x = jwt("*", 6);
@@ -127,7 +144,15 @@ async fn auth_matrix() {
         }
     }
     // A viewer's session can be hung up by the same token, not by another scoped one.
-    let r = m.http.post(m.url("/whep/cam")).bearer_auth(&reader).header("content-type", "application/sdp").body(OFFER).send().await.unwrap();
+    let r = m
+        .http
+        .post(m.url("/whep/cam"))
+        .bearer_auth(&reader)
+        .header("content-type", "application/sdp")
+        .body(OFFER)
+        .send()
+        .await
+        .unwrap();
     let loc = r.headers()["location"].to_str().unwrap().to_string();
     let other_reader = jwt("cam", 5);
     assert_eq!(status(&m, "DELETE", &loc, Some(&other_reader), None).await, 403);

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{node_config, start_manager, start_node, static_node, wait_until, KillableNode, Pump, CONNECT};
+use common::{CONNECT, KillableNode, Pump, node_config, start_manager, start_node, static_node, wait_until};
 use wishcast_client::{PublishOptions, Publisher, SubscribeOptions, Subscriber};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -22,13 +22,19 @@ async fn publish_and_play_through_the_manager() {
     assert!(nodes.iter().all(|n| n["sub_max"] == 2), "sub_max from each node's strategy: {nodes:?}");
 
     let p = Publisher::connect(&m.url("/whip/live"), None, PublishOptions::default()).await.expect("WHIP via manager");
-    assert!(p.session_url().starts_with(&m.url("/session/live/")), "Location points at the manager: {}", p.session_url());
+    assert!(
+        p.session_url().starts_with(&m.url("/session/live/")),
+        "Location points at the manager: {}",
+        p.session_url()
+    );
     p.wait_connected(CONNECT).await.expect("publisher connects to the node");
     let pump = Pump::start(p);
 
     let mut viewers = Vec::new();
     for i in 0..2 {
-        let mut s = Subscriber::connect(&m.url("/whep/live"), None, SubscribeOptions::default()).await.expect("WHEP via manager");
+        let mut s = Subscriber::connect(&m.url("/whep/live"), None, SubscribeOptions::default())
+            .await
+            .expect("WHEP via manager");
         s.wait_connected(CONNECT).await.expect("viewer connects");
         common::assert_plays(&format!("viewer {i}"), &mut s, 30).await;
         viewers.push(s);
@@ -73,23 +79,34 @@ async fn dead_nodes_are_stopped_within_3_seconds_and_publishers_avoid_them() {
     // A registered node dies.
     r1.kill();
     let t0 = Instant::now();
-    wait_until("r1 stopped", Duration::from_secs(6), || async { m.node_status("r1").await.as_deref() == Some("stopped") }).await;
+    wait_until("r1 stopped", Duration::from_secs(6), || async {
+        m.node_status("r1").await.as_deref() == Some("stopped")
+    })
+    .await;
     let took = t0.elapsed();
     assert!(took <= Duration::from_millis(3300), "registered node stopped after {took:?}");
 
     // A static node dies.
     s1.kill();
     let t0 = Instant::now();
-    wait_until("s1 stopped", Duration::from_secs(6), || async { m.node_status("s1").await.as_deref() == Some("stopped") }).await;
+    wait_until("s1 stopped", Duration::from_secs(6), || async {
+        m.node_status("s1").await.as_deref() == Some("stopped")
+    })
+    .await;
     let took = t0.elapsed();
     assert!(took <= Duration::from_millis(3300), "static node stopped after {took:?}");
 
     // The next publishers land on the survivor and work.
     for i in 0..2 {
-        let p = Publisher::connect(&m.url(&format!("/whip/after-{i}")), None, PublishOptions::default()).await.expect("WHIP");
+        let p = Publisher::connect(&m.url(&format!("/whip/after-{i}")), None, PublishOptions::default())
+            .await
+            .expect("WHIP");
         p.wait_connected(CONNECT).await.expect("publisher connects");
         let per = m.holders(&format!("after-{i}")).await;
-        wait_until("snapshot", CONNECT, || async { m.holders(&format!("after-{i}")).await.as_object().is_some_and(|o| !o.is_empty()) }).await;
+        wait_until("snapshot", CONNECT, || async {
+            m.holders(&format!("after-{i}")).await.as_object().is_some_and(|o| !o.is_empty())
+        })
+        .await;
         let per2 = m.holders(&format!("after-{i}")).await;
         let keys: Vec<_> = per2.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, vec!["r2".to_string()], "{per} / {per2}");
@@ -141,7 +158,8 @@ async fn five_viewers_on_three_nodes_with_sub_max_2_cascade_and_all_decode() {
     assert_eq!(per.as_object().unwrap().len(), 3, "every node holds a copy: {per}");
 
     // Viewers on relay nodes leave: relays idle out, the origin's relay sessions go.
-    let origin_subs = || async { m.holders("big").await["n1"]["subscribe"]["sessions"].as_array().map_or(0, |a| a.len()) };
+    let origin_subs =
+        || async { m.holders("big").await["n1"]["subscribe"]["sessions"].as_array().map_or(0, |a| a.len()) };
     for mut v in viewers.drain(2..) {
         let _ = v.close().await;
     }
@@ -149,6 +167,7 @@ async fn five_viewers_on_three_nodes_with_sub_max_2_cascade_and_all_decode() {
         m.get_json("/api/cascade/", None).await.as_array().is_some_and(|a| a.is_empty())
     })
     .await;
-    wait_until("origin keeps only its own viewers", Duration::from_secs(10), || async { origin_subs().await == 2 }).await;
+    wait_until("origin keeps only its own viewers", Duration::from_secs(10), || async { origin_subs().await == 2 })
+        .await;
     drop(pump);
 }

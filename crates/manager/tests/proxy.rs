@@ -78,9 +78,25 @@ async fn offers_are_proxied_with_the_node_token_and_locations_rewritten() {
     assert_eq!(r.status(), 404);
 
     // Client mistakes are caught before any node is involved.
-    let r = m.http.post(m.url("/whip/cam")).bearer_auth("admin").header("content-type", "text/plain").body(OFFER).send().await.unwrap();
+    let r = m
+        .http
+        .post(m.url("/whip/cam"))
+        .bearer_auth("admin")
+        .header("content-type", "text/plain")
+        .body(OFFER)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 415);
-    let r = m.http.post(m.url("/whip/cam")).bearer_auth("admin").header("content-type", "application/sdp").body(vec![b'x'; 70_000]).send().await.unwrap();
+    let r = m
+        .http
+        .post(m.url("/whip/cam"))
+        .bearer_auth("admin")
+        .header("content-type", "application/sdp")
+        .body(vec![b'x'; 70_000])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 413);
 }
 
@@ -94,7 +110,10 @@ async fn a_broken_answer_gives_502_and_the_node_session_is_deleted() {
     assert_eq!(r.status(), 502);
     let body = r.text().await.unwrap();
     assert!(body.contains("node `a`"), "{body}");
-    wait_until("orphan DELETE", Duration::from_secs(5), || async { !a.state.requests("DELETE", "/session/cam/sess-1").is_empty() }).await;
+    wait_until("orphan DELETE", Duration::from_secs(5), || async {
+        !a.state.requests("DELETE", "/session/cam/sess-1").is_empty()
+    })
+    .await;
     let metrics = m.http.get(m.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("wishcast_manager_orphan_sessions_deleted_total 1"), "{metrics}");
 }
@@ -186,7 +205,15 @@ async fn region_placement_and_fallback() {
     .await;
     m.wait_running(&["eu1", "us1"]).await;
     assert_eq!(post_offer(&m, "/whip/a?region=eu", None).await.status(), 201);
-    let r = m.http.post(m.url("/whip/b")).header("content-type", "application/sdp").header("x-region", "eu").body(OFFER).send().await.unwrap();
+    let r = m
+        .http
+        .post(m.url("/whip/b"))
+        .header("content-type", "application/sdp")
+        .header("x-region", "eu")
+        .body(OFFER)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     assert_eq!(post_offer(&m, "/whip/c", None).await.status(), 201, "manager default region: us");
     assert_eq!(eu.state.requests("POST", "/whip").len(), 2);
@@ -207,7 +234,10 @@ async fn failing_health_checks_stop_a_node_within_3_seconds_and_recovery_restart
     m.wait_running(&["a", "b"]).await;
     a.state.fail_polls.store(true, Relaxed);
     let t0 = Instant::now();
-    wait_until("a stopped", Duration::from_secs(5), || async { m.node_status("a").await.as_deref() == Some("stopped") }).await;
+    wait_until("a stopped", Duration::from_secs(5), || async {
+        m.node_status("a").await.as_deref() == Some("stopped")
+    })
+    .await;
     let took = t0.elapsed();
     assert!(took <= Duration::from_millis(3200), "stopped after {took:?}");
     for i in 0..3 {
@@ -215,7 +245,10 @@ async fn failing_health_checks_stop_a_node_within_3_seconds_and_recovery_restart
     }
     assert!(a.state.requests("POST", "/whip").is_empty(), "a stopped node gets no sessions");
     a.state.fail_polls.store(false, Relaxed);
-    wait_until("a running again", Duration::from_secs(5), || async { m.node_status("a").await.as_deref() == Some("running") }).await;
+    wait_until("a running again", Duration::from_secs(5), || async {
+        m.node_status("a").await.as_deref() == Some("running")
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -238,7 +271,10 @@ async fn registered_nodes_heartbeat_and_expire() {
     let merged = m.get_json("/api/streams/", None).await;
     assert_eq!(merged[0]["subscribe"]["sessions"].as_array().unwrap().len(), 2);
     // No more heartbeats: stopped within 3 s.
-    wait_until("reg1 stopped", Duration::from_secs(5), || async { m.node_status("reg1").await.as_deref() == Some("stopped") }).await;
+    wait_until("reg1 stopped", Duration::from_secs(5), || async {
+        m.node_status("reg1").await.as_deref() == Some("stopped")
+    })
+    .await;
     assert!(t0.elapsed() <= Duration::from_millis(3100), "stopped after {:?}", t0.elapsed());
     let clash = serde_json::json!({"alias": "static1", "url": "http://x:1"});
     let r = m.http.post(m.url("/api/cluster/heartbeat")).json(&clash).send().await.unwrap();
@@ -276,9 +312,12 @@ async fn extra_ice_static_coturn_and_cloudflare_are_merged() {
     let m = start_manager(|c| {
         c.nodes = vec![entry("a", &a, "")];
         c.extra_ice.override_upstream_ice_servers = true;
-        c.extra_ice.ice_servers = vec![IceServer { urls: UrlList::One("stun:static.example:3478".into()), ..Default::default() }];
-        c.extra_ice.coturn = Some(CoturnConfig { urls: UrlList::One("turn:127.0.0.1:3478".into()), secret: "live777".into(), ttl: 600 });
-        c.extra_ice.cloudflare = Some(CloudflareConfig { key_id: "KEY".into(), api_token: "CFTOKEN".into(), ttl: 3600, api_base: cf_base });
+        c.extra_ice.ice_servers =
+            vec![IceServer { urls: UrlList::One("stun:static.example:3478".into()), ..Default::default() }];
+        c.extra_ice.coturn =
+            Some(CoturnConfig { urls: UrlList::One("turn:127.0.0.1:3478".into()), secret: "live777".into(), ttl: 600 });
+        c.extra_ice.cloudflare =
+            Some(CloudflareConfig { key_id: "KEY".into(), api_token: "CFTOKEN".into(), ttl: 3600, api_base: cf_base });
     })
     .await;
     m.wait_running(&["a"]).await;
@@ -306,8 +345,12 @@ async fn extra_ice_static_coturn_and_cloudflare_are_merged() {
     cf_task.abort();
     let m2 = start_manager(|c| {
         c.nodes = vec![entry("a", &a, "")];
-        c.extra_ice.cloudflare =
-            Some(CloudflareConfig { key_id: "KEY".into(), api_token: "CFTOKEN".into(), ttl: 3600, api_base: "http://127.0.0.1:1".into() });
+        c.extra_ice.cloudflare = Some(CloudflareConfig {
+            key_id: "KEY".into(),
+            api_token: "CFTOKEN".into(),
+            ttl: 3600,
+            api_base: "http://127.0.0.1:1".into(),
+        });
     })
     .await;
     m2.wait_running(&["a"]).await;
@@ -345,7 +388,10 @@ async fn full_origin_triggers_a_pull_cascade_and_idle_relays_are_torn_down() {
     b.state.set_streams(vec![relay.clone()]);
     assert!(a.state.requests("POST", "/whep").is_empty(), "a is full");
     assert_eq!(b.state.requests("POST", "/whep/s").len(), 1, "the viewer goes to the relay node");
-    wait_until("cascade request", Duration::from_secs(5), || async { !b.state.requests("POST", "/api/cascade/s").is_empty() }).await;
+    wait_until("cascade request", Duration::from_secs(5), || async {
+        !b.state.requests("POST", "/api/cascade/s").is_empty()
+    })
+    .await;
     let c = &b.state.requests("POST", "/api/cascade/s")[0];
     assert_eq!(c.auth.as_deref(), Some("Bearer tb"), "the destination node's token");
     let body: serde_json::Value = serde_json::from_str(&c.body).unwrap();
@@ -447,7 +493,11 @@ async fn cluster_stream_views() {
 
     // Create (409 when it exists; otherwise on the least-loaded node) and delete everywhere.
     assert_eq!(m.http.post(m.url("/api/streams/s")).send().await.unwrap().status(), 409);
-    assert_eq!(m.http.post(m.url("/api/streams/new?nodes=b")).send().await.unwrap().status(), 404, "the fake answers 404");
+    assert_eq!(
+        m.http.post(m.url("/api/streams/new?nodes=b")).send().await.unwrap().status(),
+        404,
+        "the fake answers 404"
+    );
     assert_eq!(b.state.requests("POST", "/api/streams/new").len(), 1);
     assert_eq!(m.http.delete(m.url("/api/streams/s")).send().await.unwrap().status(), 204);
     assert_eq!(a.state.requests("DELETE", "/api/streams/s").len(), 1);
@@ -463,7 +513,10 @@ async fn a_client_that_hangs_up_leaves_no_node_session() {
     let impatient = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().unwrap();
     let r = impatient.post(m.url("/whep/cam")).header("content-type", "application/sdp").body(OFFER).send().await;
     assert!(r.is_err(), "the client gave up");
-    wait_until("orphan DELETE", Duration::from_secs(5), || async { !a.state.requests("DELETE", "/session/cam/sess-1").is_empty() }).await;
+    wait_until("orphan DELETE", Duration::from_secs(5), || async {
+        !a.state.requests("DELETE", "/session/cam/sess-1").is_empty()
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -478,7 +531,10 @@ async fn push_mode_asks_the_source_with_the_destination_token() {
     .await;
     m.wait_running(&["a", "b"]).await;
     assert_eq!(post_offer(&m, "/whep/s", None).await.status(), 201);
-    wait_until("cascade request", Duration::from_secs(5), || async { !a.state.requests("POST", "/api/cascade/s").is_empty() }).await;
+    wait_until("cascade request", Duration::from_secs(5), || async {
+        !a.state.requests("POST", "/api/cascade/s").is_empty()
+    })
+    .await;
     let c = &a.state.requests("POST", "/api/cascade/s")[0];
     assert_eq!(c.auth.as_deref(), Some("Bearer ta"));
     let body: serde_json::Value = serde_json::from_str(&c.body).unwrap();

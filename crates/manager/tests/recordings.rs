@@ -5,8 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
-use wishcast_auth::{sign_hs256, Claims, MODE_PUBLISH, MODE_SUBSCRIBE};
+use serde_json::{Value, json};
+use wishcast_auth::{Claims, MODE_PUBLISH, MODE_SUBSCRIBE, sign_hs256};
 use wishcast_index::testdb::TestDb;
 
 const SECRET: &str = "index-secret";
@@ -48,7 +48,8 @@ impl Answer {
 }
 
 async fn post_reports(m: &common::TestManager, token: Option<&str>, body: &str) -> Answer {
-    let mut rq = m.http.post(m.url("/api/recordings/report")).header("content-type", "application/json").body(body.to_string());
+    let mut rq =
+        m.http.post(m.url("/api/recordings/report")).header("content-type", "application/json").body(body.to_string());
     if let Some(t) = token {
         rq = rq.bearer_auth(t);
     }
@@ -73,7 +74,8 @@ async fn get(m: &common::TestManager, path: &str, token: Option<&str>) -> Answer
 async fn a_report_shows_up_in_playback() {
     let db = TestDb::sqlite();
     let m = manager(&db.url).await;
-    let a = report_batch(&m, &[report("s1", "cam", (2025, 7, 24), 4000), report("s2", "cam", (2025, 7, 23), 2000)]).await;
+    let a =
+        report_batch(&m, &[report("s1", "cam", (2025, 7, 24), 4000), report("s2", "cam", (2025, 7, 23), 2000)]).await;
     assert_eq!((a.status, a.json()), (200, json!({"stored": 2})), "{}", a.body);
     // Resending is harmless.
     assert_eq!(report_batch(&m, &[report("s1", "cam", (2025, 7, 24), 4000)]).await.status, 200);
@@ -118,14 +120,27 @@ async fn bad_reports_are_refused_naming_the_field() {
         (with(&|r| r["month"] = json!("July")), 422, "reports[1].month"),
         (with(&|r| r["year"] = json!(1900)), 422, "reports[1].year"),
         (with(&|r| r["mpdPath"] = json!("../etc/2025/07/24/manifest.mpd")), 422, "reports[1].mpdPath"),
-        (with(&|r| { r["stream"] = json!(".."); r["mpdPath"] = json!("../2025/07/24/manifest.mpd") }), 422, "reports[1].stream"),
+        (
+            with(&|r| {
+                r["stream"] = json!("..");
+                r["mpdPath"] = json!("../2025/07/24/manifest.mpd")
+            }),
+            422,
+            "reports[1].stream",
+        ),
         (with(&|r| r["id"] = json!("")), 422, "reports[1].id"),
         (with(&|r| r["node"] = json!("a b")), 422, "reports[1].node"),
         (with(&|r| r["startedAt"] = json!(-1)), 422, "reports[1].startedAt"),
         (with(&|r| r["status"] = json!("Done")), 422, "reports[1].status"),
         (with(&|r| r["status"] = json!("Completed")), 422, "reports[1].endedAt"),
         (with(&|r| r["durationMs"] = json!(-5)), 422, "reports[1].durationMs"),
-        (with(&|r| { r.as_object_mut().unwrap().remove("stream"); }), 422, "stream"),
+        (
+            with(&|r| {
+                r.as_object_mut().unwrap().remove("stream");
+            }),
+            422,
+            "stream",
+        ),
         ("{\"reports\": [".to_string(), 400, "invalid JSON"),
         ("[]".to_string(), 422, "invalid JSON"),
     ];
@@ -214,7 +229,8 @@ fn manager_on_own_runtime(db_url: String, reports: Value) -> u16 {
 #[tokio::test]
 async fn rows_survive_a_manager_restart() {
     let db = TestDb::sqlite();
-    let first: Vec<Value> = (0..30).map(|i| report(&format!("a{i}"), &format!("cam{}", i % 3), (2025, 7, 1 + i % 5), 2000)).collect();
+    let first: Vec<Value> =
+        (0..30).map(|i| report(&format!("a{i}"), &format!("cam{}", i % 3), (2025, 7, 1 + i % 5), 2000)).collect();
     assert_eq!(manager_on_own_runtime(db.url.clone(), json!({ "reports": first })), 200);
     // Restarted on the same file: everything acknowledged is there.
     let m = manager(&db.url).await;
@@ -255,7 +271,12 @@ async fn postgres_outage_is_503_and_start_up_failure_is_clear() {
     cfg.http.listen = "127.0.0.1:0".into();
     cfg.database.url = "postgres://wishcast:topsecret@127.0.0.1:1/live777".into();
     cfg.database.connect_timeout = 1;
-    let e = tokio::time::timeout(Duration::from_secs(20), wishcast_manager::start(cfg)).await.unwrap().err().unwrap().to_string();
+    let e = tokio::time::timeout(Duration::from_secs(20), wishcast_manager::start(cfg))
+        .await
+        .unwrap()
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("[database]") && e.contains("postgres://wishcast:***@127.0.0.1:1/live777"), "{e}");
     assert!(!e.contains("topsecret"), "{e}");
 }
@@ -264,7 +285,9 @@ async fn postgres_outage_is_503_and_start_up_failure_is_clear() {
 async fn a_large_batch_fits_the_body_limit() {
     let db = TestDb::sqlite();
     let m = manager(&db.url).await;
-    let reports: Vec<Value> = (0..2000).map(|i| report(&format!("big-{i}"), &format!("cam{}", i % 10), (2025, 7, 1 + i % 28), 2000)).collect();
+    let reports: Vec<Value> = (0..2000)
+        .map(|i| report(&format!("big-{i}"), &format!("cam{}", i % 10), (2025, 7, 1 + i % 28), 2000))
+        .collect();
     let body = json!({ "reports": reports }).to_string();
     assert!(body.len() > 256 * 1024, "{} bytes: more than the default 64 KB limit", body.len());
     let t = std::time::Instant::now();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
-use wishcast_api::cluster::{Heartbeat, Load, HEARTBEAT_PATH};
+use wishcast_api::cluster::{HEARTBEAT_PATH, Heartbeat, Load};
 use wishcast_auth::{Authenticator, Claims, MODE_ADMIN, MODE_PUBLISH, MODE_SUBSCRIBE};
 use wishcast_sfu::driver::MediaHandle;
 use wishcast_sfu::metrics::Metrics;
@@ -79,12 +79,19 @@ impl ClusterConfig {
             return Ok(());
         }
         if !is_http_url(&self.manager) {
-            return Err(format!("config key `cluster.manager`: `{}` is not a URL like \"http://10.0.0.1:8888\"", self.manager));
+            return Err(format!(
+                "config key `cluster.manager`: `{}` is not a URL like \"http://10.0.0.1:8888\"",
+                self.manager
+            ));
         }
         if !self.public_url.is_empty() && !is_http_url(&self.public_url) {
-            return Err(format!("config key `cluster.public_url`: `{}` is not a URL like \"http://10.0.0.5:7777\"", self.public_url));
+            return Err(format!(
+                "config key `cluster.public_url`: `{}` is not a URL like \"http://10.0.0.5:7777\"",
+                self.public_url
+            ));
         }
-        let alias_ok = self.alias.len() <= 64 && self.alias.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        let alias_ok = self.alias.len() <= 64
+            && self.alias.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
         if !alias_ok {
             return Err("config key `cluster.alias`: use at most 64 characters of A-Z a-z 0-9 - _ .".into());
         }
@@ -92,7 +99,9 @@ impl ClusterConfig {
             return Err("config key `cluster.heartbeat_ms`: must be 100-1000 (the manager stops a node after 3 missed heartbeats)".into());
         }
         if self.sub_max == Some(0) {
-            return Err("config key `cluster.sub_max`: must be at least 1 (omit it to use strategy.each_stream_max_sub)".into());
+            return Err(
+                "config key `cluster.sub_max`: must be at least 1 (omit it to use strategy.each_stream_max_sub)".into(),
+            );
         }
         Ok(())
     }
@@ -103,7 +112,8 @@ pub(crate) fn hostname() -> String {
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_default();
-    let h: String = h.trim().chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).take(48).collect();
+    let h: String =
+        h.trim().chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).take(48).collect();
     if h.is_empty() { "node".into() } else { h }
 }
 
@@ -113,7 +123,10 @@ fn own_url(cfg: &ClusterConfig, http: SocketAddr) -> String {
         return cfg.public_url.trim_end_matches('/').to_string();
     }
     let ip = if http.ip().is_unspecified() {
-        wishcast_sfu::addrs::interface_ips(http.is_ipv6()).into_iter().find(|ip| !ip.is_loopback()).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        wishcast_sfu::addrs::interface_ips(http.is_ipv6())
+            .into_iter()
+            .find(|ip| !ip.is_loopback())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
     } else {
         http.ip()
     };
@@ -214,7 +227,8 @@ pub fn spawn(cfg: &NodeConfig, http: SocketAddr, media: MediaHandle) -> Option<H
             prev = now;
             // The manager talks to this node with a static token, or a short-lived admin JWT.
             let token = first_token.clone().or_else(|| {
-                let claims = Claims { id: "*".into(), exp: now_unix() + 600, mode: MODE_SUBSCRIBE | MODE_PUBLISH | MODE_ADMIN };
+                let claims =
+                    Claims { id: "*".into(), exp: now_unix() + 600, mode: MODE_SUBSCRIBE | MODE_PUBLISH | MODE_ADMIN };
                 auth.mint(&claims)
             });
             let hb = Heartbeat {
@@ -238,7 +252,8 @@ pub fn spawn(cfg: &NodeConfig, http: SocketAddr, media: MediaHandle) -> Option<H
                 Ok(r) => {
                     let status = r.status();
                     let body = r.text().await.unwrap_or_default();
-                    let hint = if status.as_u16() == 401 || status.as_u16() == 403 { " (check cluster.token)" } else { "" };
+                    let hint =
+                        if status.as_u16() == 401 || status.as_u16() == 403 { " (check cluster.token)" } else { "" };
                     Err(format!("manager answered {status}{hint}: {}", body.trim()))
                 }
                 Err(e) => Err(format!("manager unreachable: {}", e.without_url())),

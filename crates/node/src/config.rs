@@ -5,8 +5,8 @@
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
 use serde::{Deserialize, Serialize};
-pub use wishcast_api::ice::{IceServer, UrlList};
 use wishcast_api::Strategy;
+pub use wishcast_api::ice::{IceServer, UrlList};
 use wishcast_auth::AuthConfig;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -118,9 +118,9 @@ pub fn parse(text: &str) -> Result<(NodeConfig, Vec<String>), ConfigError> {
 /// Apply the usual environment overrides: `PORT`, `LOG_LEVEL`, `WISHCAST_PUBLIC_IP`.
 pub fn apply_env(cfg: &mut NodeConfig, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
     if let Some(port) = get("PORT") {
-        let p: u16 = port
-            .parse()
-            .map_err(|_| ConfigError(format!("env PORT: `{port}` is not a port number (0-65535, 0 = any free port)")))?;
+        let p: u16 = port.parse().map_err(|_| {
+            ConfigError(format!("env PORT: `{port}` is not a port number (0-65535, 0 = any free port)"))
+        })?;
         let host = cfg.http.listen.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or("0.0.0.0".into());
         cfg.http.listen = format!("{host}:{p}");
     }
@@ -167,24 +167,25 @@ impl NodeConfig {
         }
         if !self.webrtc.advertise_udp && tcp.is_none() {
             return Err(ConfigError(
-                "config key `webrtc.advertise_udp`: false needs `webrtc.tcp_listen`, otherwise no candidate is left".into(),
+                "config key `webrtc.advertise_udp`: false needs `webrtc.tcp_listen`, otherwise no candidate is left"
+                    .into(),
             ));
         }
         let mut public_ips = Vec::new();
-        let mut list: Vec<(String, &str)> = self.webrtc.public_ips.iter().map(|s| (s.clone(), "webrtc.public_ips")).collect();
+        let mut list: Vec<(String, &str)> =
+            self.webrtc.public_ips.iter().map(|s| (s.clone(), "webrtc.public_ips")).collect();
         if let Some(p) = &self.webrtc.public_ip {
             list.insert(0, (p.clone(), "webrtc.public_ip"));
         }
         for (s, key) in list {
-            let ip: IpAddr = s
-                .parse()
-                .map_err(|_| ConfigError(format!("config key `{key}`: `{s}` is not an IP address")))?;
+            let ip: IpAddr =
+                s.parse().map_err(|_| ConfigError(format!("config key `{key}`: `{s}` is not an IP address")))?;
             public_ips.push(ip);
         }
         if let Some(h) = &self.webrtc.public_hostname {
-            let resolved = (h.as_str(), 0u16).to_socket_addrs().map_err(|e| {
-                ConfigError(format!("config key `webrtc.public_hostname`: cannot resolve `{h}`: {e}"))
-            })?;
+            let resolved = (h.as_str(), 0u16)
+                .to_socket_addrs()
+                .map_err(|e| ConfigError(format!("config key `webrtc.public_hostname`: cannot resolve `{h}`: {e}")))?;
             for a in resolved {
                 if !public_ips.contains(&a.ip()) {
                     public_ips.push(a.ip());

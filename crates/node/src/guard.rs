@@ -5,7 +5,7 @@ use std::hash::BuildHasher;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, StatusCode, Uri};
-use wishcast_auth::{request_token, Access, AuthError, Principal};
+use wishcast_auth::{Access, AuthError, Principal, request_token};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -20,7 +20,12 @@ fn now_unix() -> u64 {
 pub type Owner = Option<u64>;
 
 /// Authenticate, authorize, and compute the session-owner key for scoped tokens.
-pub fn require_owner(state: &AppState, headers: &HeaderMap, uri: &Uri, access: Access) -> Result<(Principal, Owner), ApiError> {
+pub fn require_owner(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    access: Access,
+) -> Result<(Principal, Owner), ApiError> {
     let principal = require(state, headers, uri, access)?;
     let owner = if principal.is_admin() {
         None
@@ -34,9 +39,7 @@ pub fn require_owner(state: &AppState, headers: &HeaderMap, uri: &Uri, access: A
 /// Authenticate the request and check it may perform `access`.
 pub fn require(state: &AppState, headers: &HeaderMap, uri: &Uri, access: Access) -> Result<Principal, ApiError> {
     let principal = authenticate(state, headers, uri)?;
-    principal
-        .authorize(&access)
-        .map_err(|f| ApiError::new(StatusCode::FORBIDDEN, format!("forbidden: {}", f.0)))?;
+    principal.authorize(&access).map_err(|f| ApiError::new(StatusCode::FORBIDDEN, format!("forbidden: {}", f.0)))?;
     Ok(principal)
 }
 
@@ -46,7 +49,9 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<
     let token = request_token(header, uri.query());
     let principal = state.auth.authenticate(token.as_deref(), now_unix()).map_err(|e| {
         let msg = match e {
-            AuthError::Missing => "authentication required: send `Authorization: Bearer <token>` or `?token=`".to_string(),
+            AuthError::Missing => {
+                "authentication required: send `Authorization: Bearer <token>` or `?token=`".to_string()
+            }
             other => other.to_string(),
         };
         ApiError::new(StatusCode::UNAUTHORIZED, msg)

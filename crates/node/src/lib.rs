@@ -14,4 +14,4 @@ mod server;
 mod state;
 
 pub use config::NodeConfig;
-pub use server::{start, RunningNode};
+pub use server::{RunningNode, start};

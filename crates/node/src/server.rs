@@ -4,9 +4,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use axum::Router;
 use tokio::net::TcpListener;
 use wishcast_auth::Authenticator;
 use wishcast_sfu::addrs;
@@ -35,9 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/whep/{stream}", post(routes::whip::whep))
         .route(
             "/session/{stream}/{session}",
-            axum::routing::patch(routes::session::patch)
-                .delete(routes::session::delete)
-                .post(routes::layer::mute),
+            axum::routing::patch(routes::session::patch).delete(routes::session::delete).post(routes::layer::mute),
         )
         .route(
             "/session/{stream}/{session}/layer",
@@ -125,11 +123,9 @@ fn open_recordings(
     let auth = Authenticator::new(&cfg.auth);
     let token: Arc<dyn Fn() -> Option<String> + Send + Sync> = Arc::new(move || {
         static_token.clone().or_else(|| {
-            let exp = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0)
-                + 300;
+            let exp =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+                    + 300;
             auth.mint(&Claims { id: "*".into(), exp, mode: MODE_SUBSCRIBE | MODE_PUBLISH | MODE_ADMIN })
         })
     });
@@ -139,7 +135,8 @@ fn open_recordings(
         .filter(|a| !a.is_empty())
         .or_else(|| Some(cfg.cluster.alias.clone()).filter(|a| !a.is_empty()))
         .unwrap_or_else(|| format!("{}-{}", crate::cluster::hostname(), http.port()));
-    match crate::recording::Recordings::open(crate::recording::RecordingsSetup { cfg: rc, http, media_ip, token, node }) {
+    match crate::recording::Recordings::open(crate::recording::RecordingsSetup { cfg: rc, http, media_ip, token, node })
+    {
         Ok(r) => {
             let r = Arc::new(r);
             let mut reporter = None;

@@ -5,10 +5,10 @@ mod common;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{send_frames, TestNode, CONNECT};
+use common::{CONNECT, TestNode, send_frames};
 use reqwest::Method;
 use serde_json::Value;
-use wishcast_client::{offer_sdp, PublishOptions, Publisher, Role, SubscribeOptions, Subscriber, VideoCodec};
+use wishcast_client::{PublishOptions, Publisher, Role, SubscribeOptions, Subscriber, VideoCodec, offer_sdp};
 
 fn unix_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
@@ -204,7 +204,8 @@ impl SseReader {
         loop {
             if let Some(i) = self.buf.find("\n\n") {
                 let event: String = self.buf.drain(..i + 2).collect();
-                let data: Vec<&str> = event.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                let data: Vec<&str> =
+                    event.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
                 if !data.is_empty() {
                     return Some(data.join("\n"));
                 }
@@ -242,10 +243,8 @@ async fn sse_sends_a_snapshot_then_updates() {
     assert_eq!(r.status().as_u16(), 201);
     let end = Instant::now() + Duration::from_secs(15);
     loop {
-        let data = sse
-            .next_data(end.saturating_duration_since(Instant::now()))
-            .await
-            .expect("an update after the publish");
+        let data =
+            sse.next_data(end.saturating_duration_since(Instant::now())).await.expect("an update after the publish");
         let v: Value = serde_json::from_str(&data).expect("update is JSON");
         if let Some(st) = find(&v, "sse") {
             assert_eq!(st["publish"]["sessions"].as_array().unwrap().len(), 1, "{st}");

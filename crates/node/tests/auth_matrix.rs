@@ -6,8 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::TestNode;
 use reqwest::Method;
-use wishcast_auth::{sign_hs256, Claims};
-use wishcast_client::{offer_sdp, Role, VideoCodec};
+use wishcast_auth::{Claims, sign_hs256};
+use wishcast_client::{Role, VideoCodec, offer_sdp};
 
 const SECRET: &str = "matrix-secret-0123456789";
 const ADMIN: &str = "admin-static-token";
@@ -95,7 +95,14 @@ const TABLE: &[(Route, &str, [u16; 12])] = &[
     (Route::Metrics,       "GET /metrics",            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
 ];
 
-async fn request(node: &TestNode, method: Method, path: &str, cred: &Cred, ct: Option<&str>, body: String) -> (u16, String) {
+async fn request(
+    node: &TestNode,
+    method: Method,
+    path: &str,
+    cred: &Cred,
+    ct: Option<&str>,
+    body: String,
+) -> (u16, String) {
     let mut url = if path.starts_with("http") { path.to_string() } else { node.url(path) };
     if let Cred::Query(t) = cred {
         url.push_str(if url.contains('?') { "&token=" } else { "?token=" });
@@ -117,7 +124,13 @@ async fn request(node: &TestNode, method: Method, path: &str, cred: &Cred, ct: O
     (status, body)
 }
 
-async fn admin(node: &TestNode, method: Method, path: &str, ct: Option<&str>, body: String) -> (u16, String, Option<String>) {
+async fn admin(
+    node: &TestNode,
+    method: Method,
+    path: &str,
+    ct: Option<&str>,
+    body: String,
+) -> (u16, String, Option<String>) {
     let mut rq = node.http.request(method, node.url(path)).bearer_auth(ADMIN).body(body);
     if let Some(ct) = ct {
         rq = rq.header("content-type", ct);
@@ -180,7 +193,11 @@ async fn every_route_against_every_credential() {
             let path = prepare(&node, *route).await;
             let (method, ct, body) = match route {
                 Route::Whip => (Method::POST, Some("application/sdp"), pub_offer()),
-                Route::Whep => (Method::POST, Some("application/sdp"), offer_sdp(Role::Subscribe, Some(VideoCodec::Vp8), true, false)),
+                Route::Whep => (
+                    Method::POST,
+                    Some("application/sdp"),
+                    offer_sdp(Role::Subscribe, Some(VideoCodec::Vp8), true, false),
+                ),
                 Route::PatchSession => (Method::PATCH, Some("application/trickle-ice-sdpfrag"), trickle()),
                 Route::DeleteSession | Route::DeleteStream => (Method::DELETE, None, String::new()),
                 Route::CreateStream => (Method::POST, None, String::new()),
@@ -215,15 +232,9 @@ async fn forged_and_expired_tokens_are_rejected() {
             let (st, body) = request(&node, Method::GET, path, &Cred::Bearer(token.clone()), None, String::new()).await;
             assert_eq!(st, 401, "GET {path} with a JWT {what}: {body}");
         }
-        let (st, body) = request(
-            &node,
-            Method::POST,
-            "/whip/s",
-            &Cred::Bearer(token.clone()),
-            Some("application/sdp"),
-            pub_offer(),
-        )
-        .await;
+        let (st, body) =
+            request(&node, Method::POST, "/whip/s", &Cred::Bearer(token.clone()), Some("application/sdp"), pub_offer())
+                .await;
         assert_eq!(st, 401, "WHIP with a token {what}: {body}");
     }
     // Within the 60 s leeway an expired token still works (Live777 behaviour).
@@ -246,7 +257,8 @@ async fn without_a_secret_no_jwt_is_accepted() {
     let node = common::start_with(|c| c.auth.secret = SECRET.into()).await;
     let (st, _) = request(&node, Method::GET, "/api/streams/", &Cred::None, None, String::new()).await;
     assert_eq!(st, 401);
-    let (st, _) = request(&node, Method::GET, "/api/streams/", &Cred::Bearer(valid_jwt("*", 7)), None, String::new()).await;
+    let (st, _) =
+        request(&node, Method::GET, "/api/streams/", &Cred::Bearer(valid_jwt("*", 7)), None, String::new()).await;
     assert_eq!(st, 200);
 }
 
@@ -304,6 +316,9 @@ async fn session_owner_may_patch_and_delete_its_own_session() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
     let loc = wishcast_api::client::resolve(&node.base, r.headers().get("location").unwrap().to_str().unwrap());
-    assert_eq!(with_token(&node, Method::DELETE, &loc, &Cred::Bearer(valid_jwt("s", 7)), None, String::new()).await, 403);
+    assert_eq!(
+        with_token(&node, Method::DELETE, &loc, &Cred::Bearer(valid_jwt("s", 7)), None, String::new()).await,
+        403
+    );
     assert_eq!(with_token(&node, Method::DELETE, &loc, &Cred::Bearer(sub), None, String::new()).await, 200);
 }

@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{send_frames, Received, TestNode, CONNECT};
+use common::{CONNECT, Received, TestNode, send_frames};
 use reqwest::header::HeaderMap;
-use wishcast_client::{offer_sdp, PublishOptions, Publisher, Role, SubscribeOptions, Subscriber, VideoCodec};
+use wishcast_client::{PublishOptions, Publisher, Role, SubscribeOptions, Subscriber, VideoCodec, offer_sdp};
 
 struct Resp {
     status: u16,
@@ -129,7 +129,10 @@ async fn every_client_mistake_gets_the_right_4xx_and_the_node_keeps_serving() {
     for (name, body) in malformed_offers() {
         let r = post(&node, "/whip/bad", Some(SDP), body.clone()).await;
         c.status(&format!("WHIP {name}"), &r, 400);
-        c.check(&format!("WHIP {name}: 400 body explains ({:?})", r.body), r.status != 400 || !r.body.trim().is_empty());
+        c.check(
+            &format!("WHIP {name}: 400 body explains ({:?})", r.body),
+            r.status != 400 || !r.body.trim().is_empty(),
+        );
         let r = post(&node, "/whep/bad", Some(SDP), body).await;
         c.status(&format!("WHEP {name}"), &r, 400);
     }
@@ -233,7 +236,8 @@ async fn every_client_mistake_gets_the_right_4xx_and_the_node_keeps_serving() {
     c.status("PATCH If-Match: *", &r, 204);
 
     // ICE restart: new credentials -> 200, a fragment with new server credentials, new ETag.
-    let restart = "a=ice-ufrag:rstu\r\na=ice-pwd:restartpasswordrestartpw\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n";
+    let restart =
+        "a=ice-ufrag:rstu\r\na=ice-pwd:restartpasswordrestartpw\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n";
     let r = patch(&node, &session, Some(FRAG), restart, Some(&etag)).await;
     c.status("PATCH ICE restart", &r, 200);
     if r.status == 200 {
@@ -246,7 +250,10 @@ async fn every_client_mistake_gets_the_right_4xx_and_the_node_keeps_serving() {
         let ct = r.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
         c.check(&format!("restart content-type {ct:?}"), ct.starts_with(FRAG));
         let new_etag = r.headers.get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-        c.check(&format!("restart gives a new ETag ({etag:?} -> {new_etag:?})"), !new_etag.is_empty() && new_etag != etag);
+        c.check(
+            &format!("restart gives a new ETag ({etag:?} -> {new_etag:?})"),
+            !new_etag.is_empty() && new_etag != etag,
+        );
         // Trickle for the restarted session uses the client's new credentials.
         let trickle = "a=ice-ufrag:rstu\r\na=ice-pwd:restartpasswordrestartpw\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:2 1 udp 2130706431 127.0.0.1 40002 typ host\r\n";
         let r = patch(&node, &session, Some(FRAG), trickle, Some(&etag)).await;
@@ -358,7 +365,10 @@ async fn wrong_direction_offers_are_explained() {
             b.contains(want_word) || b.contains("direction"),
         );
         c.check(
-            &format!("POST {path}: body must not claim a codec mismatch for codecs both sides have: {:?}", r.body.trim()),
+            &format!(
+                "POST {path}: body must not claim a codec mismatch for codecs both sides have: {:?}",
+                r.body.trim()
+            ),
             !b.contains("no codec in common"),
         );
     }
@@ -376,9 +386,9 @@ async fn error_bodies_do_not_leak_internals() {
         let r = post(&node, path, Some(SDP), body).await;
         c.status(&format!("POST {path} offer without a=mid"), &r, 400);
         let leaks = r.body.contains("PointerOffset")
-            || r.body.split(|ch: char| !ch.is_ascii_alphanumeric()).any(|w| {
-                w.len() >= 10 && w.starts_with("0x") && w[2..].chars().all(|ch| ch.is_ascii_hexdigit())
-            });
+            || r.body
+                .split(|ch: char| !ch.is_ascii_alphanumeric())
+                .any(|w| w.len() >= 10 && w.starts_with("0x") && w[2..].chars().all(|ch| ch.is_ascii_hexdigit()));
         c.check(&format!("POST {path}: body leaks parser internals: {:?}", r.body.trim()), !leaks);
     }
     c.finish();

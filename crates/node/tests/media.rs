@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{send_frames, wait_data_channels, Received, CONNECT};
+use common::{CONNECT, Received, send_frames, wait_data_channels};
 use wishcast_client::{DataMessage, PublishOptions, Publisher, SubscribeOptions, Subscriber};
 
 const COLLECT: Duration = Duration::from_secs(30);
@@ -157,7 +157,10 @@ async fn data_channel_messages_cross_between_publisher_and_subscribers() {
     }
     assert_eq!(
         got,
-        vec![DataMessage { binary: false, data: b"from s1".to_vec() }, DataMessage { binary: true, data: vec![9, 8, 7] }]
+        vec![
+            DataMessage { binary: false, data: b"from s1".to_vec() },
+            DataMessage { binary: true, data: vec![9, 8, 7] }
+        ]
     );
     assert!(s2.recv_data(Duration::from_millis(500)).await.is_none(), "subscriber messages go to the publisher only");
     assert!(s1.recv_data(Duration::from_millis(100)).await.is_none(), "no echo to the sender");
@@ -215,7 +218,12 @@ async fn late_joiner_without_a_cached_gop_gets_a_keyframe_requested() {
     sent.extend(send_frames(&mut p, 1000, 15, 30, 1000, false).await);
     let mut r = Received::default();
     r.collect_until(&mut s, 1014, COLLECT).await;
-    assert_eq!(r.video.first().map(|v| v.1.seq), Some(1000), "deltas before the keyframe are held back: {:?}", r.video_seqs());
+    assert_eq!(
+        r.video.first().map(|v| v.1.seq),
+        Some(1000),
+        "deltas before the keyframe are held back: {:?}",
+        r.video_seqs()
+    );
     r.assert_video("late joiner", &sent, 1014);
 
     // A subscriber's own PLI reaches the publisher too (coalesced, so allow time).

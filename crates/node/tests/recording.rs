@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{send_frames, CONNECT};
+use common::{CONNECT, send_frames};
 use wishcast_client::{PublishOptions, Publisher};
 
 fn temp_dir(what: &str) -> std::path::PathBuf {
@@ -19,7 +19,11 @@ fn temp_dir(what: &str) -> std::path::PathBuf {
 }
 
 /// `[recorder]` with spool, journal and fs storage under `dir`, 1 s segments.
-fn recorder_config(dir: &std::path::Path, storage: &std::path::Path, auto: &[&str]) -> wishcast_node::recording::RecorderConfig {
+fn recorder_config(
+    dir: &std::path::Path,
+    storage: &std::path::Path,
+    auto: &[&str],
+) -> wishcast_node::recording::RecorderConfig {
     wishcast_node::recording::RecorderConfig {
         spool_dir: dir.join("spool").display().to_string(),
         index_path: dir.join("index.jsonl").display().to_string(),
@@ -72,7 +76,8 @@ async fn record_start_stop_moves_segments_and_serves_them() {
     send_frames(&mut p, 0, 10, 30, 30, true).await;
 
     let t = Instant::now();
-    let r = h.post(node.url("/api/record/cam")).header("content-type", "application/json").body("{}").send().await.unwrap();
+    let r =
+        h.post(node.url("/api/record/cam")).header("content-type", "application/json").body("{}").send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(t.elapsed() < Duration::from_millis(500), "starting must not wait for media");
     let started: serde_json::Value = r.json().await.unwrap();
@@ -99,7 +104,11 @@ async fn record_start_stop_moves_segments_and_serves_them() {
     .await;
     let stored = files(&storage);
     // VP8 video is stored as WebM segments (Chromium's MSE has no VP8-in-MP4), audio as fMP4.
-    let segs: Vec<_> = stored.iter().filter(|p| p.extension().is_some_and(|e| e == "m4s" || e == "webm")).filter(|p| !p.to_string_lossy().contains("init")).collect();
+    let segs: Vec<_> = stored
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "m4s" || e == "webm"))
+        .filter(|p| !p.to_string_lossy().contains("init"))
+        .collect();
     assert!(segs.len() >= 3, "expected several segments, got {stored:?}");
     assert!(stored.iter().any(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains("init"))), "{stored:?}");
 
@@ -114,7 +123,8 @@ async fn record_start_stop_moves_segments_and_serves_them() {
     assert!(last["segments"].as_u64().unwrap() >= 3 && last["durationMs"].as_u64().unwrap() >= 2500, "{last}");
 
     // Objects: whole, Range, 416, content types; traversal rejected.
-    let seg = *segs.iter().find(|p| p.file_name().unwrap().to_string_lossy().starts_with("v_")).expect("a video segment");
+    let seg =
+        *segs.iter().find(|p| p.file_name().unwrap().to_string_lossy().starts_with("v_")).expect("a video segment");
     let rel = seg.strip_prefix(&storage).unwrap().to_str().unwrap().to_string();
     let full = std::fs::read(seg).unwrap();
     let r = h.get(node.url(&format!("/api/record/object/{rel}"))).send().await.unwrap();
@@ -127,13 +137,28 @@ async fn record_start_stop_moves_segments_and_serves_them() {
     assert_eq!(r.bytes().await.unwrap().as_ref(), &full[4..12]);
     let r = h.get(node.url(&format!("/api/record/object/{rel}"))).header("range", "bytes=-5").send().await.unwrap();
     assert_eq!(r.bytes().await.unwrap().as_ref(), &full[full.len() - 5..]);
-    let r = h.get(node.url(&format!("/api/record/object/{rel}"))).header("range", format!("bytes={}-", full.len())).send().await.unwrap();
+    let r = h
+        .get(node.url(&format!("/api/record/object/{rel}")))
+        .header("range", format!("bytes={}-", full.len()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 416);
     let r = h.get(node.url(&format!("/api/record/object/{mpd_path}"))).send().await.unwrap();
     assert_eq!(r.headers()["content-type"], "application/dash+xml");
     std::fs::write(dir.join("secret.txt"), "top secret").unwrap();
     // Raw requests: HTTP client libraries would normalize `..` away before sending.
-    for bad in ["../secret.txt", "..%2Fsecret.txt", "%2E%2E/secret.txt", "%2Fetc%2Fpasswd", "cam/../../secret.txt", "cam/..%2F..%2Fsecret.txt", "..%5Csecret.txt", "cam%00x", "cam//x"] {
+    for bad in [
+        "../secret.txt",
+        "..%2Fsecret.txt",
+        "%2E%2E/secret.txt",
+        "%2Fetc%2Fpasswd",
+        "cam/../../secret.txt",
+        "cam/..%2F..%2Fsecret.txt",
+        "..%5Csecret.txt",
+        "cam%00x",
+        "cam//x",
+    ] {
         let (st, body) = raw_get(node.node.http_addr, &format!("/api/record/object/{bad}")).await;
         assert!(st == 400 || st == 404, "{bad}: {st} {body}");
         assert!(!body.contains("top secret"), "{bad} leaked");
@@ -141,7 +166,11 @@ async fn record_start_stop_moves_segments_and_serves_them() {
 
     // Export of the day: one MP4 (ftyp first), Content-Length matches.
     let parts: Vec<&str> = mpd_path.split('/').collect();
-    let r = h.get(node.url(&format!("/api/record/export/cam/{}/{}/{}", parts[1], parts[2], parts[3]))).send().await.unwrap();
+    let r = h
+        .get(node.url(&format!("/api/record/export/cam/{}/{}/{}", parts[1], parts[2], parts[3])))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let len: usize = r.headers()["content-length"].to_str().unwrap().parse().unwrap();
     let mp4 = r.bytes().await.unwrap();
@@ -176,7 +205,8 @@ async fn graceful_shutdown_finalizes_running_recordings() {
     let mut p = Publisher::connect(&node.whip("auto-1"), None, PublishOptions::default()).await.unwrap();
     p.wait_connected(CONNECT).await.unwrap();
     send_frames(&mut p, 0, 75, 30, 30, true).await;
-    let st: serde_json::Value = node.http.get(node.url("/api/record/auto-1")).send().await.unwrap().json().await.unwrap();
+    let st: serde_json::Value =
+        node.http.get(node.url("/api/record/auto-1")).send().await.unwrap().json().await.unwrap();
     assert_eq!(st["recording"], true, "auto_streams did not start the recording");
     node.node.shutdown().await;
     let journal = std::fs::read_to_string(dir.join("index.jsonl")).unwrap();

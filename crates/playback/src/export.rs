@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::ops::Range;
 
 use axum::body::Body;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt};
@@ -60,7 +60,9 @@ pub async fn export(
     };
     let xml = match read_object(store, spool, &manifest).await {
         Ok(Some(b)) => String::from_utf8_lossy(&b).into_owned(),
-        Ok(None) => return text(StatusCode::NOT_FOUND, format!("no recording of `{stream}` on {year:04}-{month:02}-{day:02}")),
+        Ok(None) => {
+            return text(StatusCode::NOT_FOUND, format!("no recording of `{stream}` on {year:04}-{month:02}-{day:02}"));
+        }
         Err(r) => return r,
     };
     let mut plan = match ExportPlan::new(&xml, from, to) {
@@ -71,7 +73,9 @@ pub async fn export(
     for rel in plan.objects() {
         let path = match resolve(&rel) {
             Ok(p) => p,
-            Err(e) => return text(StatusCode::UNPROCESSABLE_ENTITY, format!("manifest names a bad object `{rel}`: {e}")),
+            Err(e) => {
+                return text(StatusCode::UNPROCESSABLE_ENTITY, format!("manifest names a bad object `{rel}`: {e}"));
+            }
         };
         let bytes = match read_object(store, spool, &path).await {
             Ok(Some(b)) => b,
@@ -112,7 +116,8 @@ pub async fn export(
                     && let Ok(Some(b)) = s.read_pending(&path).await
                 {
                     let slice = b.get(range.start as usize..range.end as usize).map(Bytes::copy_from_slice);
-                    let item = slice.ok_or_else(|| std::io::Error::other(format!("{} shrank during export", path.as_str())));
+                    let item =
+                        slice.ok_or_else(|| std::io::Error::other(format!("{} shrank during export", path.as_str())));
                     return Some((item, (store, spool, ranges, None)));
                 }
                 match store.read(&path, Some(range)).await {
@@ -125,7 +130,10 @@ pub async fn export(
             }
         },
     );
-    let filename = format!("{}-{year:04}-{month:02}-{day:02}.mp4", stream.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_"));
+    let filename = format!(
+        "{}-{year:04}-{month:02}-{day:02}.mp4",
+        stream.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_")
+    );
     let mut resp = Body::from_stream(head_stream.chain(body_stream)).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));

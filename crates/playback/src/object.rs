@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use wishcast_storage::{content_range, content_type, parse_range_header, ObjectPath, Spool, StorageError, Store};
+use wishcast_storage::{ObjectPath, Spool, StorageError, Store, content_range, content_type, parse_range_header};
 
 fn text(status: StatusCode, msg: String) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{msg}\n")).into_response()
@@ -17,7 +17,8 @@ pub(crate) fn storage_error(e: StorageError) -> Response {
         StorageError::NotFound(p) => text(StatusCode::NOT_FOUND, format!("recording object `{p}` not found")),
         StorageError::Path(p) => text(StatusCode::BAD_REQUEST, format!("invalid object path: {p}")),
         StorageError::RangeNotSatisfiable { total, .. } => {
-            let mut r = text(StatusCode::RANGE_NOT_SATISFIABLE, format!("range not satisfiable: the object has {total} bytes"));
+            let mut r =
+                text(StatusCode::RANGE_NOT_SATISFIABLE, format!("range not satisfiable: the object has {total} bytes"));
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{total}")) {
                 r.headers_mut().insert(header::CONTENT_RANGE, v);
             }
@@ -38,7 +39,13 @@ fn cache_control(path: &str) -> &'static str {
 /// Serve one stored object. `raw` is the decoded path after `/api/record/object/`.
 /// `redirect`: answer media segments with a 307 to a presigned URL valid this long
 /// (S3/OSS only; manifests are always proxied so their relative URLs keep working).
-pub async fn object(store: &Store, spool: Option<&Spool>, raw: &str, headers: &HeaderMap, redirect: Option<Duration>) -> Response {
+pub async fn object(
+    store: &Store,
+    spool: Option<&Spool>,
+    raw: &str,
+    headers: &HeaderMap,
+    redirect: Option<Duration>,
+) -> Response {
     let path = match ObjectPath::parse(raw) {
         Ok(p) => p,
         Err(e) => return text(StatusCode::BAD_REQUEST, format!("invalid object path `{}`: {e}", raw.escape_debug())),

@@ -159,11 +159,7 @@ fn split_aud(data: &[u8]) -> Vec<Vec<u8>> {
             starts.push(if i > 0 && data[i - 1] == 0 { i - 1 } else { i });
         }
     }
-    starts
-        .iter()
-        .enumerate()
-        .map(|(k, &s)| data[s..*starts.get(k + 1).unwrap_or(&data.len())].to_vec())
-        .collect()
+    starts.iter().enumerate().map(|(k, &s)| data[s..*starts.get(k + 1).unwrap_or(&data.len())].to_vec()).collect()
 }
 
 fn ogg_packets(data: &[u8]) -> Vec<Vec<u8>> {

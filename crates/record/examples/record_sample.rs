@@ -10,10 +10,7 @@ use wishcast_record::{Codec, Output};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let out_dir = std::path::PathBuf::from(
-        args.get(1)
-            .expect("usage: record_sample OUT_DIR [codec] [seconds]"),
-    );
+    let out_dir = std::path::PathBuf::from(args.get(1).expect("usage: record_sample OUT_DIR [codec] [seconds]"));
     let codec = match args.get(2).map(String::as_str).unwrap_or("h264") {
         "vp8" => Codec::Vp8,
         "vp9" => Codec::Vp9,

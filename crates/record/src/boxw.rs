@@ -8,10 +8,7 @@ pub(crate) struct BoxWriter {
 
 impl BoxWriter {
     pub fn with_capacity(n: usize) -> Self {
-        BoxWriter {
-            buf: Vec::with_capacity(n),
-            open: Vec::new(),
-        }
+        BoxWriter { buf: Vec::with_capacity(n), open: Vec::new() }
     }
 
     pub fn begin(&mut self, typ: &[u8; 4]) {

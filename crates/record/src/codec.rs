@@ -50,10 +50,7 @@ impl CodecState {
             Codec::Vp8 => inspect_vp8(data),
             Codec::Vp9 => inspect_vp9(data),
             Codec::Av1 => inspect_av1(data, hint),
-            Codec::Opus => Ok(Inspected {
-                keyframe: true,
-                config: Some(opus_config()),
-            }),
+            Codec::Opus => Ok(Inspected { keyframe: true, config: Some(opus_config()) }),
             Codec::Other => Err("codec not recordable".into()),
         }
     }
@@ -69,27 +66,19 @@ impl CodecState {
             }
         }
         if !idr {
-            return Ok(Inspected {
-                keyframe: false,
-                config: None,
-            });
+            return Ok(Inspected { keyframe: false, config: None });
         }
         let (Some(sps), Some(pps)) = (&self.sps, &self.pps) else {
             return Err("H264 IDR frame without SPS/PPS seen before it".into());
         };
-        let cfg = h264::H264SampleEntryConfig {
-            length_size: h264::LengthSize::FourBytes,
-        };
+        let cfg = h264::H264SampleEntryConfig { length_size: h264::LengthSize::FourBytes };
         let avc1 = h264::build_avc1_box(std::slice::from_ref(sps), std::slice::from_ref(pps), &cfg)
             .map_err(|e| format!("H264 SPS/PPS rejected: {e}"))?;
         let (width, height) = (avc1.visual.width, avc1.visual.height);
         let entry = SampleEntry::Avc1(avc1);
         let mut key = sps.clone();
         key.extend_from_slice(pps);
-        Ok(Inspected {
-            keyframe: true,
-            config: Some(video_config(entry, width, height, key)?),
-        })
+        Ok(Inspected { keyframe: true, config: Some(video_config(entry, width, height, key)?) })
     }
 
     fn h265(&mut self, data: &[u8]) -> Result<Inspected, String> {
@@ -107,10 +96,7 @@ impl CodecState {
             }
         }
         if !irap {
-            return Ok(Inspected {
-                keyframe: false,
-                config: None,
-            });
+            return Ok(Inspected { keyframe: false, config: None });
         }
         let (Some(vps), Some(sps), Some(pps)) = (&self.vps, &self.sps, &self.pps) else {
             return Err("H265 IRAP frame without VPS/SPS/PPS seen before it".into());
@@ -120,40 +106,21 @@ impl CodecState {
             avg_frame_rate: h265::H265SampleEntryConfig::AVG_FRAME_RATE_UNSPECIFIED,
             constant_frame_rate: h265::H265ConstantFrameRate::Unknown,
         };
-        let hvc1 = h265::build_hvc1_box(
-            std::slice::from_ref(vps),
-            std::slice::from_ref(sps),
-            std::slice::from_ref(pps),
-            &cfg,
-        )
-        .map_err(|e| format!("H265 VPS/SPS/PPS rejected: {e}"))?;
+        let hvc1 =
+            h265::build_hvc1_box(std::slice::from_ref(vps), std::slice::from_ref(sps), std::slice::from_ref(pps), &cfg)
+                .map_err(|e| format!("H265 VPS/SPS/PPS rejected: {e}"))?;
         let (width, height) = (hvc1.visual.width, hvc1.visual.height);
         let mut key = vps.clone();
         key.extend_from_slice(sps);
         key.extend_from_slice(pps);
-        Ok(Inspected {
-            keyframe: true,
-            config: Some(video_config(SampleEntry::Hvc1(hvc1), width, height, key)?),
-        })
+        Ok(Inspected { keyframe: true, config: Some(video_config(SampleEntry::Hvc1(hvc1), width, height, key)?) })
     }
 }
 
-fn video_config(
-    entry: SampleEntry,
-    width: u16,
-    height: u16,
-    key: Vec<u8>,
-) -> Result<TrackConfig, String> {
-    let codecs = shiguredo_mp4::codec_string::from_sample_entry(&entry)
-        .map_err(|e| format!("no codecs string: {e}"))?;
-    Ok(TrackConfig {
-        entry,
-        codecs,
-        width,
-        height,
-        channels: 0,
-        key,
-    })
+fn video_config(entry: SampleEntry, width: u16, height: u16, key: Vec<u8>) -> Result<TrackConfig, String> {
+    let codecs =
+        shiguredo_mp4::codec_string::from_sample_entry(&entry).map_err(|e| format!("no codecs string: {e}"))?;
+    Ok(TrackConfig { entry, codecs, width, height, channels: 0, key })
 }
 
 fn vp8_config(width: u16, height: u16) -> vp8::Vp8SampleEntryConfig {
@@ -171,39 +138,23 @@ fn vp8_config(width: u16, height: u16) -> vp8::Vp8SampleEntryConfig {
 /// for VP8, which is recorded as WebM).
 pub(crate) fn vp08_entry_bytes(width: u16, height: u16) -> Result<Vec<u8>, String> {
     use shiguredo_mp4::Encode;
-    SampleEntry::Vp08(vp8::build_vp08_box(&vp8_config(width, height)))
-        .encode_to_vec()
-        .map_err(|e| e.to_string())
+    SampleEntry::Vp08(vp8::build_vp08_box(&vp8_config(width, height))).encode_to_vec().map_err(|e| e.to_string())
 }
 
 fn inspect_vp8(data: &[u8]) -> Result<Inspected, String> {
     let h = vp8::parse_frame_header(data).map_err(|e| format!("VP8 frame header: {e}"))?;
-    let Some(info) = h
-        .keyframe
-        .filter(|_| h.frame_type == vp8::Vp8FrameType::Key)
-    else {
-        return Ok(Inspected {
-            keyframe: false,
-            config: None,
-        });
+    let Some(info) = h.keyframe.filter(|_| h.frame_type == vp8::Vp8FrameType::Key) else {
+        return Ok(Inspected { keyframe: false, config: None });
     };
     if info.width == 0 || info.height == 0 {
         return Err("VP8 keyframe with a zero picture size".into());
     }
     let entry = SampleEntry::Vp08(vp8::build_vp08_box(&vp8_config(info.width, info.height)));
-    let key = [
-        &b"vp8"[..],
-        &info.width.to_be_bytes(),
-        &info.height.to_be_bytes(),
-    ]
-    .concat();
+    let key = [&b"vp8"[..], &info.width.to_be_bytes(), &info.height.to_be_bytes()].concat();
     let mut config = video_config(entry, info.width, info.height, key)?;
     // Recorded as WebM (see `crate::webm`): the WebM codecs string.
     config.codecs = "vp8".into();
-    Ok(Inspected {
-        keyframe: true,
-        config: Some(config),
-    })
+    Ok(Inspected { keyframe: true, config: Some(config) })
 }
 
 /// VP9 level (Annex A of the VP9 bitstream spec) from the picture size alone.
@@ -219,29 +170,19 @@ fn vp9_level(width: u32, height: u32) -> u8 {
         (8_912_896, 51),
     ];
     let samples = width as u64 * height as u64;
-    LEVELS
-        .iter()
-        .find(|(max, _)| samples <= *max)
-        .map(|(_, l)| *l)
-        .unwrap_or(61)
+    LEVELS.iter().find(|(max, _)| samples <= *max).map(|(_, l)| *l).unwrap_or(61)
 }
 
 fn inspect_vp9(data: &[u8]) -> Result<Inspected, String> {
     let h = vp9::parse_frame_header(data).map_err(|e| format!("VP9 frame header: {e}"))?;
     let key = h.frame_type == vp9::Vp9FrameType::Key && h.show_existing_frame.is_none();
     if !key {
-        return Ok(Inspected {
-            keyframe: false,
-            config: None,
-        });
+        return Ok(Inspected { keyframe: false, config: None });
     }
     let vp9::Vp9FrameSize::Resolved { width, height } = h.frame_size else {
         return Err("VP9 keyframe without a frame size".into());
     };
-    let (w16, h16) = (
-        u16::try_from(width).unwrap_or(0),
-        u16::try_from(height).unwrap_or(0),
-    );
+    let (w16, h16) = (u16::try_from(width).unwrap_or(0), u16::try_from(height).unwrap_or(0));
     if w16 == 0 || h16 == 0 {
         return Err(format!("VP9 keyframe with picture size {width}x{height}"));
     }
@@ -261,58 +202,28 @@ fn inspect_vp9(data: &[u8]) -> Result<Inspected, String> {
         &h16.to_be_bytes(),
     ]
     .concat();
-    Ok(Inspected {
-        keyframe: true,
-        config: Some(video_config(SampleEntry::Vp09(b), w16, h16, key)?),
-    })
+    Ok(Inspected { keyframe: true, config: Some(video_config(SampleEntry::Vp09(b), w16, h16, key)?) })
 }
 
 fn inspect_av1(data: &[u8], hint: bool) -> Result<Inspected, String> {
-    let obus = av1::parse_obus(data, av1::Av1ObuParseContext::Sample)
-        .map_err(|e| format!("AV1 OBUs: {e}"))?;
-    let Some(seq_obu) = obus
-        .iter()
-        .find(|o| o.obu_type == av1::Av1ObuType::SequenceHeader)
-    else {
-        return Ok(Inspected {
-            keyframe: false,
-            config: None,
-        });
+    let obus = av1::parse_obus(data, av1::Av1ObuParseContext::Sample).map_err(|e| format!("AV1 OBUs: {e}"))?;
+    let Some(seq_obu) = obus.iter().find(|o| o.obu_type == av1::Av1ObuType::SequenceHeader) else {
+        return Ok(Inspected { keyframe: false, config: None });
     };
-    let seq = av1::parse_sequence_header(seq_obu.payload)
-        .map_err(|e| format!("AV1 sequence header: {e}"))?;
+    let seq = av1::parse_sequence_header(seq_obu.payload).map_err(|e| format!("AV1 sequence header: {e}"))?;
     let rap = obus
         .iter()
-        .find(|o| {
-            matches!(
-                o.obu_type,
-                av1::Av1ObuType::Frame | av1::Av1ObuType::FrameHeader
-            )
-        })
+        .find(|o| matches!(o.obu_type, av1::Av1ObuType::Frame | av1::Av1ObuType::FrameHeader))
         .and_then(|o| av1::parse_frame_header_prefix(o.payload, &seq).ok())
         .map(|p| p.is_rap())
         .unwrap_or(hint);
     if !rap {
-        return Ok(Inspected {
-            keyframe: false,
-            config: None,
-        });
+        return Ok(Inspected { keyframe: false, config: None });
     }
-    let cfg = av1::Av1SampleEntryConfig {
-        initial_presentation_delay_minus_one: None,
-    };
-    let b = av1::build_av01_box(&seq, seq_obu.obu, &cfg)
-        .map_err(|e| format!("AV1 sample entry: {e}"))?;
+    let cfg = av1::Av1SampleEntryConfig { initial_presentation_delay_minus_one: None };
+    let b = av1::build_av01_box(&seq, seq_obu.obu, &cfg).map_err(|e| format!("AV1 sample entry: {e}"))?;
     let (w, h) = (b.visual.width, b.visual.height);
-    Ok(Inspected {
-        keyframe: true,
-        config: Some(video_config(
-            SampleEntry::Av01(b),
-            w,
-            h,
-            seq_obu.obu.to_vec(),
-        )?),
-    })
+    Ok(Inspected { keyframe: true, config: Some(video_config(SampleEntry::Av01(b), w, h, seq_obu.obu.to_vec())?) })
 }
 
 fn opus_config() -> TrackConfig {
@@ -382,15 +293,7 @@ mod tests {
             &[0xff; 40],
             &[0x12, 0x00, 0x0a, 0x0b, 0, 0, 0],
         ];
-        for codec in [
-            Codec::H264,
-            Codec::H265,
-            Codec::Vp8,
-            Codec::Vp9,
-            Codec::Av1,
-            Codec::Opus,
-            Codec::Other,
-        ] {
+        for codec in [Codec::H264, Codec::H265, Codec::Vp8, Codec::Vp9, Codec::Av1, Codec::Opus, Codec::Other] {
             for data in inputs {
                 let mut st = CodecState::default();
                 let _ = st.inspect(codec, data, true);
@@ -403,9 +306,7 @@ mod tests {
 
     #[test]
     fn h264_strips_parameter_sets_and_length_prefixes() {
-        let au = [
-            0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, 0x67, 1, 0, 0, 1, 0x68, 2, 0, 0, 1, 0x65, 7, 8,
-        ];
+        let au = [0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, 0x67, 1, 0, 0, 1, 0x68, 2, 0, 0, 1, 0x65, 7, 8];
         let mut out = Vec::new();
         assert_eq!(append_sample(Codec::H264, &au, &mut out), 7);
         assert_eq!(out, vec![0, 0, 0, 3, 0x65, 7, 8]);

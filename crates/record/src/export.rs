@@ -97,11 +97,7 @@ pub struct ExportPlan {
 impl ExportPlan {
     /// Plans an export of `manifest_xml`, optionally limited to the segments that
     /// overlap `[from_ms, to_ms)` (Unix epoch milliseconds).
-    pub fn new(
-        manifest_xml: &str,
-        from_ms: Option<u64>,
-        to_ms: Option<u64>,
-    ) -> Result<Self, ExportError> {
+    pub fn new(manifest_xml: &str, from_ms: Option<u64>, to_ms: Option<u64>) -> Result<Self, ExportError> {
         let mpd = mpd_parse::parse(manifest_xml).map_err(ExportError::Manifest)?;
         let mut plan = ExportPlan {
             ast_ms: mpd.ast_ms,
@@ -125,20 +121,12 @@ impl ExportPlan {
         Ok(plan)
     }
 
-    fn add_adaptation(
-        &mut self,
-        a: &Adaptation,
-        period_start_ms: u64,
-        from: u64,
-        to: u64,
-    ) -> Result<(), ExportError> {
+    fn add_adaptation(&mut self, a: &Adaptation, period_start_ms: u64, from: u64, to: u64) -> Result<(), ExportError> {
         let ts = a.timescale.max(1) as u128;
         let mut selected: Vec<(u32, u64)> = Vec::new();
         for (i, s) in a.segments.iter().enumerate() {
             let start = self.ast_ms as u128 + period_start_ms as u128 + s.t as u128 * 1000 / ts;
-            let end = self.ast_ms as u128
-                + period_start_ms as u128
-                + (s.t as u128 + s.d as u128) * 1000 / ts;
+            let end = self.ast_ms as u128 + period_start_ms as u128 + (s.t as u128 + s.d as u128) * 1000 / ts;
             if end > from as u128 && start < to as u128 {
                 let end_ms = ((s.t as u128 + s.d as u128) * 1000 / ts) as u64;
                 selected.push((a.start_number.saturating_add(i as u32), end_ms));
@@ -150,8 +138,7 @@ impl ExportPlan {
         check_path(&a.init)?;
         self.timescales.entry(a.kind).or_insert(a.timescale.max(1));
         let init = self.inits.len();
-        self.inits
-            .push((a.init.clone(), a.kind, a.timescale.max(1), None));
+        self.inits.push((a.init.clone(), a.kind, a.timescale.max(1), None));
         self.push_object(Object {
             path: a.init.clone(),
             role: Role::Init,
@@ -163,14 +150,7 @@ impl ExportPlan {
         for (n, seg_end_ms) in selected {
             let path = a.segment_path(n);
             check_path(&path)?;
-            self.push_object(Object {
-                path,
-                role: Role::Segment,
-                kind: a.kind,
-                init,
-                period_start_ms,
-                seg_end_ms,
-            });
+            self.push_object(Object { path, role: Role::Segment, kind: a.kind, init, period_start_ms, seg_end_ms });
         }
         Ok(())
     }
@@ -188,16 +168,8 @@ impl ExportPlan {
 
     /// Feeds one object's bytes. `total_len` is the object's full size when only
     /// a prefix (at least the `moof`) is given; `None` means `bytes` is whole.
-    pub fn feed(
-        &mut self,
-        path: &str,
-        bytes: &[u8],
-        total_len: Option<u64>,
-    ) -> Result<(), ExportError> {
-        let err = |reason: String| ExportError::Object {
-            path: path.to_string(),
-            reason,
-        };
+    pub fn feed(&mut self, path: &str, bytes: &[u8], total_len: Option<u64>) -> Result<(), ExportError> {
+        let err = |reason: String| ExportError::Object { path: path.to_string(), reason };
         let Some(&idx) = self.object_index.get(path) else {
             return Err(err("not part of this export".into()));
         };
@@ -212,10 +184,7 @@ impl ExportPlan {
                 .map_err(err)?;
                 let slot = &mut self.inits[o.init];
                 if !info.webm && info.timescale != slot.2 {
-                    return Err(err(format!(
-                        "timescale {} but the manifest says {}",
-                        info.timescale, slot.2
-                    )));
+                    return Err(err(format!("timescale {} but the manifest says {}", info.timescale, slot.2)));
                 }
                 slot.3 = Some(info);
             }
@@ -229,12 +198,7 @@ impl ExportPlan {
                     }
                     boxread::read_webm_segment(bytes, o.seg_end_ms).map_err(err)?
                 } else {
-                    boxread::read_segment(
-                        bytes,
-                        info,
-                        Some(total_len.unwrap_or(bytes.len() as u64)),
-                    )
-                    .map_err(err)?
+                    boxread::read_segment(bytes, info, Some(total_len.unwrap_or(bytes.len() as u64))).map_err(err)?
                 };
                 let out_ts = *self.timescales.get(&o.kind).unwrap_or(&1) as u128;
                 let in_ts = info.timescale.max(1) as u128;
@@ -246,8 +210,7 @@ impl ExportPlan {
                             s.cto = (s.cto as i128 * out_ts as i128 / in_ts as i128) as i32;
                         }
                     }
-                    let start = o.period_start_ms as u128 * out_ts / 1000
-                        + r.decode_time as u128 * out_ts / in_ts;
+                    let start = o.period_start_ms as u128 * out_ts / 1000 + r.decode_time as u128 * out_ts / in_ts;
                     self.chunks.push(Chunk {
                         kind: o.kind,
                         path: o.path.clone(),
@@ -266,10 +229,7 @@ impl ExportPlan {
     /// after every object has been fed; also fixes [`Self::body_ranges`].
     pub fn header(&mut self) -> Result<Vec<u8>, ExportError> {
         if let Some((path, ..)) = self.inits.iter().find(|i| i.3.is_none()) {
-            return Err(ExportError::Object {
-                path: path.clone(),
-                reason: "init segment not fed".into(),
-            });
+            return Err(ExportError::Object { path: path.clone(), reason: "init segment not fed".into() });
         }
         let mut chunks = std::mem::take(&mut self.chunks);
         chunks.retain(|c| !c.samples.is_empty());
@@ -277,15 +237,10 @@ impl ExportPlan {
             return Err(ExportError::Empty);
         }
         // Body order: chunks interleaved by time (ms), video first on ties.
-        let ms = |c: &Chunk, ts: &HashMap<TrackKind, u32>| {
-            c.start as u128 * 1000 / *ts.get(&c.kind).unwrap_or(&1) as u128
-        };
+        let ms =
+            |c: &Chunk, ts: &HashMap<TrackKind, u32>| c.start as u128 * 1000 / *ts.get(&c.kind).unwrap_or(&1) as u128;
         chunks.sort_by_key(|c| (ms(c, &self.timescales), c.kind == TrackKind::Audio));
-        let origin_ms = chunks
-            .iter()
-            .map(|c| ms(c, &self.timescales))
-            .min()
-            .unwrap_or(0);
+        let origin_ms = chunks.iter().map(|c| ms(c, &self.timescales)).min().unwrap_or(0);
         let mut offset = 0u64;
         let mut tracks: Vec<TrackTables> = Vec::new();
         let mut entry_maps: Vec<HashMap<usize, u32>> = Vec::new();
@@ -377,14 +332,8 @@ impl ExportPlan {
 }
 
 fn check_path(p: &str) -> Result<(), ExportError> {
-    if p.is_empty()
-        || p.starts_with('/')
-        || p.contains('\\')
-        || p.split('/').any(|c| c == ".." || c.is_empty())
-    {
-        return Err(ExportError::Manifest(format!(
-            "unsafe or empty object path \"{p}\" in the manifest"
-        )));
+    if p.is_empty() || p.starts_with('/') || p.contains('\\') || p.split('/').any(|c| c == ".." || c.is_empty()) {
+        return Err(ExportError::Manifest(format!("unsafe or empty object path \"{p}\" in the manifest")));
     }
     Ok(())
 }
@@ -406,10 +355,7 @@ where
 {
     let mut plan = ExportPlan::new(manifest_xml, from_ms, to_ms)?;
     for path in plan.objects() {
-        let bytes = read(&path).map_err(|e| ExportError::Object {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+        let bytes = read(&path).map_err(|e| ExportError::Object { path: path.clone(), reason: e.to_string() })?;
         plan.feed(&path, &bytes, None)?;
     }
     let header = plan.header()?;
@@ -418,24 +364,16 @@ where
     let mut cached: Option<(String, Vec<u8>)> = None;
     for (path, range) in plan.body_ranges() {
         if cached.as_ref().is_none_or(|(p, _)| *p != path) {
-            let bytes = read(&path).map_err(|e| ExportError::Object {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
+            let bytes = read(&path).map_err(|e| ExportError::Object { path: path.clone(), reason: e.to_string() })?;
             cached = Some((path.clone(), bytes));
         }
         let Some((_, bytes)) = cached.as_ref() else {
             continue;
         };
-        let slice = usize::try_from(range.start)
-            .ok()
-            .zip(usize::try_from(range.end).ok())
-            .and_then(|(s, e)| bytes.get(s..e));
+        let slice =
+            usize::try_from(range.start).ok().zip(usize::try_from(range.end).ok()).and_then(|(s, e)| bytes.get(s..e));
         let Some(slice) = slice else {
-            return Err(ExportError::Object {
-                path,
-                reason: "object changed since it was planned (shorter)".into(),
-            });
+            return Err(ExportError::Object { path, reason: "object changed since it was planned (shorter)".into() });
         };
         out.write_all(slice).map_err(ExportError::Io)?;
         written += slice.len() as u64;

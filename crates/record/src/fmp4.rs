@@ -46,8 +46,7 @@ pub(crate) fn init_segment(
         data_offset: 0,
         data_size: 0,
     };
-    m.create_media_segment_metadata(&[probe])
-        .map_err(|e| e.to_string())?;
+    m.create_media_segment_metadata(&[probe]).map_err(|e| e.to_string())?;
     m.init_segment_bytes().map_err(|e| e.to_string())
 }
 
@@ -62,12 +61,7 @@ pub(crate) struct SampleInfo {
 /// Builds a media segment: `styp`, `moof` (mfhd, traf: tfhd, tfdt, trun) and
 /// `mdat` holding `payload`. Composition offsets are all zero (WebRTC sends no
 /// B-frames), so `trun` carries no composition offset field.
-pub(crate) fn media_segment(
-    sequence: u32,
-    base_decode_time: u64,
-    samples: &[SampleInfo],
-    payload: &[u8],
-) -> Vec<u8> {
+pub(crate) fn media_segment(sequence: u32, base_decode_time: u64, samples: &[SampleInfo], payload: &[u8]) -> Vec<u8> {
     let mut w = BoxWriter::with_capacity(payload.len() + 64 + samples.len() * 12);
     w.begin(b"styp");
     w.bytes(b"msdh");

@@ -70,10 +70,7 @@ pub struct RecorderConfig {
 
 impl Default for RecorderConfig {
     fn default() -> Self {
-        RecorderConfig {
-            segment_target: Duration::from_secs(2),
-            max_recording_seconds: 86_400,
-        }
+        RecorderConfig { segment_target: Duration::from_secs(2), max_recording_seconds: 86_400 }
     }
 }
 

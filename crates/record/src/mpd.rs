@@ -60,9 +60,7 @@ impl Adaptation {
     /// End of the last segment in ms (rounded up).
     pub fn end_ms(&self) -> u64 {
         match (self.segments.last(), self.timescale) {
-            (Some(s), ts) if ts > 0 => {
-                (s.t.saturating_add(s.d) as u128 * 1000).div_ceil(ts as u128) as u64
-            }
+            (Some(s), ts) if ts > 0 => (s.t.saturating_add(s.d) as u128 * 1000).div_ceil(ts as u128) as u64,
             _ => 0,
         }
     }
@@ -80,37 +78,21 @@ pub(crate) fn expand_number(template: &str, number: u32) -> String {
     {
         let end = start + 1 + len;
         let spec = &template[start + 7..end];
-        let width: usize = spec
-            .strip_prefix("%0")
-            .and_then(|s| s.strip_suffix('d'))
-            .and_then(|w| w.parse().ok())
-            .unwrap_or(0);
-        return format!(
-            "{}{:0width$}{}",
-            &template[..start],
-            number,
-            &template[end + 1..],
-            width = width.min(20)
-        );
+        let width: usize =
+            spec.strip_prefix("%0").and_then(|s| s.strip_suffix('d')).and_then(|w| w.parse().ok()).unwrap_or(0);
+        return format!("{}{:0width$}{}", &template[..start], number, &template[end + 1..], width = width.min(20));
     }
     template.to_string()
 }
 
 pub(crate) fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 impl Mpd {
     /// End of the last Period in ms since `ast_ms`.
     pub fn end_ms(&self) -> u64 {
-        self.periods
-            .iter()
-            .map(|p| p.start_ms + p.duration_ms.unwrap_or_else(|| p.media_end_ms()))
-            .max()
-            .unwrap_or(0)
+        self.periods.iter().map(|p| p.start_ms + p.duration_ms.unwrap_or_else(|| p.media_end_ms())).max().unwrap_or(0)
     }
 
     /// Renders the manifest: `dynamic` while recording (`final_ == false`),
@@ -137,18 +119,9 @@ impl Mpd {
                 format_duration(update_period_ms * 3)
             );
         }
-        let _ = writeln!(
-            x,
-            " minBufferTime=\"{}\">",
-            format_duration(update_period_ms.max(1000) * 2)
-        );
+        let _ = writeln!(x, " minBufferTime=\"{}\">", format_duration(update_period_ms.max(1000) * 2));
         for p in &self.periods {
-            let _ = write!(
-                x,
-                "  <Period id=\"{}\" start=\"{}\"",
-                xml_escape(&p.id),
-                format_duration(p.start_ms)
-            );
+            let _ = write!(x, "  <Period id=\"{}\" start=\"{}\"", xml_escape(&p.id), format_duration(p.start_ms));
             if let Some(d) = p.duration_ms {
                 let _ = write!(x, " duration=\"{}\"", format_duration(d));
             }
@@ -239,7 +212,9 @@ fn render_set(x: &mut String, id: usize, a: &Adaptation) {
         expected_t = Some(s.t + s.d * (r as u64 + 1));
         i += r + 1;
     }
-    x.push_str("          </SegmentTimeline>\n        </SegmentTemplate>\n      </Representation>\n    </AdaptationSet>\n");
+    x.push_str(
+        "          </SegmentTimeline>\n        </SegmentTemplate>\n      </Representation>\n    </AdaptationSet>\n",
+    );
 }
 
 #[cfg(test)]
@@ -260,18 +235,9 @@ pub(crate) fn render_test_sample() -> Mpd {
         start_number: 1,
         segments: vec![
             Seg { t: 0, d: 180_000 },
-            Seg {
-                t: 180_000,
-                d: 180_000,
-            },
-            Seg {
-                t: 360_000,
-                d: 90_000,
-            },
-            Seg {
-                t: 900_000,
-                d: 3000,
-            },
+            Seg { t: 180_000, d: 180_000 },
+            Seg { t: 360_000, d: 90_000 },
+            Seg { t: 900_000, d: 3000 },
         ],
     };
     let audio = Adaptation {
@@ -293,18 +259,8 @@ pub(crate) fn render_test_sample() -> Mpd {
     Mpd {
         ast_ms: 1_753_351_200_000,
         periods: vec![
-            Period {
-                id: "s1".into(),
-                start_ms: 0,
-                duration_ms: Some(10_034),
-                sets: vec![video, audio],
-            },
-            Period {
-                id: "s1-2".into(),
-                start_ms: 20_000,
-                duration_ms: None,
-                sets: vec![],
-            },
+            Period { id: "s1".into(), start_ms: 0, duration_ms: Some(10_034), sets: vec![video, audio] },
+            Period { id: "s1-2".into(), start_ms: 20_000, duration_ms: None, sets: vec![] },
         ],
     }
 }

@@ -18,29 +18,18 @@ struct Tag<'a> {
 
 impl Tag<'_> {
     fn attr(&self, k: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.as_str())
+        self.attrs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str())
     }
     fn num<T: std::str::FromStr>(&self, k: &str) -> Result<Option<T>, String> {
         match self.attr(k) {
             None => Ok(None),
-            Some(v) => v
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| format!("<{}> {k}=\"{v}\" is not a number", self.name)),
+            Some(v) => v.trim().parse().map(Some).map_err(|_| format!("<{}> {k}=\"{v}\" is not a number", self.name)),
         }
     }
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
 }
 
 fn tags(xml: &str) -> Result<Vec<Tag<'_>>, String> {
@@ -66,29 +55,18 @@ fn tags(xml: &str) -> Result<Vec<Tag<'_>>, String> {
         let mut attrs = Vec::new();
         let mut a = body[name_end..].trim_start();
         while !a.is_empty() {
-            let eq = a
-                .find('=')
-                .ok_or_else(|| format!("<{name}>: attribute without value"))?;
+            let eq = a.find('=').ok_or_else(|| format!("<{name}>: attribute without value"))?;
             let key = a[..eq].trim();
             let after = a[eq + 1..].trim_start();
-            let q = after
-                .chars()
-                .next()
-                .ok_or_else(|| format!("<{name}>: attribute {key} without value"))?;
+            let q = after.chars().next().ok_or_else(|| format!("<{name}>: attribute {key} without value"))?;
             if q != '"' && q != '\'' {
                 return Err(format!("<{name}>: attribute {key} is not quoted"));
             }
-            let close = after[1..]
-                .find(q)
-                .ok_or_else(|| format!("<{name}>: attribute {key} not terminated"))?;
+            let close = after[1..].find(q).ok_or_else(|| format!("<{name}>: attribute {key} not terminated"))?;
             attrs.push((key, unescape(&after[1..1 + close])));
             a = after[close + 2..].trim_start();
         }
-        out.push(Tag {
-            name,
-            closing,
-            attrs,
-        });
+        out.push(Tag { name, closing, attrs });
     }
     Ok(out)
 }
@@ -104,45 +82,28 @@ pub(crate) fn parse(xml: &str) -> Result<Mpd, String> {
         }
         match tag.name {
             "MPD" => {
-                let ast = tag
-                    .attr("availabilityStartTime")
-                    .ok_or("<MPD> has no availabilityStartTime")?;
-                let ast_ms = parse_datetime(ast).ok_or_else(|| {
-                    format!("<MPD> availabilityStartTime \"{ast}\" is not a UTC xs:dateTime")
-                })?;
-                mpd = Some(Mpd {
-                    ast_ms,
-                    periods: Vec::new(),
-                });
+                let ast = tag.attr("availabilityStartTime").ok_or("<MPD> has no availabilityStartTime")?;
+                let ast_ms = parse_datetime(ast)
+                    .ok_or_else(|| format!("<MPD> availabilityStartTime \"{ast}\" is not a UTC xs:dateTime"))?;
+                mpd = Some(Mpd { ast_ms, periods: Vec::new() });
             }
             "Period" => {
                 let m = mpd.as_mut().ok_or("<Period> outside <MPD>")?;
                 let start = tag.attr("start").unwrap_or("PT0S");
-                let start_ms = parse_duration(start)
-                    .ok_or_else(|| format!("<Period> start \"{start}\" is not an xs:duration"))?;
+                let start_ms =
+                    parse_duration(start).ok_or_else(|| format!("<Period> start \"{start}\" is not an xs:duration"))?;
                 let duration_ms = match tag.attr("duration") {
-                    Some(d) => Some(parse_duration(d).ok_or_else(|| {
-                        format!("<Period> duration \"{d}\" is not an xs:duration")
-                    })?),
+                    Some(d) => Some(
+                        parse_duration(d).ok_or_else(|| format!("<Period> duration \"{d}\" is not an xs:duration"))?,
+                    ),
                     None => None,
                 };
                 let id = tag.attr("id").unwrap_or_default().to_string();
-                m.periods.push(Period {
-                    id,
-                    start_ms,
-                    duration_ms,
-                    sets: Vec::new(),
-                });
+                m.periods.push(Period { id, start_ms, duration_ms, sets: Vec::new() });
             }
             "AdaptationSet" => {
-                let p = mpd
-                    .as_mut()
-                    .and_then(|m| m.periods.last_mut())
-                    .ok_or("<AdaptationSet> outside <Period>")?;
-                let ct = tag
-                    .attr("contentType")
-                    .or(tag.attr("mimeType"))
-                    .unwrap_or_default();
+                let p = mpd.as_mut().and_then(|m| m.periods.last_mut()).ok_or("<AdaptationSet> outside <Period>")?;
+                let ct = tag.attr("contentType").or(tag.attr("mimeType")).unwrap_or_default();
                 kind = if ct.starts_with("video") {
                     Some(TrackKind::Video)
                 } else if ct.starts_with("audio") {
@@ -155,11 +116,7 @@ pub(crate) fn parse(xml: &str) -> Result<Mpd, String> {
                         kind: k,
                         mime: tag
                             .attr("mimeType")
-                            .unwrap_or(if k == TrackKind::Video {
-                                "video/mp4"
-                            } else {
-                                "audio/mp4"
-                            })
+                            .unwrap_or(if k == TrackKind::Video { "video/mp4" } else { "audio/mp4" })
                             .to_string(),
                         codecs: String::new(),
                         width: 0,
@@ -209,17 +166,11 @@ pub(crate) fn parse(xml: &str) -> Result<Mpd, String> {
                         let r: u64 = tag.num("r")?.unwrap_or(0);
                         let mut t: u64 = match tag.num("t")? {
                             Some(t) => t,
-                            None => a
-                                .segments
-                                .last()
-                                .map(|s| s.t.saturating_add(s.d))
-                                .unwrap_or(0),
+                            None => a.segments.last().map(|s| s.t.saturating_add(s.d)).unwrap_or(0),
                         };
                         total_segments = total_segments.saturating_add(r + 1);
                         if total_segments > MAX_SEGMENTS || d == 0 {
-                            return Err(format!(
-                                "<S d=\"{d}\" r=\"{r}\">: too many segments or zero duration"
-                            ));
+                            return Err(format!("<S d=\"{d}\" r=\"{r}\">: too many segments or zero duration"));
                         }
                         for _ in 0..=r {
                             a.segments.push(Seg { t, d });

@@ -67,13 +67,7 @@ pub struct Recorder {
 fn safe_component(s: &str) -> String {
     let mut out: String = s
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | '-') { c } else { '_' })
         .collect();
     if out.chars().all(|c| c == '.') {
         out = format!("_{}", out.replace('.', "_"));
@@ -147,26 +141,13 @@ impl Recorder {
         self.push_inner(frame, now, out, true);
     }
 
-    fn push_inner(
-        &mut self,
-        frame: Frame<'_>,
-        now: SystemTime,
-        out: &mut Vec<Output>,
-        may_restart: bool,
-    ) {
+    fn push_inner(&mut self, frame: Frame<'_>, now: SystemTime, out: &mut Vec<Output>, may_restart: bool) {
         if self.finished {
-            self.warn_once(
-                "finished",
-                "recorder: frame after finish() ignored".into(),
-                out,
-            );
+            self.warn_once("finished", "recorder: frame after finish() ignored".into(), out);
             return;
         }
         let codec_ok = match frame.kind {
-            TrackKind::Video => matches!(
-                frame.codec,
-                Codec::H264 | Codec::H265 | Codec::Vp8 | Codec::Vp9 | Codec::Av1
-            ),
+            TrackKind::Video => matches!(frame.codec, Codec::H264 | Codec::H265 | Codec::Vp8 | Codec::Vp9 | Codec::Av1),
             TrackKind::Audio => frame.codec == Codec::Opus,
         };
         if !codec_ok {
@@ -174,23 +155,11 @@ impl Recorder {
                 "recorder: {:?} {:?} frames are not recorded (only H264/H265/VP8/VP9/AV1 video and Opus audio)",
                 frame.kind, frame.codec
             );
-            self.warn_once(
-                if frame.kind == TrackKind::Video {
-                    "codec-v"
-                } else {
-                    "codec-a"
-                },
-                msg,
-                out,
-            );
+            self.warn_once(if frame.kind == TrackKind::Video { "codec-v" } else { "codec-a" }, msg, out);
             return;
         }
         if frame.clock_rate == 0 || frame.data.is_empty() {
-            self.warn_once(
-                "empty",
-                "recorder: frame with clock rate 0 or no data dropped".into(),
-                out,
-            );
+            self.warn_once("empty", "recorder: frame with clock rate 0 or no data dropped".into(), out);
             return;
         }
         let state = match frame.kind {
@@ -226,15 +195,7 @@ impl Recorder {
             let Some(config) = info.config.clone() else {
                 return;
             };
-            self.add_track(
-                frame.kind,
-                frame.codec,
-                frame.clock_rate,
-                frame.rtp_time,
-                config,
-                now,
-                out,
-            );
+            self.add_track(frame.kind, frame.codec, frame.clock_rate, frame.rtp_time, config, now, out);
         }
         if frame.kind == TrackKind::Video && keyframe {
             self.waiting_keyframe = false;
@@ -245,10 +206,7 @@ impl Recorder {
         };
         if track.timescale != frame.clock_rate || track.codec != frame.codec {
             if may_restart {
-                let msg = format!(
-                    "recorder: {:?} codec or clock rate changed: new Period",
-                    frame.kind
-                );
+                let msg = format!("recorder: {:?} codec or clock rate changed: new Period", frame.kind);
                 self.warn_once("codec-change", msg, out);
                 self.publisher_restarted(now, out);
                 self.push_inner(frame, now, out, false);
@@ -258,8 +216,7 @@ impl Recorder {
         let Some(dts) = track.anchor.dts(frame.rtp_time) else {
             self.warn_once(
                 "backwards",
-                "recorder: frame older than the track start dropped (timestamp went backwards)"
-                    .into(),
+                "recorder: frame older than the track start dropped (timestamp went backwards)".into(),
                 out,
             );
             return;
@@ -270,7 +227,12 @@ impl Recorder {
         };
         if let Some(p) = track.pending_dts() {
             if dts <= p {
-                self.warn_once("backwards", "recorder: frame with a timestamp not after the previous one dropped (reordered or repeated)".into(), out);
+                self.warn_once(
+                    "backwards",
+                    "recorder: frame with a timestamp not after the previous one dropped (reordered or repeated)"
+                        .into(),
+                    out,
+                );
                 return;
             }
             if dts - p > MAX_JUMP_SECS * track.timescale as u64 {
@@ -297,34 +259,19 @@ impl Recorder {
         };
         if at_rotation_point {
             let new_config = match (&info.config, frame.kind) {
-                (Some(c), TrackKind::Video)
-                    if self
-                        .track(TrackKind::Video)
-                        .is_some_and(|t| t.config.key != c.key) =>
-                {
+                (Some(c), TrackKind::Video) if self.track(TrackKind::Video).is_some_and(|t| t.config.key != c.key) => {
                     Some(c.clone())
                 }
                 _ => None,
             };
             let reason = self.rotation_due(now);
             if reason.is_some() || new_config.is_some() {
-                self.rotate(
-                    frame.kind,
-                    dts,
-                    reason.unwrap_or(EndReason::Rotate),
-                    new_config,
-                    now,
-                    out,
-                );
+                self.rotate(frame.kind, dts, reason.unwrap_or(EndReason::Rotate), new_config, now, out);
                 // The frame now starts the new session at dts 0.
                 let Some(t) = self.track(frame.kind) else {
                     return;
                 };
-                let Some(dts) = t
-                    .anchor
-                    .dts(frame.rtp_time)
-                    .and_then(|d| u64::try_from(d).ok())
-                else {
+                let Some(dts) = t.anchor.dts(frame.rtp_time).and_then(|d| u64::try_from(d).ok()) else {
                     return;
                 };
                 self.append(frame, dts, keyframe, now, out);
@@ -335,14 +282,7 @@ impl Recorder {
     }
 
     /// Completes the held-back sample, cuts a segment when due, and holds `frame` back.
-    fn append(
-        &mut self,
-        frame: Frame<'_>,
-        dts: u64,
-        keyframe: bool,
-        now: SystemTime,
-        out: &mut Vec<Output>,
-    ) {
+    fn append(&mut self, frame: Frame<'_>, dts: u64, keyframe: bool, now: SystemTime, out: &mut Vec<Output>) {
         let target_ms = (self.cfg.segment_target.as_millis() as u64).max(1);
         let has_video = self.session.as_ref().is_some_and(|s| s.video.is_some());
         let Some(track) = self.track_mut(frame.kind) else {
@@ -350,16 +290,12 @@ impl Recorder {
         };
         track.complete_pending(Some(dts));
         let target = target_ms * track.timescale as u64 / 1000;
-        let elapsed = track
-            .segment_start()
-            .map(|s| dts.saturating_sub(s))
-            .unwrap_or(0);
+        let elapsed = track.segment_start().map(|s| dts.saturating_sub(s)).unwrap_or(0);
         let cut = match frame.kind {
             TrackKind::Video => keyframe && elapsed >= target,
             // Audio follows the video cuts; alone (or while video stalls) it cuts by time.
             TrackKind::Audio => {
-                track.cut_at.is_some_and(|t| dts >= t)
-                    || (elapsed >= target && (!has_video || elapsed >= 3 * target))
+                track.cut_at.is_some_and(|t| dts >= t) || (elapsed >= target && (!has_video || elapsed >= 3 * target))
             }
         };
         let mut flushed = None;
@@ -371,14 +307,9 @@ impl Recorder {
         if let Some(f) = flushed {
             if frame.kind == TrackKind::Video {
                 // Ask audio to cut at the same media time (converted to its clock).
-                let vts = self
-                    .track(TrackKind::Video)
-                    .map(|t| t.timescale)
-                    .unwrap_or(90_000) as u128;
+                let vts = self.track(TrackKind::Video).map(|t| t.timescale).unwrap_or(90_000) as u128;
                 if let Some(a) = self.track_mut(TrackKind::Audio) {
-                    a.cut_at = Some(
-                        ((f.start + f.duration) as u128 * a.timescale as u128 / vts.max(1)) as u64,
-                    );
+                    a.cut_at = Some(((f.start + f.duration) as u128 * a.timescale as u128 / vts.max(1)) as u64);
                 }
             }
             self.emit_segment(frame.kind, f, out);
@@ -429,41 +360,28 @@ impl Recorder {
         let day_dir = format!("{}/{y:04}/{m:02}/{d:02}", self.stream);
         if self.mpd.is_none() || self.mpd_day != day {
             // A new day: start from the existing manifest when it is that day's.
-            let existing = self
-                .existing
-                .take()
-                .and_then(|x| match mpd_parse::parse(&x) {
-                    Ok(m) if day_of(m.ast_ms) == day => Some(m),
-                    Ok(_) => None,
-                    Err(e) => {
-                        out.push(Output::Warning(format!(
-                            "recorder: existing manifest not appended to ({e}); it is replaced"
-                        )));
-                        None
-                    }
-                });
-            self.mpd = Some(existing.unwrap_or(Mpd {
-                ast_ms: start_ms,
-                periods: Vec::new(),
-            }));
+            let existing = self.existing.take().and_then(|x| match mpd_parse::parse(&x) {
+                Ok(m) if day_of(m.ast_ms) == day => Some(m),
+                Ok(_) => None,
+                Err(e) => {
+                    out.push(Output::Warning(format!(
+                        "recorder: existing manifest not appended to ({e}); it is replaced"
+                    )));
+                    None
+                }
+            });
+            self.mpd = Some(existing.unwrap_or(Mpd { ast_ms: start_ms, periods: Vec::new() }));
             self.mpd_day = day;
         }
         if let Some(mpd) = self.mpd.as_mut() {
             // Periods must not overlap: start after the previous one ends.
             let mut rel = start_ms.saturating_sub(mpd.ast_ms);
-            if let Some(end) = mpd
-                .periods
-                .last()
-                .map(|p| p.start_ms + p.duration_ms.unwrap_or_else(|| p.media_end_ms()))
+            if let Some(end) =
+                mpd.periods.last().map(|p| p.start_ms + p.duration_ms.unwrap_or_else(|| p.media_end_ms()))
             {
                 rel = rel.max(end);
             }
-            mpd.periods.push(Period {
-                id: id.clone(),
-                start_ms: rel,
-                duration_ms: None,
-                sets: Vec::new(),
-            });
+            mpd.periods.push(Period { id: id.clone(), start_ms: rel, duration_ms: None, sets: Vec::new() });
         }
         out.push(Output::SessionStarted {
             session_id: id.clone(),
@@ -505,29 +423,19 @@ impl Recorder {
             Some(i) => self.carry.swap_remove(i).1,
             None => {
                 let since_us = unix_us(now).saturating_sub(s.start_us) as u128;
-                Anchor {
-                    rtp_base: rtp,
-                    offset: (since_us * clock as u128 / 1_000_000) as i64,
-                }
+                Anchor { rtp_base: rtp, offset: (since_us * clock as u128 / 1_000_000) as i64 }
             }
         };
         let track = Track::new(kind, codec, clock, config, anchor);
         let built = if track.is_webm() {
             Ok(webm::init_segment(track.config.width, track.config.height))
         } else {
-            fmp4::init_segment(
-                kind,
-                clock,
-                &track.config.entry,
-                unix_ms(s.started_at) / 1000,
-            )
+            fmp4::init_segment(kind, clock, &track.config.entry, unix_ms(s.started_at) / 1000)
         };
         let init = match built {
             Ok(b) => b,
             Err(e) => {
-                out.push(Output::Warning(format!(
-                    "recorder: {kind:?} init segment not built: {e}"
-                )));
+                out.push(Output::Warning(format!("recorder: {kind:?} init segment not built: {e}")));
                 return;
             }
         };
@@ -536,11 +444,7 @@ impl Recorder {
             return;
         };
         s.bytes += init.len() as u64;
-        out.push(Output::Object {
-            path,
-            bytes: init,
-            kind: ObjectKind::Init,
-        });
+        out.push(Output::Object { path, bytes: init, kind: ObjectKind::Init });
         match kind {
             TrackKind::Video => s.video = Some(track),
             TrackKind::Audio => s.audio = Some(track),
@@ -649,15 +553,9 @@ impl Recorder {
             t.complete_pending(Some(at));
         }
         let mut carry = Vec::new();
-        for t in [self.track(TrackKind::Video), self.track(TrackKind::Audio)]
-            .into_iter()
-            .flatten()
-        {
+        for t in [self.track(TrackKind::Video), self.track(TrackKind::Audio)].into_iter().flatten() {
             let shift = (at as u128 * t.timescale as u128 / ts) as i64;
-            let anchor = Anchor {
-                rtp_base: t.anchor.rtp_base,
-                offset: t.anchor.offset - shift,
-            };
+            let anchor = Anchor { rtp_base: t.anchor.rtp_base, offset: t.anchor.offset - shift };
             let config = if t.kind == TrackKind::Video {
                 new_video.clone().unwrap_or_else(|| t.config.clone())
             } else {

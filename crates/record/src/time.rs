@@ -5,16 +5,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch (0 for times before it).
 pub(crate) fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// Microseconds since the Unix epoch (0 for times before it).
 pub(crate) fn unix_us(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
 }
 
 /// (year, month, day) of a count of days since 1970-01-01 (H. Hinnant's algorithm).
@@ -137,22 +133,10 @@ mod tests {
         assert_eq!(format_duration(62_005), "PT62.005S");
         assert_eq!(parse_duration("PT62.005S"), Some(62_005));
         assert_eq!(parse_duration("PT1H2M3.5S"), Some(3_723_500));
-        for bad in [
-            "",
-            "PT",
-            "P1D",
-            "PTxS",
-            "PT1.2.3S",
-            "PT99999999999999999999H",
-        ] {
+        for bad in ["", "PT", "P1D", "PTxS", "PT1.2.3S", "PT99999999999999999999H"] {
             assert!(bad == "PT" || parse_duration(bad).is_none(), "{bad}");
         }
-        for bad in [
-            "",
-            "2025-13-01T00:00:00Z",
-            "2025-07-24 10:00:00Z",
-            "garbage",
-        ] {
+        for bad in ["", "2025-13-01T00:00:00Z", "2025-07-24 10:00:00Z", "garbage"] {
             assert_eq!(parse_datetime(bad), None, "{bad}");
         }
     }

@@ -59,13 +59,7 @@ pub(crate) struct Track {
 }
 
 impl Track {
-    pub fn new(
-        kind: TrackKind,
-        codec: Codec,
-        timescale: u32,
-        config: TrackConfig,
-        anchor: Anchor,
-    ) -> Self {
+    pub fn new(kind: TrackKind, codec: Codec, timescale: u32, config: TrackConfig, anchor: Anchor) -> Self {
         let default_delta = match kind {
             TrackKind::Video => timescale / 30,
             TrackKind::Audio => timescale / 50,
@@ -120,11 +114,7 @@ impl Track {
                 _ => self.last_delta,
             };
             self.last_delta = d.max(1);
-            self.samples.push(SampleInfo {
-                duration: d.max(1),
-                size: p.size,
-                sync: p.sync,
-            });
+            self.samples.push(SampleInfo { duration: d.max(1), size: p.size, sync: p.sync });
         }
     }
 
@@ -137,11 +127,7 @@ impl Track {
         if self.seg_start.is_none() {
             self.seg_start = Some(dts);
         }
-        self.pending = Some(Pending {
-            dts,
-            size: size as u32,
-            sync,
-        });
+        self.pending = Some(Pending { dts, size: size as u32, sync });
         true
     }
 
@@ -167,11 +153,7 @@ impl Track {
                 .samples
                 .iter()
                 .map(|s| {
-                    let b = webm::Block {
-                        ms: (t as u128 * 1000 / ts) as u64,
-                        key: s.sync,
-                        size: s.size as usize,
-                    };
+                    let b = webm::Block { ms: (t as u128 * 1000 / ts) as u64, key: s.sync, size: s.size as usize };
                     t += s.duration as u64;
                     b
                 })
@@ -186,18 +168,10 @@ impl Track {
         self.samples.clear();
         self.seg_start = self.pending.map(|p| p.dts);
         self.next_number += 1;
-        self.segs.push(Seg {
-            t: start,
-            d: duration,
-        });
+        self.segs.push(Seg { t: start, d: duration });
         self.media_bytes += bytes.len() as u64;
         self.cut_at = None;
-        Some(Flushed {
-            number,
-            bytes,
-            start,
-            duration,
-        })
+        Some(Flushed { number, bytes, start, duration })
     }
 
     /// Completes the held-back sample with the previous duration and flushes.
@@ -207,11 +181,7 @@ impl Track {
     }
 
     pub fn init_path(&self) -> String {
-        format!(
-            "{}_init.{}",
-            self.prefix(),
-            if self.is_webm() { "webm" } else { "mp4" }
-        )
+        format!("{}_init.{}", self.prefix(), if self.is_webm() { "webm" } else { "mp4" })
     }
 
     fn segment_ext(&self) -> &'static str {
@@ -226,11 +196,7 @@ impl Track {
     pub fn adaptation(&self, dir: &str) -> Adaptation {
         let ticks: u64 = self.segs.iter().map(|s| s.d).sum();
         let ts = self.timescale.max(1) as u64;
-        let bandwidth = if ticks > 0 {
-            (self.media_bytes as u128 * 8 * ts as u128 / ticks as u128) as u64
-        } else {
-            0
-        };
+        let bandwidth = if ticks > 0 { (self.media_bytes as u128 * 8 * ts as u128 / ticks as u128) as u64 } else { 0 };
         let frame_rate = if self.kind == TrackKind::Video && ticks > 0 && self.sample_count > 0 {
             let milli = (self.sample_count as u128 * ts as u128 * 1000 / ticks as u128) as u64;
             if milli % 1000 <= 5 || milli % 1000 >= 995 {
@@ -253,20 +219,12 @@ impl Track {
             width: self.config.width,
             height: self.config.height,
             frame_rate,
-            sample_rate: if self.kind == TrackKind::Audio {
-                self.timescale
-            } else {
-                0
-            },
+            sample_rate: if self.kind == TrackKind::Audio { self.timescale } else { 0 },
             channels: self.config.channels,
             bandwidth,
             timescale: self.timescale,
             init: format!("{dir}/{}", self.init_path()),
-            media: format!(
-                "{dir}/{}_$Number%05d$.{}",
-                self.prefix(),
-                self.segment_ext()
-            ),
+            media: format!("{dir}/{}_$Number%05d$.{}", self.prefix(), self.segment_ext()),
             start_number: 1,
             segments: self.segs.clone(),
         }

@@ -116,11 +116,7 @@ fn vint(d: &[u8], pos: usize, keep_marker: bool) -> Option<(u64, usize)> {
     if len > 8 || pos + len > d.len() {
         return None;
     }
-    let mut v = if keep_marker {
-        first as u64
-    } else {
-        (first as u64) & (0xFF >> len)
-    };
+    let mut v = if keep_marker { first as u64 } else { (first as u64) & (0xFF >> len) };
     for k in 1..len {
         v = (v << 8) | d[pos + k] as u64;
     }
@@ -144,12 +140,7 @@ fn children(d: &[u8], start: usize, end: usize) -> Vec<(u32, usize, usize)> {
             break;
         }
         let unknown = size == (1u64 << (7 * sl)) - 1;
-        let stop = if unknown {
-            end
-        } else {
-            body.saturating_add(size.min(usize::MAX as u64) as usize)
-                .min(end)
-        };
+        let stop = if unknown { end } else { body.saturating_add(size.min(usize::MAX as u64) as usize).min(end) };
         out.push((id as u32, body, stop));
         pos = stop.max(pos + 1);
     }
@@ -157,9 +148,7 @@ fn children(d: &[u8], start: usize, end: usize) -> Vec<(u32, usize, usize)> {
 }
 
 fn read_uint(d: &[u8], s: usize, e: usize) -> u64 {
-    d[s..e.min(s + 8)]
-        .iter()
-        .fold(0, |v, b| (v << 8) | *b as u64)
+    d[s..e.min(s + 8)].iter().fold(0, |v, b| (v << 8) | *b as u64)
 }
 
 /// True when `d` starts with an EBML header.
@@ -191,10 +180,7 @@ pub(crate) fn read_init(d: &[u8]) -> Result<(u16, u16), String> {
                                 _ => {}
                             }
                         }
-                        let (w, h) = (
-                            u16::try_from(wh.0).unwrap_or(0),
-                            u16::try_from(wh.1).unwrap_or(0),
-                        );
+                        let (w, h) = (u16::try_from(wh.0).unwrap_or(0), u16::try_from(wh.1).unwrap_or(0));
                         if w == 0 || h == 0 {
                             return Err("WebM video track without a picture size".into());
                         }
@@ -230,9 +216,7 @@ pub(crate) fn read_segment(d: &[u8]) -> Result<Vec<(u64, bool, std::ops::Range<u
                         return Err("laced SimpleBlocks are not supported".into());
                     }
                     let rel = i16::from_be_bytes([d[h], d[h + 1]]) as i64;
-                    let ms = base
-                        .checked_add_signed(rel)
-                        .ok_or("SimpleBlock time before 0")?;
+                    let ms = base.checked_add_signed(rel).ok_or("SimpleBlock time before 0")?;
                     out.push((ms, d[h + 2] & 0x80 != 0, (h + 3) as u64..e as u64));
                 }
                 _ => {}
@@ -255,36 +239,15 @@ mod tests {
         assert!(is_webm(&init));
         assert_eq!(read_init(&init), Ok((640, 360)));
         let blocks = [
-            Block {
-                ms: 1000,
-                key: true,
-                size: 3,
-            },
-            Block {
-                ms: 1033,
-                key: false,
-                size: 2,
-            },
-            Block {
-                ms: 40_000,
-                key: false,
-                size: 1,
-            },
+            Block { ms: 1000, key: true, size: 3 },
+            Block { ms: 1033, key: false, size: 2 },
+            Block { ms: 40_000, key: false, size: 1 },
         ];
         let seg = media_segment(&blocks, &[1, 2, 3, 4, 5, 6]);
         let frames = read_segment(&seg).unwrap();
-        let got: Vec<_> = frames
-            .iter()
-            .map(|(ms, k, r)| (*ms, *k, seg[r.start as usize..r.end as usize].to_vec()))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (1000, true, vec![1, 2, 3]),
-                (1033, false, vec![4, 5]),
-                (40_000, false, vec![6])
-            ]
-        );
+        let got: Vec<_> =
+            frames.iter().map(|(ms, k, r)| (*ms, *k, seg[r.start as usize..r.end as usize].to_vec())).collect();
+        assert_eq!(got, vec![(1000, true, vec![1, 2, 3]), (1033, false, vec![4, 5]), (40_000, false, vec![6])]);
         for bad in [
             &b""[..],
             &[0x1A, 0x45, 0xDF, 0xA3],

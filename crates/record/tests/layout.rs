@@ -12,17 +12,33 @@ fn manifest_paths_match_the_shared_layout() {
         let mut rec = Recorder::new(stream, "s1", RecorderConfig::default(), now, None);
         let mut out = Vec::new();
         for i in 0..100u64 {
-            let f = Frame { kind: TrackKind::Audio, codec: Codec::Opus, rtp_time: i * 960, clock_rate: 48_000, keyframe: true, data: &[0xfc, 0xff, 0xfe] };
+            let f = Frame {
+                kind: TrackKind::Audio,
+                codec: Codec::Opus,
+                rtp_time: i * 960,
+                clock_rate: 48_000,
+                keyframe: true,
+                data: &[0xfc, 0xff, 0xfe],
+            };
             rec.push(f, now + Duration::from_millis(i * 20), &mut out);
         }
         rec.finish(now + Duration::from_secs(3), &mut out);
         let want = wishcast_api::record::day_manifest_path(stream, 2025, 7, 24);
-        let started: Vec<&String> = out.iter().filter_map(|o| match o { Output::SessionStarted { mpd_path, .. } => Some(mpd_path), _ => None }).collect();
+        let started: Vec<&String> = out
+            .iter()
+            .filter_map(|o| match o {
+                Output::SessionStarted { mpd_path, .. } => Some(mpd_path),
+                _ => None,
+            })
+            .collect();
         assert!(!started.is_empty(), "{stream}: no session started");
         assert!(started.iter().all(|p| **p == want), "{stream}: {started:?} != {want}");
         let manifests: Vec<&String> = out
             .iter()
-            .filter_map(|o| match o { Output::Object { path, .. } if path.ends_with(".mpd") => Some(path), _ => None })
+            .filter_map(|o| match o {
+                Output::Object { path, .. } if path.ends_with(".mpd") => Some(path),
+                _ => None,
+            })
             .collect();
         assert!(manifests.iter().all(|p| **p == want), "{stream}: {manifests:?}");
         let _ = SystemTime::now();

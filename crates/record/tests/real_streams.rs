@@ -24,26 +24,15 @@ fn check_video(p: &Probe, codec: Codec, frames: usize) {
     assert_eq!((p.width, p.height), (640, 360), "{p:?}");
     assert_eq!(p.frames, frames as u64, "{p:?}");
     let want = frames as f64 / 30.0;
-    assert!(
-        (p.duration - want).abs() <= 1.0 / 30.0 + 1e-3,
-        "duration {} want {want}",
-        p.duration
-    );
+    assert!((p.duration - want).abs() <= 1.0 / 30.0 + 1e-3, "duration {} want {want}", p.duration);
 }
 
 fn check_audio(p: &Probe, packets: usize) {
     assert_eq!(p.codec, "opus", "{p:?}");
     // ffmpeg's Opus decoder may drop the first packet as pre-roll.
-    assert!(
-        p.frames.abs_diff(packets as u64) <= 1,
-        "{p:?} want {packets}"
-    );
+    assert!(p.frames.abs_diff(packets as u64) <= 1, "{p:?} want {packets}");
     let want = packets as f64 * 0.02;
-    assert!(
-        (p.duration - want).abs() <= 0.021,
-        "audio duration {} want {want}",
-        p.duration
-    );
+    assert!((p.duration - want).abs() <= 0.021, "audio duration {} want {want}", p.duration);
 }
 
 fn record(codec: Codec, with_audio: bool) {
@@ -59,26 +48,15 @@ fn record(codec: Codec, with_audio: bool) {
     rec.finish(end, &mut outs);
     write_outputs(&dir, &outs);
 
-    assert!(
-        matches!(&outs[0], Output::SessionStarted { session_id, year: 2025, month: 7, day: 24, mpd_path, .. }
-        if session_id == "sess1" && mpd_path == "cam01/2025/07/24/manifest.mpd")
-    );
-    let warnings: Vec<_> = outs
-        .iter()
-        .filter(|o| matches!(o, Output::Warning(_)))
-        .collect();
+    assert!(matches!(&outs[0], Output::SessionStarted { session_id, year: 2025, month: 7, day: 24, mpd_path, .. }
+        if session_id == "sess1" && mpd_path == "cam01/2025/07/24/manifest.mpd"));
+    let warnings: Vec<_> = outs.iter().filter(|o| matches!(o, Output::Warning(_))).collect();
     assert!(warnings.is_empty(), "{warnings:?}");
     let vsegs: Vec<_> = outs
         .iter()
         .filter_map(|o| match o {
             Output::Object {
-                kind:
-                    ObjectKind::Segment {
-                        track: TrackKind::Video,
-                        number,
-                        start_ms,
-                        duration_ms,
-                    },
+                kind: ObjectKind::Segment { track: TrackKind::Video, number, start_ms, duration_ms },
                 ..
             } => Some((*number, *start_ms, *duration_ms)),
             _ => None,
@@ -87,13 +65,7 @@ fn record(codec: Codec, with_audio: bool) {
     // Keyframes every second, target 2 s: segments at 0, 2, 4 s.
     assert_eq!(vsegs, vec![(1, 0, 2000), (2, 2000, 2000), (3, 4000, 2000)]);
     match outs.last() {
-        Some(Output::SessionEnded {
-            session_id,
-            duration_ms,
-            segments,
-            bytes,
-            ..
-        }) => {
+        Some(Output::SessionEnded { session_id, duration_ms, segments, bytes, .. }) => {
             assert_eq!(session_id, "sess1");
             assert!((5990..=6040).contains(duration_ms), "{duration_ms}");
             assert_eq!(*segments as usize, if with_audio { 6 } else { 3 });
@@ -109,10 +81,7 @@ fn record(codec: Codec, with_audio: bool) {
                 let xml = String::from_utf8_lossy(bytes);
                 for init in xml.split("initialization=\"").skip(1) {
                     let rel = &init[..init.find('"').unwrap()];
-                    assert!(
-                        seen.contains(&format!("cam01/2025/07/24/{rel}")),
-                        "{rel} referenced before written"
-                    );
+                    assert!(seen.contains(&format!("cam01/2025/07/24/{rel}")), "{rel} referenced before written");
                 }
             }
             seen.insert(path.clone());
@@ -129,10 +98,7 @@ fn record(codec: Codec, with_audio: bool) {
     let mpd = dir.join("cam01/2025/07/24/manifest.mpd");
     let xml = std::fs::read_to_string(&mpd).unwrap();
     assert!(xml.contains("type=\"static\""), "{xml}");
-    assert!(
-        xml.contains("width=\"640\" height=\"360\" frameRate=\"30\""),
-        "{xml}"
-    );
+    assert!(xml.contains("width=\"640\" height=\"360\" frameRate=\"30\""), "{xml}");
     let streams = probe(&mpd);
     assert_eq!(streams.len(), if with_audio { 2 } else { 1 }, "{streams:?}");
     assert_eq!(streams[0].codec, expected_name(codec));
@@ -143,10 +109,7 @@ fn record(codec: Codec, with_audio: bool) {
     let v = streams.iter().find(|s| s.width > 0).unwrap();
     check_video(v, codec, 180);
     if let Some(a) = &a {
-        check_audio(
-            streams.iter().find(|s| s.codec == "opus").unwrap(),
-            a.frames.len(),
-        );
+        check_audio(streams.iter().find(|s| s.codec == "opus").unwrap(), a.frames.len());
     }
     let errors = decode_errors(&exported);
     assert!(errors.is_empty(), "decode errors: {errors}");
@@ -190,14 +153,7 @@ fn opus_only() {
         .iter()
         .filter_map(|o| match o {
             Output::Object {
-                kind:
-                    ObjectKind::Segment {
-                        track: TrackKind::Audio,
-                        start_ms,
-                        duration_ms,
-                        ..
-                    },
-                ..
+                kind: ObjectKind::Segment { track: TrackKind::Audio, start_ms, duration_ms, .. }, ..
             } => Some((*start_ms, *duration_ms)),
             _ => None,
         })

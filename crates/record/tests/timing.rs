@@ -14,12 +14,8 @@ use wishcast_record::{Codec, Frame, ObjectKind, Output, Recorder, RecorderConfig
 /// with `n` slice payload bytes (the recorder does not decode slices).
 fn h264(key: bool, n: usize) -> Vec<u8> {
     const SPS: &str = "6742c01eda0280bfe5c044000003000400000300f03c58ba80";
-    let hex = |s: &str| {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect::<Vec<u8>>()
-    };
+    let hex =
+        |s: &str| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect::<Vec<u8>>();
     let mut f = Vec::new();
     if key {
         f.extend_from_slice(&[0, 0, 0, 1]);
@@ -38,25 +34,11 @@ fn vp8(key: bool, n: usize) -> Vec<u8> {
 }
 
 fn vframe(data: &[u8], rtp: u64) -> Frame<'_> {
-    Frame {
-        kind: TrackKind::Video,
-        codec: Codec::H264,
-        rtp_time: rtp,
-        clock_rate: 90_000,
-        keyframe: false,
-        data,
-    }
+    Frame { kind: TrackKind::Video, codec: Codec::H264, rtp_time: rtp, clock_rate: 90_000, keyframe: false, data }
 }
 
 fn aframe(data: &[u8], rtp: u64) -> Frame<'_> {
-    Frame {
-        kind: TrackKind::Audio,
-        codec: Codec::Opus,
-        rtp_time: rtp,
-        clock_rate: 48_000,
-        keyframe: true,
-        data,
-    }
+    Frame { kind: TrackKind::Audio, codec: Codec::Opus, rtp_time: rtp, clock_rate: 48_000, keyframe: true, data }
 }
 
 /// (duration, size, flags) of each sample in a media segment's trun.
@@ -64,15 +46,7 @@ fn trun(seg: &[u8]) -> Vec<(u32, u32, u32)> {
     let p = seg.windows(4).position(|w| w == b"trun").expect("trun");
     let rd = |at: usize| u32::from_be_bytes(seg[at..at + 4].try_into().unwrap());
     let count = rd(p + 8) as usize;
-    (0..count)
-        .map(|i| {
-            (
-                rd(p + 16 + i * 12),
-                rd(p + 20 + i * 12),
-                rd(p + 24 + i * 12),
-            )
-        })
-        .collect()
+    (0..count).map(|i| (rd(p + 16 + i * 12), rd(p + 20 + i * 12), rd(p + 24 + i * 12))).collect()
 }
 
 fn tfdt(seg: &[u8]) -> u64 {
@@ -83,11 +57,9 @@ fn tfdt(seg: &[u8]) -> u64 {
 fn segments(outs: &[Output], track: TrackKind) -> Vec<(String, Vec<u8>)> {
     outs.iter()
         .filter_map(|o| match o {
-            Output::Object {
-                path,
-                bytes,
-                kind: ObjectKind::Segment { track: t, .. },
-            } if *t == track => Some((path.clone(), bytes.clone())),
+            Output::Object { path, bytes, kind: ObjectKind::Segment { track: t, .. } } if *t == track => {
+                Some((path.clone(), bytes.clone()))
+            }
             _ => None,
         })
         .collect()
@@ -97,15 +69,9 @@ fn last_manifest(outs: &[Output]) -> (String, String, bool) {
     outs.iter()
         .rev()
         .find_map(|o| match o {
-            Output::Object {
-                path,
-                bytes,
-                kind: ObjectKind::Manifest { final_ },
-            } => Some((
-                path.clone(),
-                String::from_utf8(bytes.clone()).unwrap(),
-                *final_,
-            )),
+            Output::Object { path, bytes, kind: ObjectKind::Manifest { final_ } } => {
+                Some((path.clone(), String::from_utf8(bytes.clone()).unwrap(), *final_))
+            }
             _ => None,
         })
         .expect("a manifest")
@@ -139,11 +105,7 @@ fn durations_are_exact_rtp_deltas_and_loss_lengthens_a_sample() {
     let mut out = Vec::new();
     // Irregular deltas; frame 40 is lost (the delta after frame 39 is doubled).
     let delta = |i: usize| {
-        if i == 39 {
-            6000
-        } else {
-            [2900, 3000, 3100][i % 3]
-        }
+        if i == 39 { 6000 } else { [2900, 3000, 3100][i % 3] }
     };
     feed_video(&mut r, t0(), 100, delta, &mut out);
     r.finish(t0() + Duration::from_secs(4), &mut out);
@@ -180,14 +142,14 @@ fn reordered_and_repeated_frames_are_dropped_with_one_warning() {
     r.push(vframe(&p, 3000), t0(), &mut out); // before the track start
     r.push(vframe(&p, 15000), t0(), &mut out);
     r.finish(t0() + Duration::from_secs(1), &mut out);
-    let warnings = out.iter().filter(|o| matches!(o, Output::Warning(w) if w.contains("backwards") || w.contains("not after"))).count();
+    let warnings = out
+        .iter()
+        .filter(|o| matches!(o, Output::Warning(w) if w.contains("backwards") || w.contains("not after")))
+        .count();
     assert_eq!(warnings, 1, "{out:?}");
     let segs = segments(&out, TrackKind::Video);
     let t = trun(&segs[0].1);
-    assert_eq!(
-        t.iter().map(|x| x.0).collect::<Vec<_>>(),
-        vec![3000, 3000, 3000]
-    );
+    assert_eq!(t.iter().map(|x| x.0).collect::<Vec<_>>(), vec![3000, 3000, 3000]);
 }
 
 #[test]
@@ -199,11 +161,7 @@ fn audio_and_video_are_aligned_by_first_arrival() {
     // unrelated RTP origin.
     for i in 0..150u64 {
         let now = t0() + Duration::from_micros(i * 33_333);
-        r.push(
-            vframe(&vp8(i % 30 == 0, 80), 5_000 + i * 3000),
-            now,
-            &mut out,
-        );
+        r.push(vframe(&vp8(i % 30 == 0, 80), 5_000 + i * 3000), now, &mut out);
         if i >= 15 {
             let j = i - 15;
             for k in 0..2 {
@@ -218,11 +176,7 @@ fn audio_and_video_are_aligned_by_first_arrival() {
     }
     r.finish(t0() + Duration::from_secs(5), &mut out);
     let a = segments(&out, TrackKind::Audio);
-    assert_eq!(
-        tfdt(&a[0].1),
-        24_000,
-        "audio starts 0.5 s into the Period (48 kHz)"
-    );
+    assert_eq!(tfdt(&a[0].1), 24_000, "audio starts 0.5 s into the Period (48 kHz)");
     // Audio segments are cut where video was cut (video cut at 2 s = 96000 audio ticks).
     assert_eq!(tfdt(&a[1].1), 96_000);
     let (_, xml, final_) = last_manifest(&out);
@@ -237,10 +191,7 @@ fn keyframe_wait_before_first_keyframe_and_after_a_gap() {
     let p = vp8(false, 40);
     r.push(vframe(&p, 0), t0(), &mut out);
     assert!(r.wants_keyframe());
-    assert!(
-        out.is_empty(),
-        "nothing recorded before a keyframe: {out:?}"
-    );
+    assert!(out.is_empty(), "nothing recorded before a keyframe: {out:?}");
     r.push(vframe(&vp8(true, 40), 3000), t0(), &mut out);
     assert!(!r.wants_keyframe());
     r.push(vframe(&p, 6000), t0(), &mut out);
@@ -251,10 +202,7 @@ fn keyframe_wait_before_first_keyframe_and_after_a_gap() {
     assert!(!r.wants_keyframe());
     r.finish(t0() + Duration::from_secs(1), &mut out);
     let t = trun(&segments(&out, TrackKind::Video)[0].1);
-    assert_eq!(
-        t.iter().map(|x| x.0).collect::<Vec<_>>(),
-        vec![3000, 9000, 9000]
-    );
+    assert_eq!(t.iter().map(|x| x.0).collect::<Vec<_>>(), vec![3000, 9000, 9000]);
 }
 
 #[test]
@@ -267,12 +215,9 @@ fn midnight_rotation_starts_a_new_day_manifest() {
     let started: Vec<_> = out
         .iter()
         .filter_map(|o| match o {
-            Output::SessionStarted {
-                session_id,
-                day,
-                mpd_path,
-                ..
-            } => Some((session_id.clone(), *day, mpd_path.clone())),
+            Output::SessionStarted { session_id, day, mpd_path, .. } => {
+                Some((session_id.clone(), *day, mpd_path.clone()))
+            }
             _ => None,
         })
         .collect();
@@ -286,11 +231,7 @@ fn midnight_rotation_starts_a_new_day_manifest() {
     let ended: Vec<_> = out
         .iter()
         .filter_map(|o| match o {
-            Output::SessionEnded {
-                session_id,
-                duration_ms,
-                ..
-            } => Some((session_id.clone(), *duration_ms)),
+            Output::SessionEnded { session_id, duration_ms, .. } => Some((session_id.clone(), *duration_ms)),
             _ => None,
         })
         .collect();
@@ -302,23 +243,13 @@ fn midnight_rotation_starts_a_new_day_manifest() {
     let (path, xml, _) = last_manifest(&out);
     assert_eq!(path, "cam01/2025/07/25/manifest.mpd");
     assert_eq!(xml.matches("<Period").count(), 1);
-    assert!(
-        xml.contains("availabilityStartTime=\"2025-07-25T00:00:00.000Z\""),
-        "{xml}"
-    );
-    assert!(
-        segments(&out, TrackKind::Video)
-            .iter()
-            .any(|(p, _)| p == "cam01/2025/07/25/s-2/v_00001.m4s")
-    );
+    assert!(xml.contains("availabilityStartTime=\"2025-07-25T00:00:00.000Z\""), "{xml}");
+    assert!(segments(&out, TrackKind::Video).iter().any(|(p, _)| p == "cam01/2025/07/25/s-2/v_00001.m4s"));
 }
 
 #[test]
 fn max_seconds_rotation_appends_periods_to_the_same_manifest() {
-    let mut r = rec(RecorderConfig {
-        max_recording_seconds: 3,
-        ..Default::default()
-    });
+    let mut r = rec(RecorderConfig { max_recording_seconds: 3, ..Default::default() });
     let mut out = Vec::new();
     feed_video(&mut r, t0(), 240, |_| 3000, &mut out);
     r.finish(t0() + Duration::from_secs(8), &mut out);
@@ -332,22 +263,10 @@ fn max_seconds_rotation_appends_periods_to_the_same_manifest() {
     assert_eq!(ids, vec!["s", "s-2", "s-3"]);
     let (_, xml, final_) = last_manifest(&out);
     assert!(final_);
-    assert!(
-        xml.contains("<Period id=\"s\" start=\"PT0.000S\" duration=\"PT3.000S\">"),
-        "{xml}"
-    );
-    assert!(
-        xml.contains("<Period id=\"s-2\" start=\"PT3.000S\" duration=\"PT3.000S\">"),
-        "{xml}"
-    );
-    assert!(
-        xml.contains("<Period id=\"s-3\" start=\"PT6.000S\" duration=\"PT2.000S\">"),
-        "{xml}"
-    );
-    assert!(
-        xml.contains("mediaPresentationDuration=\"PT8.000S\""),
-        "{xml}"
-    );
+    assert!(xml.contains("<Period id=\"s\" start=\"PT0.000S\" duration=\"PT3.000S\">"), "{xml}");
+    assert!(xml.contains("<Period id=\"s-2\" start=\"PT3.000S\" duration=\"PT3.000S\">"), "{xml}");
+    assert!(xml.contains("<Period id=\"s-3\" start=\"PT6.000S\" duration=\"PT2.000S\">"), "{xml}");
+    assert!(xml.contains("mediaPresentationDuration=\"PT8.000S\""), "{xml}");
 }
 
 #[test]
@@ -359,35 +278,17 @@ fn new_session_is_appended_to_an_existing_manifest() {
     let (_, xml1, _) = last_manifest(&out);
 
     let later = t0() + Duration::from_secs(60);
-    let mut second = Recorder::new(
-        "cam01",
-        "other",
-        RecorderConfig::default(),
-        later,
-        Some(&xml1),
-    );
+    let mut second = Recorder::new("cam01", "other", RecorderConfig::default(), later, Some(&xml1));
     let mut out2 = Vec::new();
     feed_video(&mut second, later, 90, |_| 3000, &mut out2);
     let (_, live, final_) = last_manifest(&out2);
     assert!(!final_);
-    assert!(
-        live.contains("type=\"dynamic\"") && live.contains("minimumUpdatePeriod=\"PT2.000S\""),
-        "{live}"
-    );
+    assert!(live.contains("type=\"dynamic\"") && live.contains("minimumUpdatePeriod=\"PT2.000S\""), "{live}");
     second.finish(later + Duration::from_secs(3), &mut out2);
     let (_, xml2, _) = last_manifest(&out2);
-    assert!(
-        xml2.contains("<Period id=\"s\" start=\"PT0.000S\" duration=\"PT3.000S\">"),
-        "{xml2}"
-    );
-    assert!(
-        xml2.contains("<Period id=\"other\" start=\"PT60.000S\" duration=\"PT3.000S\">"),
-        "{xml2}"
-    );
-    assert!(
-        xml2.contains("initialization=\"s/v_init.mp4\"")
-            && xml2.contains("initialization=\"other/v_init.mp4\"")
-    );
+    assert!(xml2.contains("<Period id=\"s\" start=\"PT0.000S\" duration=\"PT3.000S\">"), "{xml2}");
+    assert!(xml2.contains("<Period id=\"other\" start=\"PT60.000S\" duration=\"PT3.000S\">"), "{xml2}");
+    assert!(xml2.contains("initialization=\"s/v_init.mp4\"") && xml2.contains("initialization=\"other/v_init.mp4\""));
 }
 
 #[test]
@@ -396,39 +297,24 @@ fn publisher_restart_starts_a_new_period() {
     let mut out = Vec::new();
     feed_video(&mut r, t0(), 60, |_| 3000, &mut out);
     r.publisher_restarted(t0() + Duration::from_secs(2), &mut out);
-    assert!(
-        out.iter()
-            .any(|o| matches!(o, Output::SessionEnded { session_id, .. } if session_id == "s"))
-    );
+    assert!(out.iter().any(|o| matches!(o, Output::SessionEnded { session_id, .. } if session_id == "s")));
     // The new publisher's timestamps start elsewhere.
     let later = t0() + Duration::from_secs(5);
     let mut rtp = 42u64;
     for i in 0..60 {
-        r.push(
-            vframe(&vp8(i % 30 == 0, 60), rtp),
-            later + Duration::from_micros(i * 33_333),
-            &mut out,
-        );
+        r.push(vframe(&vp8(i % 30 == 0, 60), rtp), later + Duration::from_micros(i * 33_333), &mut out);
         rtp += 3000;
     }
     r.finish(later + Duration::from_secs(2), &mut out);
     let (_, xml, _) = last_manifest(&out);
-    assert!(
-        xml.contains("<Period id=\"s-2\" start=\"PT5.000S\""),
-        "{xml}"
-    );
+    assert!(xml.contains("<Period id=\"s-2\" start=\"PT5.000S\""), "{xml}");
     // A timestamp jump of minutes is handled the same way.
     let mut r = rec(RecorderConfig::default());
     let mut out = Vec::new();
     r.push(vframe(&vp8(true, 10), 0), t0(), &mut out);
-    r.push(
-        vframe(&vp8(true, 10), 90_000 * 600),
-        t0() + Duration::from_millis(33),
-        &mut out,
-    );
+    r.push(vframe(&vp8(true, 10), 90_000 * 600), t0() + Duration::from_millis(33), &mut out);
     assert!(
-        out.iter()
-            .any(|o| matches!(o, Output::SessionStarted { session_id, .. } if session_id == "s-2")),
+        out.iter().any(|o| matches!(o, Output::SessionStarted { session_id, .. } if session_id == "s-2")),
         "{out:?}"
     );
 }
@@ -462,12 +348,8 @@ fn malformed_frames_and_absurd_timestamps_never_panic() {
         vec![0],
         vec![0, 0, 1],
         vec![0, 0, 0, 1, 0x65],
-        vec![
-            0, 0, 0, 1, 0x67, 0x42, 0, 0, 0, 1, 0x68, 0, 0, 0, 1, 0x65, 1,
-        ],
-        vec![
-            0, 0, 0, 1, 0x40, 1, 0, 0, 1, 0x42, 1, 0, 0, 1, 0x44, 1, 0, 0, 1, 0x26, 1,
-        ],
+        vec![0, 0, 0, 1, 0x67, 0x42, 0, 0, 0, 1, 0x68, 0, 0, 0, 1, 0x65, 1],
+        vec![0, 0, 0, 1, 0x40, 1, 0, 0, 1, 0x42, 1, 0, 0, 1, 0x44, 1, 0, 0, 1, 0x26, 1],
         vp8(true, 0),
         vp8(true, 3)[..5].to_vec(),
         vec![0x12, 0, 0x0a, 0x05, 0, 0, 0, 0x42, 0xff],
@@ -475,44 +357,20 @@ fn malformed_frames_and_absurd_timestamps_never_panic() {
         vec![0xff; 64],
     ];
     let rtps = [0, 1, u64::MAX, u64::MAX / 2, 3000, 2, i64::MAX as u64 + 5];
-    for codec in [
-        Codec::H264,
-        Codec::H265,
-        Codec::Vp8,
-        Codec::Vp9,
-        Codec::Av1,
-        Codec::Opus,
-    ] {
-        let kind = if codec == Codec::Opus {
-            TrackKind::Audio
-        } else {
-            TrackKind::Video
-        };
-        let mut r = rec(RecorderConfig {
-            segment_target: Duration::ZERO,
-            max_recording_seconds: 1,
-        });
+    for codec in [Codec::H264, Codec::H265, Codec::Vp8, Codec::Vp9, Codec::Av1, Codec::Opus] {
+        let kind = if codec == Codec::Opus { TrackKind::Audio } else { TrackKind::Video };
+        let mut r = rec(RecorderConfig { segment_target: Duration::ZERO, max_recording_seconds: 1 });
         let mut out = Vec::new();
         let mut n = 0u64;
         for b in &blobs {
             for &rtp in &rtps {
                 for clock in [0, 1, 90_000, u32::MAX] {
                     n += 1;
-                    let f = Frame {
-                        kind,
-                        codec,
-                        rtp_time: rtp,
-                        clock_rate: clock,
-                        keyframe: n.is_multiple_of(2),
-                        data: b,
-                    };
+                    let f =
+                        Frame { kind, codec, rtp_time: rtp, clock_rate: clock, keyframe: n.is_multiple_of(2), data: b };
                     r.push(f, t0() + Duration::from_millis(n * 7), &mut out);
                     // Also a valid keyframe now and then so tracks exist.
-                    r.push(
-                        vframe(&vp8(true, 5), rtp),
-                        t0() + Duration::from_millis(n * 7),
-                        &mut out,
-                    );
+                    r.push(vframe(&vp8(true, 5), rtp), t0() + Duration::from_millis(n * 7), &mut out);
                 }
             }
             r.publisher_restarted(t0() + Duration::from_millis(n * 7), &mut out);
@@ -530,20 +388,12 @@ fn extended_timestamps_across_the_32_bit_wrap_stay_exact() {
     // The node unwraps RTP timestamps; the recorder must cope with values past 2^32.
     let mut rtp = (1u64 << 32) - 90_000;
     for i in 0..90u64 {
-        r.push(
-            vframe(&vp8(i % 30 == 0, 20), rtp),
-            t0() + Duration::from_micros(i * 33_333),
-            &mut out,
-        );
+        r.push(vframe(&vp8(i % 30 == 0, 20), rtp), t0() + Duration::from_micros(i * 33_333), &mut out);
         rtp += 3000;
     }
     r.finish(t0() + Duration::from_secs(3), &mut out);
     let segs = segments(&out, TrackKind::Video);
-    let all: Vec<u32> = segs
-        .iter()
-        .flat_map(|(_, s)| trun(s))
-        .map(|x| x.0)
-        .collect();
+    let all: Vec<u32> = segs.iter().flat_map(|(_, s)| trun(s)).map(|x| x.0).collect();
     assert_eq!(all.len(), 90);
     assert!(all.iter().all(|d| *d == 3000), "{all:?}");
     assert_eq!(tfdt(&segs[1].1), 180_000);

@@ -52,26 +52,18 @@ pub fn canonical_codec_name(name: &str) -> Option<String> {
 
 /// Static payload types that may appear in an m= line without an rtpmap
 /// (the set the WebRTC library knows): `(pt, name, clock_rate)`.
-const STATIC_PTS: [(u8, &str, u32); 4] = [
-    (0, "PCMU", 8000),
-    (8, "PCMA", 8000),
-    (9, "G722", 8000),
-    (13, "CN", 8000),
-];
+const STATIC_PTS: [(u8, &str, u32); 4] = [(0, "PCMU", 8000), (8, "PCMA", 8000), (9, "G722", 8000), (13, "CN", 8000)];
 
 /// The codec implied by a static payload type used without an rtpmap.
 pub(crate) fn static_codec(pt: u8) -> Option<CodecDesc> {
-    STATIC_PTS
-        .iter()
-        .find(|(p, _, _)| *p == pt)
-        .map(|&(pt, name, clock_rate)| CodecDesc {
-            pt,
-            name: name.to_string(),
-            clock_rate,
-            channels: None,
-            fmtp: None,
-            rtx_apt: None,
-        })
+    STATIC_PTS.iter().find(|(p, _, _)| *p == pt).map(|&(pt, name, clock_rate)| CodecDesc {
+        pt,
+        name: name.to_string(),
+        clock_rate,
+        channels: None,
+        fmtp: None,
+        rtx_apt: None,
+    })
 }
 
 /// Parses a payload type token: decimal, 0–127.
@@ -91,22 +83,13 @@ pub(crate) struct RtpMap {
     pub channels: Option<u8>,
 }
 
-const RTPMAP_FORM: &str = "`a=rtpmap:<payload type> <encoding>/<clock rate>[/<channels>]`, e.g. `a=rtpmap:111 opus/48000/2`";
+const RTPMAP_FORM: &str =
+    "`a=rtpmap:<payload type> <encoding>/<clock rate>[/<channels>]`, e.g. `a=rtpmap:111 opus/48000/2`";
 
 /// Parses the value after `a=rtpmap:`.
 pub(crate) fn parse_rtpmap(no: usize, value: &str) -> Result<RtpMap, SdpError> {
-    let bad = |why: &str| {
-        SdpError::at(
-            no,
-            format!(
-                "{why} in `a=rtpmap:{}`; expected {RTPMAP_FORM}",
-                snippet(value)
-            ),
-        )
-    };
-    let (pt_s, enc) = value
-        .split_once(' ')
-        .ok_or_else(|| bad("missing encoding"))?;
+    let bad = |why: &str| SdpError::at(no, format!("{why} in `a=rtpmap:{}`; expected {RTPMAP_FORM}", snippet(value)));
+    let (pt_s, enc) = value.split_once(' ').ok_or_else(|| bad("missing encoding"))?;
     let pt = parse_pt(pt_s).ok_or_else(|| bad("payload type must be a number 0-127"))?;
     let enc = enc.trim_start_matches(' ');
     let mut parts = enc.split('/');
@@ -130,12 +113,7 @@ pub(crate) fn parse_rtpmap(no: usize, value: &str) -> Result<RtpMap, SdpError> {
     if parts.next().is_some() {
         return Err(bad("too many `/` fields"));
     }
-    Ok(RtpMap {
-        pt,
-        name: name.to_string(),
-        clock_rate,
-        channels,
-    })
+    Ok(RtpMap { pt, name: name.to_string(), clock_rate, channels })
 }
 
 fn parse_decimal_u32(s: &str) -> Option<u32> {
@@ -231,10 +209,7 @@ mod tests {
         assert_eq!(static_codec(0).unwrap().name, "PCMU");
         assert_eq!(static_codec(8).unwrap().name, "PCMA");
         let g722 = static_codec(9).unwrap();
-        assert_eq!(
-            (g722.name.as_str(), g722.clock_rate, g722.channels),
-            ("G722", 8000, None)
-        );
+        assert_eq!((g722.name.as_str(), g722.clock_rate, g722.channels), ("G722", 8000, None));
         assert_eq!(static_codec(13).unwrap().name, "CN");
         assert!(static_codec(18).is_none());
         assert!(static_codec(96).is_none());
@@ -245,17 +220,7 @@ mod tests {
         assert_eq!(parse_pt("0"), Some(0));
         assert_eq!(parse_pt("127"), Some(127));
         assert_eq!(parse_pt("096"), Some(96));
-        for bad in [
-            "128",
-            "255",
-            "256",
-            "-1",
-            "+1",
-            "",
-            "1a",
-            "99999999999999999999",
-            "٣",
-        ] {
+        for bad in ["128", "255", "256", "-1", "+1", "", "1a", "99999999999999999999", "٣"] {
             assert_eq!(parse_pt(bad), None, "{bad}");
         }
     }
@@ -264,34 +229,15 @@ mod tests {
     fn rtpmap_ok() {
         assert_eq!(
             parse_rtpmap(1, "111 opus/48000/2").unwrap(),
-            RtpMap {
-                pt: 111,
-                name: "opus".into(),
-                clock_rate: 48000,
-                channels: Some(2)
-            }
+            RtpMap { pt: 111, name: "opus".into(), clock_rate: 48000, channels: Some(2) }
         );
         assert_eq!(
             parse_rtpmap(1, "96 VP8/90000").unwrap(),
-            RtpMap {
-                pt: 96,
-                name: "VP8".into(),
-                clock_rate: 90000,
-                channels: None
-            }
+            RtpMap { pt: 96, name: "VP8".into(), clock_rate: 90000, channels: None }
         );
-        assert_eq!(
-            parse_rtpmap(1, "126 telephone-event/8000").unwrap().name,
-            "telephone-event"
-        );
-        assert_eq!(
-            parse_rtpmap(1, "35 flexfec-03/90000").unwrap().name,
-            "flexfec-03"
-        );
-        assert_eq!(
-            parse_rtpmap(1, "100 X/4294967295").unwrap().clock_rate,
-            u32::MAX
-        );
+        assert_eq!(parse_rtpmap(1, "126 telephone-event/8000").unwrap().name, "telephone-event");
+        assert_eq!(parse_rtpmap(1, "35 flexfec-03/90000").unwrap().name, "flexfec-03");
+        assert_eq!(parse_rtpmap(1, "100 X/4294967295").unwrap().clock_rate, u32::MAX);
     }
 
     #[test]
@@ -324,15 +270,9 @@ mod tests {
     #[test]
     fn fmtp_ok() {
         let f = parse_fmtp(1, "97 apt=96").unwrap();
-        assert_eq!(
-            (f.pt, f.params.as_deref(), f.apt),
-            (97, Some("apt=96"), Some(96))
-        );
+        assert_eq!((f.pt, f.params.as_deref(), f.apt), (97, Some("apt=96"), Some(96)));
         let f = parse_fmtp(1, "111 minptime=10;useinbandfec=1").unwrap();
-        assert_eq!(
-            (f.params.as_deref(), f.apt),
-            (Some("minptime=10;useinbandfec=1"), None)
-        );
+        assert_eq!((f.params.as_deref(), f.apt), (Some("minptime=10;useinbandfec=1"), None));
         let f = parse_fmtp(1, "102 level-asymmetry-allowed=1; APT = 101 ;x").unwrap();
         assert_eq!(f.apt, Some(101));
         let f = parse_fmtp(1, "63 111/111").unwrap();
@@ -343,24 +283,9 @@ mod tests {
 
     #[test]
     fn fmtp_bad() {
-        assert!(
-            parse_fmtp(2, "x apt=96")
-                .unwrap_err()
-                .message()
-                .contains("payload type")
-        );
-        assert!(
-            parse_fmtp(2, "300 apt=96")
-                .unwrap_err()
-                .message()
-                .contains("payload type")
-        );
-        assert!(
-            parse_fmtp(2, "")
-                .unwrap_err()
-                .message()
-                .contains("payload type")
-        );
+        assert!(parse_fmtp(2, "x apt=96").unwrap_err().message().contains("payload type"));
+        assert!(parse_fmtp(2, "300 apt=96").unwrap_err().message().contains("payload type"));
+        assert!(parse_fmtp(2, "").unwrap_err().message().contains("payload type"));
         let e = parse_fmtp(2, "97 apt=abc").unwrap_err();
         assert!(e.message().contains("apt=abc"), "{e}");
         assert!(parse_fmtp(2, "97 apt=999").is_err());

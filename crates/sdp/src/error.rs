@@ -15,18 +15,12 @@ pub struct SdpError {
 impl SdpError {
     /// An error tied to a 1-based line number.
     pub(crate) fn at(line: usize, message: impl Into<String>) -> Self {
-        SdpError {
-            line: Some(line),
-            message: message.into(),
-        }
+        SdpError { line: Some(line), message: message.into() }
     }
 
     /// An error about the document as a whole.
     pub(crate) fn whole(message: impl Into<String>) -> Self {
-        SdpError {
-            line: None,
-            message: message.into(),
-        }
+        SdpError { line: None, message: message.into() }
     }
 
     /// The 1-based line the error is about, if it is about one line.

@@ -65,21 +65,11 @@ impl SdpFrag {
             match name {
                 "ice-ufrag" => {
                     let v = check_credential(l.no, name, value)?;
-                    if in_media {
-                        &mut media_ufrag
-                    } else {
-                        &mut out.ice_ufrag
-                    }
-                    .get_or_insert(v);
+                    if in_media { &mut media_ufrag } else { &mut out.ice_ufrag }.get_or_insert(v);
                 }
                 "ice-pwd" => {
                     let v = check_credential(l.no, name, value)?;
-                    if in_media {
-                        &mut media_pwd
-                    } else {
-                        &mut out.ice_pwd
-                    }
-                    .get_or_insert(v);
+                    if in_media { &mut media_pwd } else { &mut out.ice_pwd }.get_or_insert(v);
                 }
                 "mid" => {
                     let v = value.unwrap_or("");
@@ -106,13 +96,10 @@ impl SdpFrag {
                 }
                 "candidate" => {
                     check_candidate(l.no, l.value)?;
-                    cur.get_or_insert_with(FragSection::default)
-                        .candidates
-                        .push(l.value.to_string());
+                    cur.get_or_insert_with(FragSection::default).candidates.push(l.value.to_string());
                 }
                 "end-of-candidates" => {
-                    cur.get_or_insert_with(FragSection::default)
-                        .end_of_candidates = true;
+                    cur.get_or_insert_with(FragSection::default).end_of_candidates = true;
                 }
                 _ => {}
             }
@@ -129,27 +116,17 @@ impl SdpFrag {
 
     /// All candidates with the mid of their section, in order.
     pub fn candidates(&self) -> impl Iterator<Item = (Option<&str>, &str)> {
-        self.sections.iter().flat_map(|s| {
-            s.candidates
-                .iter()
-                .map(move |c| (s.mid.as_deref(), c.as_str()))
-        })
+        self.sections.iter().flat_map(|s| s.candidates.iter().map(move |c| (s.mid.as_deref(), c.as_str())))
     }
 }
 
 /// Closes the current section (if any) and opens a new, empty one.
-fn start_section(
-    sections: &mut Vec<FragSection>,
-    cur: &mut Option<FragSection>,
-    no: usize,
-) -> Result<(), SdpError> {
+fn start_section(sections: &mut Vec<FragSection>, cur: &mut Option<FragSection>, no: usize) -> Result<(), SdpError> {
     sections.extend(cur.take());
     if sections.len() >= MAX_MEDIA_SECTIONS {
         return Err(SdpError::at(
             no,
-            format!(
-                "too many sections: at most {MAX_MEDIA_SECTIONS} (m= lines or a=mid groups) are accepted"
-            ),
+            format!("too many sections: at most {MAX_MEDIA_SECTIONS} (m= lines or a=mid groups) are accepted"),
         ));
     }
     *cur = Some(FragSection::default());

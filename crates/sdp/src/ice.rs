@@ -2,7 +2,8 @@
 
 use crate::error::{SdpError, snippet};
 
-const CANDIDATE_FORM: &str = "`a=candidate:<foundation> <component> <transport> <priority> <address> <port> typ <host|srflx|prflx|relay> [...]`";
+const CANDIDATE_FORM: &str =
+    "`a=candidate:<foundation> <component> <transport> <priority> <address> <port> typ <host|srflx|prflx|relay> [...]`";
 
 /// Longest accepted ufrag / pwd (RFC 8839 allows 256 chars).
 const MAX_CREDENTIAL_LEN: usize = 256;
@@ -11,89 +12,41 @@ const MAX_CREDENTIAL_LEN: usize = 256;
 /// `candidate:`). Field rules follow RFC 8839 section 5.1.
 pub(crate) fn check_candidate(no: usize, value: &str) -> Result<(), SdpError> {
     let bad = |why: String| {
-        SdpError::at(
-            no,
-            format!(
-                "malformed candidate `a={}`: {why}; expected {CANDIDATE_FORM}",
-                snippet(value)
-            ),
-        )
+        SdpError::at(no, format!("malformed candidate `a={}`: {why}; expected {CANDIDATE_FORM}", snippet(value)))
     };
-    let rest = value.strip_prefix("candidate:").ok_or_else(|| {
-        bad("the attribute must be `candidate:` (lower-case, followed by a colon)".into())
-    })?;
-    let f: Vec<&str> = if rest.is_empty() {
-        Vec::new()
-    } else {
-        rest.split(' ').collect()
-    };
+    let rest = value
+        .strip_prefix("candidate:")
+        .ok_or_else(|| bad("the attribute must be `candidate:` (lower-case, followed by a colon)".into()))?;
+    let f: Vec<&str> = if rest.is_empty() { Vec::new() } else { rest.split(' ').collect() };
     if f.iter().any(|x| x.is_empty()) {
         return Err(bad("fields must be separated by single spaces".into()));
     }
-    let [
-        foundation,
-        component,
-        transport,
-        priority,
-        address,
-        port,
-        typ,
-        kind,
-        ..,
-    ] = f.as_slice()
-    else {
-        return Err(bad(format!(
-            "needs at least 8 space-separated fields, found {}",
-            f.len()
-        )));
+    let [foundation, component, transport, priority, address, port, typ, kind, ..] = f.as_slice() else {
+        return Err(bad(format!("needs at least 8 space-separated fields, found {}", f.len())));
     };
     if foundation.len() > 32 || !foundation.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(bad(format!(
-            "foundation `{}` must be 1-32 visible ASCII characters",
-            snippet(foundation)
-        )));
+        return Err(bad(format!("foundation `{}` must be 1-32 visible ASCII characters", snippet(foundation))));
     }
     if !matches!(digits_u32(component), Some(1..=256)) {
-        return Err(bad(format!(
-            "component `{}` must be a number 1-256",
-            snippet(component)
-        )));
+        return Err(bad(format!("component `{}` must be a number 1-256", snippet(component))));
     }
     if !transport.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(bad(format!(
-            "transport `{}` must be a word such as `udp` or `tcp`",
-            snippet(transport)
-        )));
+        return Err(bad(format!("transport `{}` must be a word such as `udp` or `tcp`", snippet(transport))));
     }
     if digits_u32(priority).is_none() {
-        return Err(bad(format!(
-            "priority `{}` must be a number 0-4294967295",
-            snippet(priority)
-        )));
+        return Err(bad(format!("priority `{}` must be a number 0-4294967295", snippet(priority))));
     }
     if !address.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(bad(format!(
-            "address `{}` must be an IP address or host name",
-            snippet(address)
-        )));
+        return Err(bad(format!("address `{}` must be an IP address or host name", snippet(address))));
     }
     if !matches!(digits_u32(port), Some(0..=65535)) {
-        return Err(bad(format!(
-            "port `{}` must be a number 0-65535",
-            snippet(port)
-        )));
+        return Err(bad(format!("port `{}` must be a number 0-65535", snippet(port))));
     }
     if *typ != "typ" {
-        return Err(bad(format!(
-            "the 7th field must be the word `typ`, got `{}`",
-            snippet(typ)
-        )));
+        return Err(bad(format!("the 7th field must be the word `typ`, got `{}`", snippet(typ))));
     }
     if !matches!(*kind, "host" | "srflx" | "prflx" | "relay") {
-        return Err(bad(format!(
-            "candidate type `{}` must be host, srflx, prflx or relay",
-            snippet(kind)
-        )));
+        return Err(bad(format!("candidate type `{}` must be host, srflx, prflx or relay", snippet(kind))));
     }
     Ok(())
 }
@@ -106,25 +59,15 @@ fn digits_u32(s: &str) -> Option<u32> {
 }
 
 /// Checks an `a=ice-ufrag` / `a=ice-pwd` value and returns it owned.
-pub(crate) fn check_credential(
-    no: usize,
-    attr: &str,
-    value: Option<&str>,
-) -> Result<String, SdpError> {
+pub(crate) fn check_credential(no: usize, attr: &str, value: Option<&str>) -> Result<String, SdpError> {
     let v = value.unwrap_or("");
     if v.is_empty() {
-        return Err(SdpError::at(
-            no,
-            format!("`a={attr}` has no value; expected `a={attr}:<value>`"),
-        ));
+        return Err(SdpError::at(no, format!("`a={attr}` has no value; expected `a={attr}:<value>`")));
     }
     if v.len() > MAX_CREDENTIAL_LEN || !v.chars().all(|c| c.is_ascii_graphic()) {
         return Err(SdpError::at(
             no,
-            format!(
-                "`a={attr}:{}` must be 1-{MAX_CREDENTIAL_LEN} visible ASCII characters without spaces",
-                snippet(v)
-            ),
+            format!("`a={attr}:{}` must be 1-{MAX_CREDENTIAL_LEN} visible ASCII characters without spaces", snippet(v)),
         ));
     }
     Ok(v.to_string())
@@ -152,91 +95,42 @@ mod tests {
     fn bad_candidates() {
         for (c, needle) in [
             ("candidate", "must be `candidate:`"),
-            (
-                "Candidate:1 1 udp 1 1.2.3.4 5 typ host",
-                "must be `candidate:`",
-            ),
+            ("Candidate:1 1 udp 1 1.2.3.4 5 typ host", "must be `candidate:`"),
             ("candidate:", "at least 8"),
-            (
-                "candidate:1 1 udp 2122260223 192.168.0.196 46243 typ",
-                "found 7",
-            ),
-            (
-                "candidate:1 1 udp 2122260223 192.168.0.196 46243",
-                "found 6",
-            ),
-            (
-                "candidate:1  1 udp 2122260223 192.168.0.196 46243 typ host",
-                "single spaces",
-            ),
-            (
-                "candidate:1 x udp 2122260223 192.168.0.196 46243 typ host",
-                "component",
-            ),
-            (
-                "candidate:1 0 udp 2122260223 192.168.0.196 46243 typ host",
-                "component",
-            ),
-            (
-                "candidate:1 99999999999999999999 udp 1 1.2.3.4 5 typ host",
-                "component",
-            ),
-            (
-                "candidate:1 1 udp 4294967296 192.168.0.196 46243 typ host",
-                "priority",
-            ),
-            (
-                "candidate:1 1 udp -5 192.168.0.196 46243 typ host",
-                "priority",
-            ),
+            ("candidate:1 1 udp 2122260223 192.168.0.196 46243 typ", "found 7"),
+            ("candidate:1 1 udp 2122260223 192.168.0.196 46243", "found 6"),
+            ("candidate:1  1 udp 2122260223 192.168.0.196 46243 typ host", "single spaces"),
+            ("candidate:1 x udp 2122260223 192.168.0.196 46243 typ host", "component"),
+            ("candidate:1 0 udp 2122260223 192.168.0.196 46243 typ host", "component"),
+            ("candidate:1 99999999999999999999 udp 1 1.2.3.4 5 typ host", "component"),
+            ("candidate:1 1 udp 4294967296 192.168.0.196 46243 typ host", "priority"),
+            ("candidate:1 1 udp -5 192.168.0.196 46243 typ host", "priority"),
             ("candidate:1 1 udp 1 192.168.0.196 65536 typ host", "port"),
             ("candidate:1 1 udp 1 192.168.0.196 port typ host", "port"),
             ("candidate:1 1 udp 1 192.168.0.196 5 type host", "`typ`"),
-            (
-                "candidate:1 1 udp 1 192.168.0.196 5 typ hots",
-                "candidate type",
-            ),
+            ("candidate:1 1 udp 1 192.168.0.196 5 typ hots", "candidate type"),
             ("candidate:1 1 ud/p 1 192.168.0.196 5 typ host", "transport"),
             ("candidate:1 1 udp 1 ádress 5 typ host", "address"),
             ("candidate:ü 1 udp 1 1.2.3.4 5 typ host", "foundation"),
-            (
-                "candidate:123456789012345678901234567890123 1 udp 1 1.2.3.4 5 typ host",
-                "foundation",
-            ),
+            ("candidate:123456789012345678901234567890123 1 udp 1 1.2.3.4 5 typ host", "foundation"),
         ] {
             let e = check_candidate(4, c).unwrap_err();
             assert_eq!(e.line(), Some(4));
             assert!(e.message().contains(needle), "{c}: {e}");
-            assert!(
-                e.message().contains("expected `a=candidate:<foundation>"),
-                "{e}"
-            );
+            assert!(e.message().contains("expected `a=candidate:<foundation>"), "{e}");
         }
     }
 
     #[test]
     fn credentials() {
-        assert_eq!(
-            check_credential(1, "ice-ufrag", Some("EsAw")).unwrap(),
-            "EsAw"
-        );
+        assert_eq!(check_credential(1, "ice-ufrag", Some("EsAw")).unwrap(), "EsAw");
         assert_eq!(
             check_credential(1, "ice-pwd", Some("bP+XJMM09aR8AiX1jdukzR6Y/x")).unwrap(),
             "bP+XJMM09aR8AiX1jdukzR6Y/x"
         );
-        assert!(
-            check_credential(1, "ice-ufrag", None)
-                .unwrap_err()
-                .message()
-                .contains("no value")
-        );
+        assert!(check_credential(1, "ice-ufrag", None).unwrap_err().message().contains("no value"));
         assert!(check_credential(1, "ice-ufrag", Some("")).is_err());
-        assert!(
-            check_credential(1, "ice-pwd", Some("a b"))
-                .unwrap_err()
-                .message()
-                .contains("without spaces")
-        );
+        assert!(check_credential(1, "ice-pwd", Some("a b")).unwrap_err().message().contains("without spaces"));
         assert!(check_credential(1, "ice-pwd", Some("pässwörd")).is_err());
         assert!(check_credential(1, "ice-pwd", Some(&"x".repeat(257))).is_err());
         assert!(check_credential(1, "ice-pwd", Some(&"x".repeat(256))).is_ok());

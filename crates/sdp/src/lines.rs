@@ -28,10 +28,7 @@ pub(crate) struct Line<'a> {
 /// line at all (only whitespace); callers turn that into their own message.
 pub(crate) fn split_lines(input: &str) -> Result<Vec<Line<'_>>, SdpError> {
     if input.starts_with('\u{feff}') {
-        return Err(SdpError::at(
-            1,
-            "input starts with a byte-order mark (U+FEFF); send plain UTF-8 without a BOM",
-        ));
+        return Err(SdpError::at(1, "input starts with a byte-order mark (U+FEFF); send plain UTF-8 without a BOM"));
     }
     let mut out = Vec::new();
     let mut pending_blank: Option<usize> = None;
@@ -69,38 +66,21 @@ fn parse_line(no: usize, text: &str) -> Result<Line<'_>, SdpError> {
         let what = if c == '\r' {
             "a stray carriage return (\\r) inside the line; end lines with CRLF or LF".to_string()
         } else {
-            format!(
-                "control character U+{:04X}; SDP lines are plain text",
-                c as u32
-            )
+            format!("control character U+{:04X}; SDP lines are plain text", c as u32)
         };
         return Err(SdpError::at(no, format!("line contains {what}")));
     }
     let bytes = text.as_bytes();
     let (Some(&t), Some(&b'=')) = (bytes.first(), bytes.get(1)) else {
-        let hint = if text.starts_with([' ', '\t']) {
-            " (leading whitespace is not allowed)"
-        } else {
-            ""
-        };
-        return Err(SdpError::at(
-            no,
-            format!("expected `<letter>=<value>`, got `{}`{hint}", snippet(text)),
-        ));
+        let hint = if text.starts_with([' ', '\t']) { " (leading whitespace is not allowed)" } else { "" };
+        return Err(SdpError::at(no, format!("expected `<letter>=<value>`, got `{}`{hint}", snippet(text))));
     };
     let kind = char::from(t);
     if !t.is_ascii_alphabetic() {
-        return Err(SdpError::at(
-            no,
-            format!("expected `<letter>=<value>`, got `{}`", snippet(text)),
-        ));
+        return Err(SdpError::at(no, format!("expected `<letter>=<value>`, got `{}`", snippet(text))));
     }
     if !KNOWN_TYPES.contains(kind) {
-        let hint = if t.is_ascii_uppercase() {
-            " (line types are lower-case)"
-        } else {
-            ""
-        };
+        let hint = if t.is_ascii_uppercase() { " (line types are lower-case)" } else { "" };
         return Err(SdpError::at(
             no,
             format!(
@@ -110,23 +90,14 @@ fn parse_line(no: usize, text: &str) -> Result<Line<'_>, SdpError> {
     }
     // The first two bytes are ASCII, so byte 2 is a char boundary.
     let value = text.get(2..).unwrap_or("");
-    Ok(Line {
-        no,
-        kind,
-        value,
-        text,
-    })
+    Ok(Line { no, kind, value, text })
 }
 
 /// Splits `value` on single spaces; `None` if two spaces are adjacent or the
 /// value starts with a space (an empty field).
 pub(crate) fn fields(value: &str) -> Option<Vec<&str>> {
     let v: Vec<&str> = value.split(' ').collect();
-    if v.iter().any(|f| f.is_empty()) {
-        None
-    } else {
-        Some(v)
-    }
+    if v.iter().any(|f| f.is_empty()) { None } else { Some(v) }
 }
 
 /// Splits an `a=` value into attribute name and optional value (after `:`).
@@ -142,11 +113,7 @@ mod tests {
     use super::*;
 
     fn kinds(input: &str) -> Vec<(usize, char, String)> {
-        split_lines(input)
-            .unwrap()
-            .into_iter()
-            .map(|l| (l.no, l.kind, l.value.to_string()))
-            .collect()
+        split_lines(input).unwrap().into_iter().map(|l| (l.no, l.kind, l.value.to_string())).collect()
     }
 
     #[test]
@@ -213,10 +180,7 @@ mod tests {
 
     #[test]
     fn empty_value_and_unicode_value() {
-        assert_eq!(
-            kinds("s=\ni=Ünïcødé ✓"),
-            vec![(1, 's', String::new()), (2, 'i', "Ünïcødé ✓".into())]
-        );
+        assert_eq!(kinds("s=\ni=Ünïcødé ✓"), vec![(1, 's', String::new()), (2, 'i', "Ünïcødé ✓".into())]);
     }
 
     #[test]

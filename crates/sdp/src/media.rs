@@ -110,12 +110,7 @@ mod tests {
 
     #[test]
     fn directions_round_trip() {
-        for d in [
-            Direction::SendRecv,
-            Direction::SendOnly,
-            Direction::RecvOnly,
-            Direction::Inactive,
-        ] {
+        for d in [Direction::SendRecv, Direction::SendOnly, Direction::RecvOnly, Direction::Inactive] {
             assert_eq!(Direction::from_sdp(d.as_str()), Some(d));
             assert_eq!(d.to_string(), d.as_str());
         }

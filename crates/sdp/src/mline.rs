@@ -30,17 +30,8 @@ pub(crate) struct MLine<'a> {
 const MLINE_FORM: &str = "`m=<media> <port> <proto> <fmt...>`";
 
 /// Parses an m= line of an offer. `text` is the whole line, for messages.
-pub(crate) fn parse_mline<'a>(
-    no: usize,
-    value: &'a str,
-    text: &str,
-) -> Result<MLine<'a>, SdpError> {
-    let form_err = || {
-        SdpError::at(
-            no,
-            format!("expected {MLINE_FORM}, got `{}`", snippet(text)),
-        )
-    };
+pub(crate) fn parse_mline<'a>(no: usize, value: &'a str, text: &str) -> Result<MLine<'a>, SdpError> {
+    let form_err = || SdpError::at(no, format!("expected {MLINE_FORM}, got `{}`", snippet(text)));
     let f = fields(value).ok_or_else(form_err)?;
     let [media, port, proto, fmts @ ..] = f.as_slice() else {
         return Err(form_err());
@@ -49,17 +40,10 @@ pub(crate) fn parse_mline<'a>(
         return Err(form_err());
     }
     let kind = MediaKind::from_sdp(media);
-    if kind.is_none()
-        && !media
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-    {
+    if kind.is_none() && !media.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
         return Err(SdpError::at(
             no,
-            format!(
-                "bad media type `{}` in m= line; expected audio, video or application",
-                snippet(media)
-            ),
+            format!("bad media type `{}` in m= line; expected audio, video or application", snippet(media)),
         ));
     }
     let port_zero = parse_port(port).ok_or_else(|| {
@@ -77,13 +61,7 @@ pub(crate) fn parse_mline<'a>(
         let mut seen = [false; 128];
         for fmt in fmts {
             let pt = parse_pt(fmt).ok_or_else(|| {
-                SdpError::at(
-                    no,
-                    format!(
-                        "payload type `{}` in m= line must be a number 0-127",
-                        snippet(fmt)
-                    ),
-                )
+                SdpError::at(no, format!("payload type `{}` in m= line must be a number 0-127", snippet(fmt)))
             })?;
             if let Some(s) = seen.get_mut(usize::from(pt))
                 && !*s
@@ -93,13 +71,7 @@ pub(crate) fn parse_mline<'a>(
             }
         }
     }
-    Ok(MLine {
-        media,
-        kind,
-        port_zero,
-        transport,
-        pts,
-    })
+    Ok(MLine { media, kind, port_zero, transport, pts })
 }
 
 /// `<port>` or `<port>/<count>`; returns the port.
@@ -120,12 +92,7 @@ fn parse_port(s: &str) -> Option<u16> {
     num(port)
 }
 
-fn parse_proto(
-    no: usize,
-    kind: Option<MediaKind>,
-    media: &str,
-    proto: &str,
-) -> Result<Transport, SdpError> {
+fn parse_proto(no: usize, kind: Option<MediaKind>, media: &str, proto: &str) -> Result<Transport, SdpError> {
     let transport = match proto {
         "UDP/TLS/RTP/SAVPF" => Some(Transport::Rtp),
         "UDP/DTLS/SCTP" | "DTLS/SCTP" => Some(Transport::Sctp),
@@ -168,9 +135,7 @@ mod tests {
     }
 
     fn err(v: &str) -> String {
-        parse_mline(3, v, &format!("m={v}"))
-            .unwrap_err()
-            .to_string()
+        parse_mline(3, v, &format!("m={v}")).unwrap_err().to_string()
     }
 
     #[test]
@@ -182,14 +147,8 @@ mod tests {
         let m = ok("audio 0 UDP/TLS/RTP/SAVPF 111");
         assert!(m.port_zero);
         let m = ok("application 9 UDP/DTLS/SCTP webrtc-datachannel");
-        assert_eq!(
-            (m.kind, m.transport, m.pts.len()),
-            (Some(MediaKind::Application), Transport::Sctp, 0)
-        );
-        assert_eq!(
-            ok("application 5000 DTLS/SCTP 5000").transport,
-            Transport::Sctp
-        );
+        assert_eq!((m.kind, m.transport, m.pts.len()), (Some(MediaKind::Application), Transport::Sctp, 0));
+        assert_eq!(ok("application 5000 DTLS/SCTP 5000").transport, Transport::Sctp);
         assert_eq!(ok("text 9 UDP/TLS/RTP/SAVPF 98").kind, None);
         assert_eq!(ok("audio 9/2 UDP/TLS/RTP/SAVPF 111").pts, vec![111]);
         assert_eq!(ok("audio 65535 UDP/TLS/RTP/SAVPF 111").pts, vec![111]);
@@ -197,10 +156,7 @@ mod tests {
 
     #[test]
     fn bad_lines() {
-        assert_eq!(
-            err("video"),
-            "line 3: expected `m=<media> <port> <proto> <fmt...>`, got `m=video`"
-        );
+        assert_eq!(err("video"), "line 3: expected `m=<media> <port> <proto> <fmt...>`, got `m=video`");
         for (v, needle) in [
             ("video 9", "expected `m=<media>"),
             ("video 9 UDP/TLS/RTP/SAVPF", "expected `m=<media>"),
@@ -209,18 +165,12 @@ mod tests {
             ("video x UDP/TLS/RTP/SAVPF 96", "bad port"),
             ("video -1 UDP/TLS/RTP/SAVPF 96", "bad port"),
             ("video 65536 UDP/TLS/RTP/SAVPF 96", "bad port"),
-            (
-                "video 99999999999999999999999 UDP/TLS/RTP/SAVPF 96",
-                "bad port",
-            ),
+            ("video 99999999999999999999999 UDP/TLS/RTP/SAVPF 96", "bad port"),
             ("video 9/0 UDP/TLS/RTP/SAVPF 96", "bad port"),
             ("video 9/ UDP/TLS/RTP/SAVPF 96", "bad port"),
             ("video 9 RTP/AVP 96", "needs `UDP/TLS/RTP/SAVPF`"),
             ("video 9 udp/tls/rtp/savpf 96", "needs `UDP/TLS/RTP/SAVPF`"),
-            (
-                "audio 9 UDP/DTLS/SCTP webrtc-datachannel",
-                "needs `UDP/TLS/RTP/SAVPF`",
-            ),
+            ("audio 9 UDP/DTLS/SCTP webrtc-datachannel", "needs `UDP/TLS/RTP/SAVPF`"),
             ("application 9 UDP/TLS/RTP/SAVPF 96", "need `UDP/DTLS/SCTP`"),
             ("text 9 FOO 1", "unknown transport"),
             ("vidéo 9 UDP/TLS/RTP/SAVPF 96", "bad media type"),

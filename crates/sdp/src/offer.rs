@@ -51,10 +51,7 @@ impl OfferInfo {
                         format!("too many m= sections: at most {MAX_MEDIA_SECTIONS} are accepted"),
                     ));
                 }
-                builders.push(SectionBuilder::new(
-                    l.no,
-                    parse_mline(l.no, l.value, l.text)?,
-                ));
+                builders.push(SectionBuilder::new(l.no, parse_mline(l.no, l.value, l.text)?));
             } else if let Some(b) = builders.last_mut() {
                 b.line(l)?;
             } else {
@@ -97,15 +94,8 @@ impl OfferInfo {
                 other_types.join("`, `")
             )));
         }
-        let has_datachannel = media
-            .iter()
-            .any(|m| m.kind == MediaKind::Application && !m.port_zero);
-        Ok(OfferInfo {
-            media,
-            ice_ufrag,
-            ice_pwd,
-            has_datachannel,
-        })
+        let has_datachannel = media.iter().any(|m| m.kind == MediaKind::Application && !m.port_zero);
+        Ok(OfferInfo { media, ice_ufrag, ice_pwd, has_datachannel })
     }
 
     /// The m-sections of one kind, in offer order.

@@ -102,10 +102,7 @@ impl<'a> SectionBuilder<'a> {
             ));
         }
         if r == last_r && ONCE.contains(l.kind) {
-            return Err(SdpError::at(
-                l.no,
-                format!("duplicate `{}=` line in one m-section", l.kind),
-            ));
+            return Err(SdpError::at(l.no, format!("duplicate `{}=` line in one m-section", l.kind)));
         }
         self.last = l.kind;
         Ok(())
@@ -135,9 +132,7 @@ impl<'a> SectionBuilder<'a> {
                     if slot.is_some() {
                         return Err(SdpError::at(
                             l.no,
-                            format!(
-                                "duplicate `a=rtpmap:{pt}`; each payload type needs exactly one rtpmap"
-                            ),
+                            format!("duplicate `a=rtpmap:{pt}`; each payload type needs exactly one rtpmap"),
                         ));
                     }
                     *slot = Some(m);
@@ -150,9 +145,7 @@ impl<'a> SectionBuilder<'a> {
                     if slot.is_some() {
                         return Err(SdpError::at(
                             l.no,
-                            format!(
-                                "duplicate `a=fmtp:{pt}`; put all parameters on one line, separated by `;`"
-                            ),
+                            format!("duplicate `a=fmtp:{pt}`; put all parameters on one line, separated by `;`"),
                         ));
                     }
                     *slot = Some(f);
@@ -196,10 +189,7 @@ impl<'a> SectionBuilder<'a> {
         if let Some(prev) = &self.mid {
             return Err(SdpError::at(
                 l.no,
-                format!(
-                    "m-section already has `a=mid:{}`; each m-section needs exactly one a=mid",
-                    snippet(prev)
-                ),
+                format!("m-section already has `a=mid:{}`; each m-section needs exactly one a=mid", snippet(prev)),
             ));
         }
         self.mid = Some(v.to_string());
@@ -216,14 +206,10 @@ impl<'a> SectionBuilder<'a> {
                 ),
             )
         };
-        let (id, rest) = value
-            .split_once(' ')
-            .ok_or_else(|| bad("missing direction"))?;
+        let (id, rest) = value.split_once(' ').ok_or_else(|| bad("missing direction"))?;
         if id.is_empty()
             || id.len() > MAX_RID_LEN
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             return Err(bad("a rid id is 1-255 letters, digits, `-` or `_`"));
         }
@@ -243,10 +229,7 @@ impl<'a> SectionBuilder<'a> {
 
     /// Builds the section; `None` for media types other than audio, video and
     /// application (they are checked but not reported).
-    pub fn finish(
-        self,
-        session_direction: Option<Direction>,
-    ) -> Result<Option<MediaSection>, SdpError> {
+    pub fn finish(self, session_direction: Option<Direction>) -> Result<Option<MediaSection>, SdpError> {
         let mut codecs = Vec::with_capacity(self.mline.pts.len());
         for &pt in &self.mline.pts {
             let idx = usize::from(pt);

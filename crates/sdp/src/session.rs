@@ -12,7 +12,8 @@ const ORDER: &str = "vosiuepcbtrzka";
 /// Session-level line types that may appear at most once.
 const ONCE: &str = "vosiuczk";
 
-const O_FORM: &str = "`o=<username> <sess-id> <sess-version> IN IP4 <address>`, e.g. `o=- 4611731400430051336 2 IN IP4 127.0.0.1`";
+const O_FORM: &str =
+    "`o=<username> <sess-id> <sess-version> IN IP4 <address>`, e.g. `o=- 4611731400430051336 2 IN IP4 127.0.0.1`";
 
 /// What the session part of an offer says.
 #[derive(Debug, Default)]
@@ -32,25 +33,16 @@ impl Session {
         if first.kind != 'v' {
             return Err(SdpError::at(
                 first.no,
-                format!(
-                    "an SDP offer must start with `v=0`, got `{}`",
-                    snippet(first.text)
-                ),
+                format!("an SDP offer must start with `v=0`, got `{}`", snippet(first.text)),
             ));
         }
         if first.value != "0" {
             return Err(SdpError::at(
                 first.no,
-                format!(
-                    "unsupported SDP version `{}`; expected `v=0`",
-                    snippet(first.text)
-                ),
+                format!("unsupported SDP version `{}`; expected `v=0`", snippet(first.text)),
             ));
         }
-        Ok(Session {
-            last: Some('v'),
-            ..Session::default()
-        })
+        Ok(Session { last: Some('v'), ..Session::default() })
     }
 
     /// Handles one session-level line (never an m= line).
@@ -73,10 +65,7 @@ impl Session {
             }
             's' => {
                 if l.value.is_empty() {
-                    return Err(SdpError::at(
-                        l.no,
-                        "`s=` must not be empty; use `s=-` when there is no session name",
-                    ));
+                    return Err(SdpError::at(l.no, "`s=` must not be empty; use `s=-` when there is no session name"));
                 }
                 self.saw_s = true;
             }
@@ -84,10 +73,7 @@ impl Session {
                 if l.value != "0 0" {
                     return Err(SdpError::at(
                         l.no,
-                        format!(
-                            "WebRTC offers use `t=0 0` (an unbounded session), got `{}`",
-                            snippet(l.text)
-                        ),
+                        format!("WebRTC offers use `t=0 0` (an unbounded session), got `{}`", snippet(l.text)),
                     ));
                 }
                 self.saw_t = true;
@@ -111,10 +97,7 @@ impl Session {
             return Ok(());
         };
         Err(match next {
-            Some(l) => SdpError::at(
-                l.no,
-                format!("expected {want} after {after}, got `{}`", snippet(l.text)),
-            ),
+            Some(l) => SdpError::at(l.no, format!("expected {want} after {after}, got `{}`", snippet(l.text))),
             None => SdpError::whole(format!("the SDP ends early: expected {want} after {after}")),
         })
     }
@@ -122,19 +105,13 @@ impl Session {
     fn check_order(&mut self, l: &Line<'_>) -> Result<(), SdpError> {
         let rank = |k: char| ORDER.find(k);
         let Some(r) = rank(l.kind) else {
-            return Err(SdpError::at(
-                l.no,
-                format!("`{}=` lines only belong inside an m-section", l.kind),
-            ));
+            return Err(SdpError::at(l.no, format!("`{}=` lines only belong inside an m-section", l.kind)));
         };
         if let Some(last) = self.last {
             let last_r = rank(last).unwrap_or(0);
             let repeat_time = l.kind == 't' && last == 'r';
             if l.kind == 'v' {
-                return Err(SdpError::at(
-                    l.no,
-                    "only one `v=` line is allowed, at the very start",
-                ));
+                return Err(SdpError::at(l.no, "only one `v=` line is allowed, at the very start"));
             }
             if r < last_r && !repeat_time {
                 return Err(SdpError::at(
@@ -159,9 +136,7 @@ impl Session {
             if let Some(prev) = self.direction {
                 return Err(SdpError::at(
                     l.no,
-                    format!(
-                        "more than one session-level direction (`a={prev}` and `a={d}`); keep one"
-                    ),
+                    format!("more than one session-level direction (`a={prev}` and `a={d}`); keep one"),
                 ));
             }
             self.direction = Some(d);
@@ -178,19 +153,12 @@ impl Session {
 }
 
 fn check_origin(l: &Line<'_>) -> Result<(), SdpError> {
-    let bad = |why: &str| {
-        SdpError::at(
-            l.no,
-            format!("{why} in `{}`; expected {O_FORM}", snippet(l.text)),
-        )
-    };
+    let bad = |why: &str| SdpError::at(l.no, format!("{why} in `{}`; expected {O_FORM}", snippet(l.text)));
     let f = fields(l.value).ok_or_else(|| bad("fields must be separated by single spaces"))?;
     let [_user, id, version, _net, _addr_type, _addr] = f.as_slice() else {
         return Err(bad("expected 6 fields"));
     };
-    let u64_ok = |s: &str| {
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u64>().is_ok()
-    };
+    let u64_ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u64>().is_ok();
     if !u64_ok(id) {
         return Err(bad("sess-id must be a number that fits 64 bits"));
     }
@@ -241,96 +209,30 @@ mod tests {
             ("v=00\n", Some(1), "unsupported SDP version"),
             ("v=0\n", None, "ends early: expected `o="),
             ("v=0\ns=-\n", Some(2), "expected `o=<username>"),
-            (
-                "v=0\no=- 1 1 IN IP4 0.0.0.0\n",
-                None,
-                "expected `s=<session name>`",
-            ),
-            (
-                "v=0\no=- 1 1 IN IP4 0.0.0.0\nt=0 0\n",
-                Some(3),
-                "expected `s=<session name>`",
-            ),
-            (
-                "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\n",
-                None,
-                "expected `t=0 0`",
-            ),
-            (
-                "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=\nt=0 0\n",
-                Some(3),
-                "`s=` must not be empty",
-            ),
-            (
-                "v=0\no=- x 1 IN IP4 0.0.0.0\ns=-\nt=0 0\n",
-                Some(2),
-                "sess-id",
-            ),
-            (
-                "v=0\no=- 99999999999999999999999 1 IN IP4 0.0.0.0\ns=-\nt=0 0\n",
-                Some(2),
-                "sess-id",
-            ),
-            (
-                "v=0\no=- 1 -1 IN IP4 0.0.0.0\ns=-\nt=0 0\n",
-                Some(2),
-                "sess-version",
-            ),
+            ("v=0\no=- 1 1 IN IP4 0.0.0.0\n", None, "expected `s=<session name>`"),
+            ("v=0\no=- 1 1 IN IP4 0.0.0.0\nt=0 0\n", Some(3), "expected `s=<session name>`"),
+            ("v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\n", None, "expected `t=0 0`"),
+            ("v=0\no=- 1 1 IN IP4 0.0.0.0\ns=\nt=0 0\n", Some(3), "`s=` must not be empty"),
+            ("v=0\no=- x 1 IN IP4 0.0.0.0\ns=-\nt=0 0\n", Some(2), "sess-id"),
+            ("v=0\no=- 99999999999999999999999 1 IN IP4 0.0.0.0\ns=-\nt=0 0\n", Some(2), "sess-id"),
+            ("v=0\no=- 1 -1 IN IP4 0.0.0.0\ns=-\nt=0 0\n", Some(2), "sess-version"),
             ("v=0\no=- 1 1 IN IP4\ns=-\nt=0 0\n", Some(2), "6 fields"),
-            (
-                "v=0\no=-  1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\n",
-                Some(2),
-                "single spaces",
-            ),
-            (
-                "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=3034423619 3042462419\n",
-                Some(4),
-                "`t=0 0`",
-            ),
-            (
-                "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\nv=0\n",
-                Some(5),
-                "only one `v=`",
-            ),
-            (
-                "v=0\no=- 1 1 IN IP4 0.0.0.0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\n",
-                Some(3),
-                "expected `s=",
-            ),
-            (
-                "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\ns=-\nt=0 0\n",
-                Some(4),
-                "duplicate `s=`",
-            ),
-            (
-                "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\nc=IN IP4 0.0.0.0\n",
-                Some(5),
-                "out of order",
-            ),
-            (
-                "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\na=x\nt=0 0\n",
-                Some(5),
-                "out of order",
-            ),
+            ("v=0\no=-  1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\n", Some(2), "single spaces"),
+            ("v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=3034423619 3042462419\n", Some(4), "`t=0 0`"),
+            ("v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\nv=0\n", Some(5), "only one `v=`"),
+            ("v=0\no=- 1 1 IN IP4 0.0.0.0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\n", Some(3), "expected `s="),
+            ("v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\ns=-\nt=0 0\n", Some(4), "duplicate `s=`"),
+            ("v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\nc=IN IP4 0.0.0.0\n", Some(5), "out of order"),
+            ("v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\na=x\nt=0 0\n", Some(5), "out of order"),
             (
                 "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\na=sendonly\na=recvonly\n",
                 Some(6),
                 "more than one session-level direction",
             ),
-            (
-                "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\na=ice-ufrag\n",
-                Some(5),
-                "has no value",
-            ),
-            (
-                "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\na=candidate:1 1 udp\n",
-                Some(5),
-                "malformed candidate",
-            ),
+            ("v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\na=ice-ufrag\n", Some(5), "has no value"),
+            ("v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\na=candidate:1 1 udp\n", Some(5), "malformed candidate"),
         ] {
-            let e = run(input)
-                .err()
-                .unwrap_or_else(|| panic!("accepted {input:?}"));
+            let e = run(input).err().unwrap_or_else(|| panic!("accepted {input:?}"));
             assert_eq!(e.line(), line, "{input:?}: {e}");
             assert!(e.message().contains(needle), "{input:?}: {e}");
         }

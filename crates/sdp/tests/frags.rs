@@ -17,11 +17,7 @@ fn parse(s: &str) -> SdpFrag {
 #[test]
 fn rfc8840_example() {
     let f = parse(RFC8840);
-    assert_eq!(
-        f.ice_ufrag.as_deref(),
-        Some("EsAw"),
-        "media-level ufrag is used when there is no session one"
-    );
+    assert_eq!(f.ice_ufrag.as_deref(), Some("EsAw"), "media-level ufrag is used when there is no session one");
     assert_eq!(f.ice_pwd.as_deref(), Some("P2uYro0UCOQ4zxjKXaWCBui1"));
     assert_eq!(f.sections.len(), 1);
     let s = &f.sections[0];
@@ -53,9 +49,8 @@ fn whip_patch_with_two_sections() {
 
 #[test]
 fn candidates_before_any_m_line_have_no_mid() {
-    let f = parse(
-        "a=candidate:1 1 udp 2122260223 10.0.0.1 5000 typ host\na=candidate:2 1 udp 1 10.0.0.2 5001 typ host\n",
-    );
+    let f =
+        parse("a=candidate:1 1 udp 2122260223 10.0.0.1 5000 typ host\na=candidate:2 1 udp 1 10.0.0.2 5001 typ host\n");
     assert_eq!(
         f.sections,
         [FragSection {
@@ -73,9 +68,8 @@ fn candidates_before_any_m_line_have_no_mid() {
 #[test]
 fn mid_forms_and_mid_without_m_line() {
     for mid in ["0", "audio", "video0", "sdparta_1", "{abc}"] {
-        let f = parse(&format!(
-            "m=video 9 UDP/TLS/RTP/SAVPF 0\na=mid:{mid}\na=candidate:1 1 udp 1 10.0.0.1 9 typ host\n"
-        ));
+        let f =
+            parse(&format!("m=video 9 UDP/TLS/RTP/SAVPF 0\na=mid:{mid}\na=candidate:1 1 udp 1 10.0.0.1 9 typ host\n"));
         assert_eq!(f.sections[0].mid.as_deref(), Some(mid));
     }
     // a=mid without an m= line names the following candidates.
@@ -86,9 +80,7 @@ fn mid_forms_and_mid_without_m_line() {
     assert_eq!(mids, [Some("0"), Some("1")]);
     assert!(!f.sections[0].end_of_candidates && f.sections[1].end_of_candidates);
     // Candidates first, then a mid: the mid starts a new group.
-    let f = parse(
-        "a=candidate:1 1 udp 1 10.0.0.1 9 typ host\na=mid:v\na=candidate:2 1 udp 1 10.0.0.1 9 typ host\n",
-    );
+    let f = parse("a=candidate:1 1 udp 1 10.0.0.1 9 typ host\na=mid:v\na=candidate:2 1 udp 1 10.0.0.1 9 typ host\n");
     let mids: Vec<Option<&str>> = f.sections.iter().map(|s| s.mid.as_deref()).collect();
     assert_eq!(mids, [None, Some("v")]);
 }
@@ -103,9 +95,8 @@ fn m_lines_of_any_shape_start_sections() {
 
 #[test]
 fn session_credentials_win_and_restart_only() {
-    let f = parse(
-        "a=ice-ufrag:new1\na=ice-pwd:newpasswordnewpassword1\nm=audio 9 RTP/AVP 0\na=mid:0\na=ice-ufrag:media\n",
-    );
+    let f =
+        parse("a=ice-ufrag:new1\na=ice-pwd:newpasswordnewpassword1\nm=audio 9 RTP/AVP 0\na=mid:0\na=ice-ufrag:media\n");
     assert_eq!(f.ice_ufrag.as_deref(), Some("new1"));
     assert_eq!(f.ice_pwd.as_deref(), Some("newpasswordnewpassword1"));
     assert!(f.sections[0].candidates.is_empty());
@@ -114,14 +105,7 @@ fn session_credentials_win_and_restart_only() {
 #[test]
 fn end_of_candidates_alone() {
     let f = parse("a=end-of-candidates\n");
-    assert_eq!(
-        f.sections,
-        [FragSection {
-            mid: None,
-            candidates: vec![],
-            end_of_candidates: true
-        }]
-    );
+    assert_eq!(f.sections, [FragSection { mid: None, candidates: vec![], end_of_candidates: true }]);
     let f = parse("m=audio 9 UDP/TLS/RTP/SAVPF 0\na=mid:0\na=end-of-candidates\r\n");
     assert!(f.sections[0].end_of_candidates);
 }
@@ -138,10 +122,7 @@ fn unknown_lines_are_ignored() {
 #[test]
 fn trailing_whitespace_and_lines() {
     let f = parse("a=candidate:1 1 udp 1 10.0.0.1 9 typ host \t\r\n\r\n\n");
-    assert_eq!(
-        f.sections[0].candidates,
-        ["candidate:1 1 udp 1 10.0.0.1 9 typ host"]
-    );
+    assert_eq!(f.sections[0].candidates, ["candidate:1 1 udp 1 10.0.0.1 9 typ host"]);
 }
 
 #[test]
@@ -149,36 +130,12 @@ fn rejects() {
     for (input, line, needle) in [
         ("", None, "trickle-ice-sdpfrag is empty"),
         ("\r\n", None, "trickle-ice-sdpfrag is empty"),
-        (
-            "candidate:1 1 udp 1 10.0.0.1 9 typ host",
-            Some(1),
-            "expected `<letter>=<value>`",
-        ),
-        (
-            "a=candidate:1 1 udp 1 10.0.0.1 9 typ",
-            Some(1),
-            "at least 8",
-        ),
-        (
-            "a=candidate:1 1 udp 1 10.0.0.1 9 host",
-            Some(1),
-            "at least 8",
-        ),
-        (
-            "a=candidate:1 1 udp 1 10.0.0.1 99999 typ host",
-            Some(1),
-            "port `99999`",
-        ),
-        (
-            "a=mid:0\n\na=candidate:1 1 udp 1 10.0.0.1 9 typ host",
-            Some(2),
-            "empty line",
-        ),
-        (
-            "m=audio 9 RTP/AVP 0\na=mid:0\na=mid:1\n",
-            Some(3),
-            "second `a=mid`",
-        ),
+        ("candidate:1 1 udp 1 10.0.0.1 9 typ host", Some(1), "expected `<letter>=<value>`"),
+        ("a=candidate:1 1 udp 1 10.0.0.1 9 typ", Some(1), "at least 8"),
+        ("a=candidate:1 1 udp 1 10.0.0.1 9 host", Some(1), "at least 8"),
+        ("a=candidate:1 1 udp 1 10.0.0.1 99999 typ host", Some(1), "port `99999`"),
+        ("a=mid:0\n\na=candidate:1 1 udp 1 10.0.0.1 9 typ host", Some(2), "empty line"),
+        ("m=audio 9 RTP/AVP 0\na=mid:0\na=mid:1\n", Some(3), "second `a=mid`"),
         ("a=mid:\n", Some(1), "non-empty token"),
         ("a=ice-ufrag:\n", Some(1), "has no value"),
         ("a=ice-pwd:a b\n", Some(1), "without spaces"),
@@ -189,19 +146,10 @@ fn rejects() {
         assert!(e.to_string().contains(needle), "{input:?}: {e}");
     }
     let long = format!("a=candidate:1 1 udp 1 {} 9 typ host", "h".repeat(5000));
-    assert!(
-        SdpFrag::parse(&long)
-            .unwrap_err()
-            .to_string()
-            .contains("limit is 4096")
-    );
-    let many: String = (0..65)
-        .map(|i| format!("m=audio 9 RTP/AVP 0\na=mid:{i}\n"))
-        .collect();
+    assert!(SdpFrag::parse(&long).unwrap_err().to_string().contains("limit is 4096"));
+    let many: String = (0..65).map(|i| format!("m=audio 9 RTP/AVP 0\na=mid:{i}\n")).collect();
     assert_eq!(SdpFrag::parse(&many).unwrap_err().line(), Some(129));
-    let ok: String = (0..64)
-        .map(|i| format!("m=audio 9 RTP/AVP 0\na=mid:{i}\n"))
-        .collect();
+    let ok: String = (0..64).map(|i| format!("m=audio 9 RTP/AVP 0\na=mid:{i}\n")).collect();
     assert_eq!(SdpFrag::parse(&ok).unwrap().sections.len(), 64);
 }
 
@@ -217,17 +165,13 @@ fn a_full_offer_is_also_a_valid_frag() {
 
 #[test]
 fn section_limit_counts_mid_groups_too() {
-    let groups: String = (0..65)
-        .map(|i| format!("a=mid:{i}\na=candidate:1 1 udp 1 10.0.0.1 9 typ host\n"))
-        .collect();
+    let groups: String = (0..65).map(|i| format!("a=mid:{i}\na=candidate:1 1 udp 1 10.0.0.1 9 typ host\n")).collect();
     let e = SdpFrag::parse(&groups).unwrap_err();
     assert_eq!(e.line(), Some(129));
     assert!(e.to_string().contains("too many sections"), "{e}");
     let lead: String = format!(
         "a=candidate:1 1 udp 1 10.0.0.1 9 typ host\n{}",
-        (0..64)
-            .map(|i| format!("m=audio 9 RTP/AVP 0\na=mid:{i}\n"))
-            .collect::<String>()
+        (0..64).map(|i| format!("m=audio 9 RTP/AVP 0\na=mid:{i}\n")).collect::<String>()
     );
     assert!(SdpFrag::parse(&lead).is_err());
 }

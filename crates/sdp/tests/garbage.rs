@@ -17,11 +17,7 @@ impl Rng {
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
+        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
     }
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items.get(self.below(items.len())).copied().unwrap_or("")
@@ -101,10 +97,7 @@ fn random_token_soup_never_panics() {
         check(&s);
         // Line-structured variant.
         let lines: Vec<&str> = (0..n).map(|_| rng.pick(TOKENS)).collect();
-        check(&format!(
-            "v=0\no=- 1 2 IN IP4 0.0.0.0\ns=-\nt=0 0\n{}",
-            lines.join("\n")
-        ));
+        check(&format!("v=0\no=- 1 2 IN IP4 0.0.0.0\ns=-\nt=0 0\n{}", lines.join("\n")));
     }
 }
 
@@ -187,16 +180,9 @@ fn huge_inputs_are_linear() {
     // 200k candidate lines and 100k rid lines parse quickly (no quadratic work).
     let cands = "a=candidate:1 1 udp 1 10.0.0.1 9 typ host\n".repeat(200_000);
     let start = std::time::Instant::now();
-    assert_eq!(
-        SdpFrag::parse(&cands).unwrap().candidates().count(),
-        200_000
-    );
+    assert_eq!(SdpFrag::parse(&cands).unwrap().candidates().count(), 200_000);
     let rids: String = (0..100_000).map(|i| format!("a=rid:r{i} send\n")).collect();
-    let offer =
-        format!("v=0\no=- 1 2 IN IP4 0.0.0.0\ns=-\nt=0 0\nm=video 9 UDP/TLS/RTP/SAVPF 0\n{rids}");
-    assert_eq!(
-        OfferInfo::parse(&offer).unwrap().media[0].rids.len(),
-        100_000
-    );
+    let offer = format!("v=0\no=- 1 2 IN IP4 0.0.0.0\ns=-\nt=0 0\nm=video 9 UDP/TLS/RTP/SAVPF 0\n{rids}");
+    assert_eq!(OfferInfo::parse(&offer).unwrap().media[0].rids.len(), 100_000);
     assert!(start.elapsed().as_secs() < 20, "took {:?}", start.elapsed());
 }

@@ -13,10 +13,7 @@ fn parse(s: &str) -> OfferInfo {
 }
 
 fn codec(o: &OfferInfo, kind: MediaKind, pt: u8) -> &CodecDesc {
-    o.sections(kind)
-        .flat_map(|m| m.codecs.iter())
-        .find(|c| c.pt == pt)
-        .unwrap_or_else(|| panic!("no pt {pt}"))
+    o.sections(kind).flat_map(|m| m.codecs.iter()).find(|c| c.pt == pt).unwrap_or_else(|| panic!("no pt {pt}"))
 }
 
 #[test]
@@ -48,10 +45,7 @@ fn chrome_whip_simulcast() {
     assert_eq!(a.codecs[1].name, "red");
     assert_eq!(a.codecs[1].fmtp.as_deref(), Some("111/111"));
     assert_eq!(a.codecs[1].rtx_apt, None, "apt is only reported for rtx");
-    assert_eq!(
-        o.codec_names(MediaKind::Audio),
-        ["OPUS", "G722", "PCMU", "PCMA"]
-    );
+    assert_eq!(o.codec_names(MediaKind::Audio), ["OPUS", "G722", "PCMU", "PCMA"]);
 
     let v = &o.media[1];
     assert_eq!(v.kind, MediaKind::Video);
@@ -60,29 +54,16 @@ fn chrome_whip_simulcast() {
     assert!(v.simulcast);
     assert_eq!(v.rids, ["q", "h", "f"]);
     assert_eq!(v.codecs.len(), 25);
-    assert_eq!(
-        o.codec_names(MediaKind::Video),
-        ["VP8", "H264", "AV1", "VP9", "H265"]
-    );
+    assert_eq!(o.codec_names(MediaKind::Video), ["VP8", "H264", "AV1", "VP9", "H265"]);
     assert_eq!(codec(&o, MediaKind::Video, 97).rtx_apt, Some(96));
     assert_eq!(codec(&o, MediaKind::Video, 50).rtx_apt, Some(49));
     assert_eq!(codec(&o, MediaKind::Video, 120).rtx_apt, Some(119));
     assert_eq!(codec(&o, MediaKind::Video, 121).name, "ulpfec");
-    let h264: Vec<&str> = v
-        .codecs
-        .iter()
-        .filter(|c| c.name == "H264")
-        .filter_map(|c| c.fmtp.as_deref())
-        .collect();
+    let h264: Vec<&str> = v.codecs.iter().filter(|c| c.name == "H264").filter_map(|c| c.fmtp.as_deref()).collect();
     assert_eq!(h264.len(), 6);
-    assert!(
-        h264.contains(&"level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=4d001f")
-    );
+    assert!(h264.contains(&"level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=4d001f"));
     let h265 = codec(&o, MediaKind::Video, 49);
-    assert_eq!(
-        h265.fmtp.as_deref(),
-        Some("level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST")
-    );
+    assert_eq!(h265.fmtp.as_deref(), Some("level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST"));
     assert_eq!((h265.clock_rate, h265.channels), (90000, None));
     assert!(o.codec_names(MediaKind::Application).is_empty());
 }
@@ -95,14 +76,8 @@ fn chrome_whep_recvonly() {
     assert!(o.media.iter().all(|m| m.rids.is_empty() && !m.simulcast));
     assert_eq!(o.ice_ufrag.as_deref(), Some("3bK/"));
     assert_eq!(o.ice_pwd.as_deref(), Some("R2p0qLw+Z5vYc8nT1mHs6dJx"));
-    assert_eq!(
-        o.codec_names(MediaKind::Audio),
-        ["OPUS", "G722", "PCMU", "PCMA"]
-    );
-    assert_eq!(
-        o.codec_names(MediaKind::Video),
-        ["VP8", "H264", "AV1", "VP9"]
-    );
+    assert_eq!(o.codec_names(MediaKind::Audio), ["OPUS", "G722", "PCMU", "PCMA"]);
+    assert_eq!(o.codec_names(MediaKind::Video), ["VP8", "H264", "AV1", "VP9"]);
     assert_eq!(o.sections(MediaKind::Video).count(), 1);
 }
 
@@ -114,12 +89,7 @@ fn aiortc_offer() {
         o.media.iter().map(|m| m.kind).collect::<Vec<_>>(),
         [MediaKind::Audio, MediaKind::Video, MediaKind::Application]
     );
-    assert!(
-        o.media
-            .iter()
-            .take(2)
-            .all(|m| m.direction == Direction::SendRecv)
-    );
+    assert!(o.media.iter().take(2).all(|m| m.direction == Direction::SendRecv));
     assert_eq!(o.media[2].direction, Direction::SendRecv, "default");
     assert!(o.media[2].codecs.is_empty());
     assert!(o.has_datachannel);
@@ -146,16 +116,10 @@ fn firefox_offer() {
     assert_eq!(o.media.len(), 3);
     assert!(o.has_datachannel);
     assert_eq!(o.media[2].mid.as_deref(), Some("2"));
-    assert_eq!(
-        o.codec_names(MediaKind::Audio),
-        ["OPUS", "G722", "PCMU", "PCMA"]
-    );
+    assert_eq!(o.codec_names(MediaKind::Audio), ["OPUS", "G722", "PCMU", "PCMA"]);
     assert_eq!(o.codec_names(MediaKind::Video), ["VP8", "VP9", "H264"]);
     assert_eq!(codec(&o, MediaKind::Audio, 9).channels, Some(1));
-    assert_eq!(
-        codec(&o, MediaKind::Audio, 101).fmtp.as_deref(),
-        Some("0-15")
-    );
+    assert_eq!(codec(&o, MediaKind::Audio, 101).fmtp.as_deref(), Some("0-15"));
     assert_eq!(codec(&o, MediaKind::Video, 119).rtx_apt, Some(122));
     assert_eq!(o.ice_ufrag.as_deref(), Some("8f2c1a0b"));
 }
@@ -172,39 +136,18 @@ fn tolerated_line_endings_and_whitespace() {
     let mixed: String = CHROME_WHIP
         .lines()
         .enumerate()
-        .map(|(i, l)| {
-            if i % 2 == 0 {
-                format!("{l}\r\n")
-            } else {
-                format!("{l}\n")
-            }
-        })
+        .map(|(i, l)| if i % 2 == 0 { format!("{l}\r\n") } else { format!("{l}\n") })
         .collect();
     assert_eq!(OfferInfo::parse(&mixed).unwrap(), base);
 }
 
 #[test]
 fn static_payload_types_without_rtpmap() {
-    let o = OfferInfo::parse(&offer_with(
-        "m=audio 9 UDP/TLS/RTP/SAVPF 0 8 9 13\na=mid:a\n",
-    ))
-    .unwrap();
-    let names: Vec<(&str, u32)> = o.media[0]
-        .codecs
-        .iter()
-        .map(|c| (c.name.as_str(), c.clock_rate))
-        .collect();
-    assert_eq!(
-        names,
-        [("PCMU", 8000), ("PCMA", 8000), ("G722", 8000), ("CN", 8000)]
-    );
+    let o = OfferInfo::parse(&offer_with("m=audio 9 UDP/TLS/RTP/SAVPF 0 8 9 13\na=mid:a\n")).unwrap();
+    let names: Vec<(&str, u32)> = o.media[0].codecs.iter().map(|c| (c.name.as_str(), c.clock_rate)).collect();
+    assert_eq!(names, [("PCMU", 8000), ("PCMA", 8000), ("G722", 8000), ("CN", 8000)]);
     assert_eq!(o.codec_names(MediaKind::Audio), ["PCMU", "PCMA", "G722"]);
-    assert!(
-        o.media[0]
-            .codecs
-            .iter()
-            .all(|c| c.channels.is_none() && c.fmtp.is_none())
-    );
+    assert!(o.media[0].codecs.iter().all(|c| c.channels.is_none() && c.fmtp.is_none()));
 }
 
 #[test]
@@ -216,15 +159,9 @@ fn canonical_names_are_case_insensitive_and_aliases_merge() {
          a=rtpmap:102 flexfec-03/90000\na=rtpmap:103 RTX/90000\na=rtpmap:104 H264/90000\n",
     ))
     .unwrap();
-    assert_eq!(
-        o.codec_names(MediaKind::Video),
-        ["H264", "H265", "AV1", "VP8"]
-    );
+    assert_eq!(o.codec_names(MediaKind::Video), ["H264", "H265", "AV1", "VP8"]);
     assert_eq!(o.codec_names(MediaKind::Audio), Vec::<String>::new());
-    assert_eq!(
-        o.media[0].codecs[7].rtx_apt, None,
-        "rtx without fmtp has no apt"
-    );
+    assert_eq!(o.media[0].codecs[7].rtx_apt, None, "rtx without fmtp has no apt");
 }
 
 #[test]
@@ -248,16 +185,8 @@ fn session_level_direction_and_credentials() {
     .unwrap();
     assert_eq!(o.ice_ufrag.as_deref(), Some("sess"), "session level wins");
     assert_eq!(o.ice_pwd.as_deref(), Some("sessionpassword0123456"));
-    assert_eq!(
-        o.media[0].direction,
-        Direction::RecvOnly,
-        "inherited from session"
-    );
-    assert_eq!(
-        o.media[1].direction,
-        Direction::Inactive,
-        "media level overrides"
-    );
+    assert_eq!(o.media[0].direction, Direction::RecvOnly, "inherited from session");
+    assert_eq!(o.media[1].direction, Direction::Inactive, "media level overrides");
 }
 
 #[test]
@@ -273,10 +202,7 @@ fn first_media_level_credentials_and_default_direction() {
     assert!(o.media.iter().all(|m| m.direction == Direction::SendRecv));
     assert_eq!(o.media.len(), 3);
     let none = OfferInfo::parse(&offer_with("m=audio 9 UDP/TLS/RTP/SAVPF 0\n")).unwrap();
-    assert_eq!(
-        (none.ice_ufrag, none.ice_pwd, none.media[0].mid.clone()),
-        (None, None, None)
-    );
+    assert_eq!((none.ice_ufrag, none.ice_pwd, none.media[0].mid.clone()), (None, None, None));
 }
 
 #[test]
@@ -313,10 +239,9 @@ fn disabled_datachannel_is_not_a_datachannel() {
 
 #[test]
 fn application_only_offer_is_accepted() {
-    let o = OfferInfo::parse(&offer_with(
-        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\na=mid:0\na=sctp-port:5000\n",
-    ))
-    .unwrap();
+    let o =
+        OfferInfo::parse(&offer_with("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\na=mid:0\na=sctp-port:5000\n"))
+            .unwrap();
     assert!(o.has_datachannel);
     assert!(o.codec_names(MediaKind::Video).is_empty());
 }
@@ -344,11 +269,6 @@ fn unicode_in_free_text_is_fine() {
 
 #[test]
 fn exactly_64_sections_are_accepted() {
-    let body: String = (0..64)
-        .map(|i| format!("m=audio 9 UDP/TLS/RTP/SAVPF 0\na=mid:{i}\n"))
-        .collect();
-    assert_eq!(
-        OfferInfo::parse(&offer_with(&body)).unwrap().media.len(),
-        64
-    );
+    let body: String = (0..64).map(|i| format!("m=audio 9 UDP/TLS/RTP/SAVPF 0\na=mid:{i}\n")).collect();
+    assert_eq!(OfferInfo::parse(&offer_with(&body)).unwrap().media.len(), 64);
 }

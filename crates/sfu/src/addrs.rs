@@ -46,15 +46,18 @@ pub fn plan(listen: SocketAddr, public_ips: &[IpAddr], interfaces: &[IpAddr]) ->
     }
     let ips: Vec<IpAddr> = if listen.ip().is_unspecified() {
         if interfaces.is_empty() {
-            vec![if listen.is_ipv6() { IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]) } else { IpAddr::from([127, 0, 0, 1]) }]
+            vec![if listen.is_ipv6() {
+                IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])
+            } else {
+                IpAddr::from([127, 0, 0, 1])
+            }]
         } else {
             interfaces.to_vec()
         }
     } else {
         vec![listen.ip()]
     };
-    ips
-        .into_iter()
+    ips.into_iter()
         .map(|ip| {
             let a = SocketAddr::new(ip, listen.port());
             Binding { bind: a, advertise: vec![a] }

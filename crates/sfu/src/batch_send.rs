@@ -93,9 +93,8 @@ impl SendBatch {
         }
         // SAFETY: the first `n` headers point at buffers that outlive this call
         // (`msgs` borrows them) and at our own address/iovec arrays.
-        let r = unsafe {
-            libc::sendmmsg(sock.as_raw_fd(), self.hdrs.as_mut_ptr(), n as libc::c_uint, libc::MSG_DONTWAIT)
-        };
+        let r =
+            unsafe { libc::sendmmsg(sock.as_raw_fd(), self.hdrs.as_mut_ptr(), n as libc::c_uint, libc::MSG_DONTWAIT) };
         if r < 0 {
             return Err(io::Error::last_os_error());
         }

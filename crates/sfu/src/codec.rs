@@ -2,8 +2,8 @@
 //! and choosing what a subscriber may receive (the publisher's codec and parameters).
 
 use str0m::format::{Codec, CodecSpec, FormatParams, PayloadParams};
-use str0m::media::{MediaKind, Pt};
 use str0m::media::Frequency;
+use str0m::media::{MediaKind, Pt};
 use wishcast_sdp::{CodecDesc, Direction, MediaKind as SdpKind, OfferInfo};
 
 /// Codecs the node forwards, as names for error messages and `/api/info`.
@@ -47,21 +47,11 @@ fn to_payload(desc: &CodecDesc, all: &[CodecDesc]) -> Option<PayloadParams> {
     // str0m treats G722 as 16 kHz everywhere but on the wire (RFC 3551 quirk).
     let clock = if codec == Codec::G722 { 16_000 } else { desc.clock_rate };
     let clock_rate = Frequency::new(clock)?;
-    let format = desc
-        .fmtp
-        .as_deref()
-        .map(FormatParams::parse_line)
-        .unwrap_or_default();
-    let resend = all
-        .iter()
-        .find(|d| d.rtx_apt == Some(desc.pt) && d.name.eq_ignore_ascii_case("rtx"))
-        .map(|d| Pt::from(d.pt));
+    let format = desc.fmtp.as_deref().map(FormatParams::parse_line).unwrap_or_default();
+    let resend =
+        all.iter().find(|d| d.rtx_apt == Some(desc.pt) && d.name.eq_ignore_ascii_case("rtx")).map(|d| Pt::from(d.pt));
     let channels = if codec == Codec::Opus { Some(desc.channels.unwrap_or(2)) } else { desc.channels };
-    Some(PayloadParams::new(
-        Pt::from(desc.pt),
-        resend,
-        CodecSpec { codec, clock_rate, channels, format },
-    ))
+    Some(PayloadParams::new(Pt::from(desc.pt), resend, CodecSpec { codec, clock_rate, channels, format }))
 }
 
 fn kind_of(k: SdpKind) -> Option<MediaKind> {
@@ -112,9 +102,7 @@ pub fn offered_names(info: &OfferInfo) -> Vec<String> {
 
 /// Whether the offer has any audio or video section at all.
 pub fn has_av(info: &OfferInfo) -> bool {
-    info.media
-        .iter()
-        .any(|m| matches!(m.kind, SdpKind::Audio | SdpKind::Video) && !m.port_zero)
+    info.media.iter().any(|m| matches!(m.kind, SdpKind::Audio | SdpKind::Video) && !m.port_zero)
 }
 
 /// The first payload of each kind: what a publisher will send with.

@@ -50,12 +50,7 @@ impl Demux {
 
     /// Find the peer a datagram belongs to. For a STUN request the source address is
     /// learned (returned as `Some(new_addr)` when it is new for that peer).
-    pub fn route(
-        &mut self,
-        proto: Protocol,
-        source: SocketAddr,
-        data: &[u8],
-    ) -> Option<(PeerId, bool)> {
+    pub fn route(&mut self, proto: Protocol, source: SocketAddr, data: &[u8]) -> Option<(PeerId, bool)> {
         let first = *data.first()?;
         if first < 2 {
             let msg = StunMessage::parse(data).ok()?;

@@ -22,7 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, mpsc};
 use wishcast_api::Strategy;
 
-use crate::addrs::{with_port, Binding};
+use crate::addrs::{Binding, with_port};
 use crate::core::{Sfu, SfuConfig};
 use crate::metrics::Metrics;
 use crate::tcp_framing::FrameReader;
@@ -69,9 +69,8 @@ pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
     let mut udp_candidates = Vec::new();
     for b in &cfg.udp {
         let want = if b.bind.port() == 0 && udp_port != 0 { with_port(b, udp_port) } else { b.clone() };
-        let sock = std::net::UdpSocket::bind(want.bind).map_err(|e| {
-            io::Error::new(e.kind(), format!("webrtc.listen: cannot bind UDP {}: {e}", want.bind))
-        })?;
+        let sock = std::net::UdpSocket::bind(want.bind)
+            .map_err(|e| io::Error::new(e.kind(), format!("webrtc.listen: cannot bind UDP {}: {e}", want.bind)))?;
         sock.set_nonblocking(true)?;
         set_buffers(&sock, SOCKET_BUFFER);
         let real = sock.local_addr()?;
@@ -96,9 +95,9 @@ pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
     let mut tcp_port = 0u16;
     for b in &cfg.tcp {
         let want = if b.bind.port() == 0 && tcp_port != 0 { with_port(b, tcp_port) } else { b.clone() };
-        let l = TcpListener::bind(want.bind).await.map_err(|e| {
-            io::Error::new(e.kind(), format!("webrtc.tcp_listen: cannot bind TCP {}: {e}", want.bind))
-        })?;
+        let l = TcpListener::bind(want.bind)
+            .await
+            .map_err(|e| io::Error::new(e.kind(), format!("webrtc.tcp_listen: cannot bind TCP {}: {e}", want.bind)))?;
         let real = l.local_addr()?;
         tcp_port = real.port();
         let fixed = with_port(&want, real.port());
@@ -188,18 +187,16 @@ pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
             events: events.clone(),
             relay_closed: relay_tx.clone(),
         };
-        std::thread::Builder::new()
-            .name(format!("wishcast-mw{w}"))
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        tracing::error!("media runtime failed to start: {e}");
-                        return;
-                    }
-                };
-                rt.block_on(worker::run(sfu, io))
-            })?;
+        std::thread::Builder::new().name(format!("wishcast-mw{w}")).spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!("media runtime failed to start: {e}");
+                    return;
+                }
+            };
+            rt.block_on(worker::run(sfu, io))
+        })?;
     }
     drop(sockets);
     Ok(MediaHandle::new(
@@ -246,15 +243,17 @@ async fn tcp_conn(stream: TcpStream, remote: SocketAddr, local: SocketAddr, to_w
                         let w = crate::placement::worker_of_stun(&data, to_workers.len()).unwrap_or(0);
                         let Some(tx) = to_workers.get(w).cloned() else { break 'read };
                         if let Some(o) = out_tx.take()
-                            && tx.send(TcpIn::Open(remote, o)).await.is_err() {
-                                break 'read;
-                            }
+                            && tx.send(TcpIn::Open(remote, o)).await.is_err()
+                        {
+                            break 'read;
+                        }
                         to_core = Some(tx);
                     }
                     if let Some(tx) = &to_core
-                        && tx.send(TcpIn::Frame { remote, local, data }).await.is_err() {
-                            break 'read;
-                        }
+                        && tx.send(TcpIn::Frame { remote, local, data }).await.is_err()
+                    {
+                        break 'read;
+                    }
                 }
             }
         }
@@ -301,4 +300,3 @@ fn set_buffers(sock: &std::net::UdpSocket, size: libc::c_int) {
         }
     }
 }
-

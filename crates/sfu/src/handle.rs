@@ -188,8 +188,10 @@ impl MediaHandle {
             let info = self.call_on(home, move |sfu, _| sfu.upstream_info(&s)).await;
             match info {
                 Ok(info) => {
-                    self.call_on(w, move |sfu, now| sfu.subscribe_upstream(now, &stream, &offer, owner, relay, Some(&info)))
-                        .await
+                    self.call_on(w, move |sfu, now| {
+                        sfu.subscribe_upstream(now, &stream, &offer, owner, relay, Some(&info))
+                    })
+                    .await
                 }
                 Err(e) => Err(e),
             }

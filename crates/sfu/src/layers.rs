@@ -44,11 +44,12 @@ impl Selector {
         }
         sorted.sort_by_key(|l| l.bitrate);
         if let Some(m) = &self.manual
-            && layers.iter().any(|l| &l.rid == m) {
-                self.target = Some(*m);
-                self.up_since = None;
-                return self.target;
-            }
+            && layers.iter().any(|l| &l.rid == m)
+        {
+            self.target = Some(*m);
+            self.up_since = None;
+            return self.target;
+        }
         let Some(best) = sorted.last() else {
             self.target = None;
             return None;
@@ -59,25 +60,14 @@ impl Selector {
         };
         let est = est as f64;
         // The highest layer that fits the estimate (the lowest if none does).
-        let fits = sorted
-            .iter()
-            .rev()
-            .find(|l| (l.bitrate as f64) * DOWN_FACTOR <= est)
-            .or(sorted.first())
-            .map(|l| l.rid);
-        let cur_idx = self
-            .current
-            .as_ref()
-            .and_then(|c| sorted.iter().position(|l| &l.rid == c));
+        let fits =
+            sorted.iter().rev().find(|l| (l.bitrate as f64) * DOWN_FACTOR <= est).or(sorted.first()).map(|l| l.rid);
+        let cur_idx = self.current.as_ref().and_then(|c| sorted.iter().position(|l| &l.rid == c));
         let fit_idx = fits.as_ref().and_then(|f| sorted.iter().position(|l| &l.rid == f));
         match (cur_idx, fit_idx) {
             (Some(c), Some(f)) if f > c => {
                 // Going up: the highest layer that fits with headroom, held for UP_HOLD.
-                let up = sorted[c + 1..]
-                    .iter()
-                    .rev()
-                    .find(|l| (l.bitrate as f64) * UP_FACTOR <= est)
-                    .map(|l| l.rid);
+                let up = sorted[c + 1..].iter().rev().find(|l| (l.bitrate as f64) * UP_FACTOR <= est).map(|l| l.rid);
                 match up {
                     Some(up) => {
                         let since = *self.up_since.get_or_insert(now);

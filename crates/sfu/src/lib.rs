@@ -29,6 +29,6 @@ pub mod timeline;
 pub mod timers;
 mod worker;
 
-pub use crate::core::{Bridge, Sfu, SfuConfig, SessionAnswer, SfuEvent, UpstreamInfo};
+pub use crate::core::{Bridge, SessionAnswer, Sfu, SfuConfig, SfuEvent, UpstreamInfo};
 pub use error::SfuError;
 pub use str0m;

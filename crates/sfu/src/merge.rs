@@ -89,7 +89,11 @@ mod tests {
             created_at: created,
             publish: PubSub { leave_at: if publish.is_empty() { 500 } else { 0 }, sessions: n(publish) },
             subscribe: PubSub { leave_at: if subscribe.is_empty() { 600 } else { 0 }, sessions: n(subscribe) },
-            codecs: if codec { vec![Codec { kind: "video".into(), codec: "vp8".into(), fmtp: String::new() }] } else { vec![] },
+            codecs: if codec {
+                vec![Codec { kind: "video".into(), codec: "vp8".into(), fmtp: String::new() }]
+            } else {
+                vec![]
+            },
             provisioned: false,
             on_demand: false,
             stats: StreamStats {
@@ -121,10 +125,8 @@ mod tests {
     fn session_result_prefers_success_then_real_errors() {
         let r: Result<u8, _> = pick_session_result(vec![Err(SfuError::StreamNotFound("s".into())), Ok(7)]);
         assert_eq!(r, Ok(7));
-        let r: Result<u8, _> = pick_session_result(vec![
-            Err(SfuError::SessionNotFound("x".into())),
-            Err(SfuError::PreconditionFailed),
-        ]);
+        let r: Result<u8, _> =
+            pick_session_result(vec![Err(SfuError::SessionNotFound("x".into())), Err(SfuError::PreconditionFailed)]);
         assert_eq!(r, Err(SfuError::PreconditionFailed));
         let r: Result<u8, _> = pick_session_result(vec![
             Err(SfuError::StreamNotFound("s".into())),

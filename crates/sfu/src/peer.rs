@@ -3,10 +3,10 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use str0m::Rtc;
 use str0m::channel::ChannelId;
 use str0m::media::{MediaKind, Mid, Rid};
 use str0m::net::Protocol;
-use str0m::Rtc;
 use wishcast_api::SessionState;
 
 use crate::keyframe::KeyframeLimiter;

@@ -6,8 +6,8 @@
 //!   reader routes a STUN check to the right worker without a shared table; later
 //!   datagrams route by the address that check proved (see [`crate::driver`]).
 
-use str0m::ice::StunMessage;
 use str0m::IceCreds;
+use str0m::ice::StunMessage;
 
 /// One character per worker; at most this many workers.
 const WORKER_CHARS: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
@@ -89,9 +89,7 @@ mod tests {
     fn stun_routes_by_username_and_garbage_does_not() {
         let msg = StunMessage::binding_request("1abcd:remote", TransId::new(), true, 1, 100, false);
         let mut buf = vec![0u8; 512];
-        let n = msg
-            .to_bytes(Some(b"pw"), &mut buf, |_, _| [0; 20])
-            .expect("stun serializes");
+        let n = msg.to_bytes(Some(b"pw"), &mut buf, |_, _| [0; 20]).expect("stun serializes");
         assert_eq!(worker_of_stun(&buf[..n], 2), Some(1));
         assert_eq!(worker_of_stun(&buf[..n], 1), None);
         assert_eq!(worker_of_stun(&[], 2), None);

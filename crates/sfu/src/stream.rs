@@ -9,7 +9,6 @@ use str0m::media::{MediaKind, Rid};
 use crate::gop::GopCache;
 use crate::peer::PeerId;
 
-
 pub struct Stream {
     pub id: String,
     pub created_at_ms: u64,

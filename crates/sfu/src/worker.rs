@@ -11,14 +11,14 @@ use std::task::Poll;
 use std::time::Instant;
 
 use str0m::net::{Protocol, Transmit};
-use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
 use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::batch_send::SendBatch;
 use crate::core::{Bridge, RelayClosed, Sfu, SfuEvent};
-use crate::driver::{guard, Routes, TcpIn};
+use crate::driver::{Routes, TcpIn, guard};
 use crate::tcp_framing::frame;
 
 pub(crate) type Cmd = Box<dyn FnOnce(&mut Sfu, Instant) + Send>;
@@ -103,22 +103,24 @@ pub(crate) async fn run(mut sfu: Sfu, io: WorkerIo) {
         // STUN answer, and must reach this worker.
         let hints = sfu.take_route_hints();
         if !hints.is_empty()
-            && let Ok(mut r) = routes.write() {
-                // ICE-TCP connections route themselves (by their first check).
-                for h in hints.into_iter().filter(|h| h.proto == Protocol::Udp) {
-                    if h.add {
-                        r.insert(h.addr, me);
-                    } else if r.get(&h.addr) == Some(&me) {
-                        r.remove(&h.addr);
-                    }
+            && let Ok(mut r) = routes.write()
+        {
+            // ICE-TCP connections route themselves (by their first check).
+            for h in hints.into_iter().filter(|h| h.proto == Protocol::Udp) {
+                if h.add {
+                    r.insert(h.addr, me);
+                } else if r.get(&h.addr) == Some(&me) {
+                    r.remove(&h.addr);
                 }
             }
+        }
         sfu.drain_bridge(&mut bridge_out);
         for (dest, msg) in bridge_out.drain(..) {
             if let Some(tx) = bridge_txs.get(dest)
-                && tx.try_send((me, msg)).is_err() {
-                    sfu.metrics().bridge_dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
+                && tx.try_send((me, msg)).is_err()
+            {
+                sfu.metrics().bridge_dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
         }
         // Flush output: UDP in sendmmsg batches per socket, ICE-TCP framed.
         while let Some(t) = sfu.poll_transmit() {

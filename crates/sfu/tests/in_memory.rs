@@ -30,8 +30,11 @@ fn server() -> SocketAddr {
     SERVER.parse().unwrap()
 }
 
-
-fn client(now: Instant, port: u16, dir: Direction) -> (Rtc, SocketAddr, str0m::change::SdpOffer, str0m::change::SdpPendingOffer, Mid) {
+fn client(
+    now: Instant,
+    port: u16,
+    dir: Direction,
+) -> (Rtc, SocketAddr, str0m::change::SdpOffer, str0m::change::SdpPendingOffer, Mid) {
     let addr: SocketAddr = format!("10.0.0.2:{port}").parse().unwrap();
     let mut rtc = Rtc::builder().clear_codecs().enable_vp8(true).build(now);
     rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
@@ -67,10 +70,7 @@ fn run(sfu: &mut Sfu, clients: &mut [&mut Client], now: &mut Instant, dur: Durat
         sfu.handle_timeout(*now);
         while let Some(t) = sfu.poll_transmit() {
             if let Some(c) = clients.iter_mut().find(|c| c.addr == t.destination) {
-                let input = Input::Receive(
-                    *now,
-                    Receive::new(Protocol::Udp, server(), c.addr, &t.contents).unwrap(),
-                );
+                let input = Input::Receive(*now, Receive::new(Protocol::Udp, server(), c.addr, &t.contents).unwrap());
                 if c.rtc.accepts(&input) {
                     c.rtc.handle_input(input).unwrap();
                 }
@@ -227,14 +227,24 @@ fn simulcast_layer_follows_bandwidth_cap_and_manual_choice() {
     step(&mut sfu, &mut p, &mut s, &mut now, 60);
     let got = layer_of(&s);
     assert!(!got.is_empty());
-    assert_eq!(*got.last().unwrap(), b'f', "uncapped subscriber ends on the top layer: {:?}", String::from_utf8_lossy(&got));
+    assert_eq!(
+        *got.last().unwrap(),
+        b'f',
+        "uncapped subscriber ends on the top layer: {:?}",
+        String::from_utf8_lossy(&got)
+    );
 
     // Cap the estimate below the top layer: it moves down at a keyframe.
     sfu.set_bwe_cap("s", &s.session, Some(150_000)).unwrap();
     let before = s.received.len();
     step(&mut sfu, &mut p, &mut s, &mut now, 60);
     let after: Vec<u8> = layer_of(&s)[before..].to_vec();
-    assert_eq!(*after.last().unwrap(), b'q', "capped subscriber ends on the lowest layer: {:?}", String::from_utf8_lossy(&after));
+    assert_eq!(
+        *after.last().unwrap(),
+        b'q',
+        "capped subscriber ends on the lowest layer: {:?}",
+        String::from_utf8_lossy(&after)
+    );
     // Switches happen at keyframes only: every change of layer starts with a keyframe.
     for w in s.received.windows(2) {
         if w[0].0.last() != w[1].0.last() {

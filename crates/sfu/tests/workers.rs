@@ -45,7 +45,6 @@ struct Net {
     metrics: Arc<Metrics>,
 }
 
-
 impl Net {
     fn new(workers: usize) -> Net {
         let now = Instant::now();
@@ -68,7 +67,12 @@ impl Net {
         (self.home() + 1 + k) % self.sfus.len()
     }
 
-    fn client(&mut self, port: u16, dir: Direction, data_channel: bool) -> (Rtc, SocketAddr, String, str0m::change::SdpPendingOffer, Mid) {
+    fn client(
+        &mut self,
+        port: u16,
+        dir: Direction,
+        data_channel: bool,
+    ) -> (Rtc, SocketAddr, String, str0m::change::SdpPendingOffer, Mid) {
         let addr: SocketAddr = format!("10.0.0.2:{port}").parse().unwrap();
         let mut rtc = Rtc::builder().clear_codecs().enable_vp8(true).build(self.now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
@@ -81,7 +85,15 @@ impl Net {
         (rtc, addr, offer.to_sdp_string(), pending, mid)
     }
 
-    fn attach(&mut self, rtc: Rtc, addr: SocketAddr, mid: Mid, worker: usize, answer: wishcast_sfu::SessionAnswer, pending: str0m::change::SdpPendingOffer) -> usize {
+    fn attach(
+        &mut self,
+        rtc: Rtc,
+        addr: SocketAddr,
+        mid: Mid,
+        worker: usize,
+        answer: wishcast_sfu::SessionAnswer,
+        pending: str0m::change::SdpPendingOffer,
+    ) -> usize {
         let mut rtc = rtc;
         rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(&answer.sdp).unwrap()).unwrap();
         self.clients.push(Client {
@@ -162,7 +174,10 @@ impl Net {
         for w in 0..self.sfus.len() {
             while let Some(t) = self.sfus[w].poll_transmit() {
                 if let Some(i) = self.clients.iter().position(|c| c.addr == t.destination) {
-                    let input = Input::Receive(self.now, Receive::new(Protocol::Udp, server(), t.destination, &t.contents).unwrap());
+                    let input = Input::Receive(
+                        self.now,
+                        Receive::new(Protocol::Udp, server(), t.destination, &t.contents).unwrap(),
+                    );
                     if self.clients[i].rtc.accepts(&input) {
                         self.clients[i].rtc.handle_input(input).unwrap();
                     }
@@ -224,7 +239,12 @@ fn frames_reach_subscribers_on_every_worker() {
     }
     net.run(Duration::from_millis(200));
     for &i in &subs {
-        assert_eq!(net.nums(i), (0..30).collect::<Vec<_>>(), "subscriber on worker {} got every frame", net.clients[i].worker);
+        assert_eq!(
+            net.nums(i),
+            (0..30).collect::<Vec<_>>(),
+            "subscriber on worker {} got every frame",
+            net.clients[i].worker
+        );
         for (d, _, k) in &net.clients[i].received {
             let n = frame_no(d, *k);
             assert_eq!(d, &vp8_frame(n, n.is_multiple_of(10), 3000), "frame {n} intact");

@@ -35,10 +35,7 @@ fn storage_config(path: Option<&PathBuf>) -> Result<StorageConfig, String> {
     let v: toml::Value = toml::from_str(&text).map_err(|e| format!("{}: invalid TOML: {e}", p.display()))?;
     match v.get("recorder").and_then(|r| r.get("storage")) {
         None => Ok(StorageConfig::default()),
-        Some(s) => s
-            .clone()
-            .try_into()
-            .map_err(|e| format!("{}: config key `recorder.storage`: {e}", p.display())),
+        Some(s) => s.clone().try_into().map_err(|e| format!("{}: config key `recorder.storage`: {e}", p.display())),
     }
 }
 
@@ -74,14 +71,16 @@ fn run(a: ExportArgs) -> Result<u64, String> {
             Err(e) => Err(std::io::Error::other(e.to_string())),
         }
     };
-    let manifest = read("manifest.mpd").map_err(|e| format!("no recording of `{}` on {y:04}-{m:02}-{d:02}: {e}", a.stream))?;
+    let manifest =
+        read("manifest.mpd").map_err(|e| format!("no recording of `{}` on {y:04}-{m:02}-{d:02}: {e}", a.stream))?;
     let manifest = String::from_utf8_lossy(&manifest).into_owned();
     let mut out: Box<dyn Write> = if a.output == "-" {
         Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
     } else {
         Box::new(std::io::BufWriter::new(std::fs::File::create(&a.output).map_err(|e| format!("{}: {e}", a.output))?))
     };
-    let n = wishcast_record::export::export_to_writer(&manifest, a.from, a.to, read, &mut out).map_err(|e| e.to_string())?;
+    let n = wishcast_record::export::export_to_writer(&manifest, a.from, a.to, read, &mut out)
+        .map_err(|e| e.to_string())?;
     out.flush().map_err(|e| e.to_string())?;
     Ok(n)
 }

@@ -68,7 +68,14 @@ struct RunArgs {
 
 impl Default for RunArgs {
     fn default() -> Self {
-        RunArgs { nodes: 2, config: None, node_config: None, listen: "0.0.0.0:8888".into(), base_port: 7777, region: String::new() }
+        RunArgs {
+            nodes: 2,
+            config: None,
+            node_config: None,
+            listen: "0.0.0.0:8888".into(),
+            base_port: 7777,
+            region: String::new(),
+        }
     }
 }
 
@@ -108,18 +115,14 @@ fn init_logging(level: &str) {
     ))
     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
 }
 
 /// Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{signal, SignalKind};
+        use tokio::signal::unix::{SignalKind, signal};
         if let Ok(mut term) = signal(SignalKind::terminate()) {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
@@ -294,7 +297,8 @@ fn run(args: RunArgs) -> ExitCode {
             if mcfg.auth.secret.is_empty() {
                 return String::new();
             }
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let now =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
             let claims = wishcast_auth::Claims { id: "*".into(), exp: now + 10 * 365 * 86_400, mode: 7 };
             wishcast_auth::sign_hs256(mcfg.auth.secret.as_bytes(), &claims)
         });
@@ -327,7 +331,11 @@ fn run(args: RunArgs) -> ExitCode {
             cfg.cluster.token = cluster_token.clone();
             cfg.cluster.alias = format!("node{}", i + 1);
             cfg.cluster.region = args.region.clone();
-            let node_host = if host.is_unspecified() { loopback.clone() } else { SocketAddr::new(host, 0).to_string().trim_end_matches(":0").to_string() };
+            let node_host = if host.is_unspecified() {
+                loopback.clone()
+            } else {
+                SocketAddr::new(host, 0).to_string().trim_end_matches(":0").to_string()
+            };
             cfg.cluster.public_url = format!("http://{node_host}:{http_port}");
             // Recording is on in `run`: every node gets its own spool and journal and
             // writes to the manager's storage, so playback works out of the box.

@@ -13,12 +13,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::procs::{nanos, Proc, TempDir};
-use common::{chromium_path, repo_root, require_browser_deps, run_with_timeout, serial, INSTALL_HINT};
+use common::procs::{Proc, TempDir, nanos};
+use common::{INSTALL_HINT, chromium_path, repo_root, require_browser_deps, run_with_timeout, serial};
 
 /// How long one browser scenario may take (nextest kills the test at 120 s).
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(105);
-
 
 /// `node tests/browser/cluster.mjs --base URL --scenario NAME extra…`: panics with the
 /// script's output and every process's log unless it exits 0; returns its JSON line.
@@ -38,7 +37,10 @@ fn cluster_scenario(base: &str, scenario: &str, extra: &[&str], procs: &[&Proc])
     let (status, out, err) = run_with_timeout(cmd, SCRIPT_TIMEOUT);
     println!("browser cluster {scenario}: {} ({:.1} s)", out.trim(), started.elapsed().as_secs_f64());
     // The script's human-readable summary (figures) goes to stderr.
-    for l in err.lines().filter(|l| !l.starts_with("---") && !l.starts_with('{') && !l.starts_with('[') && !l.starts_with("    at ")) {
+    for l in err
+        .lines()
+        .filter(|l| !l.starts_with("---") && !l.starts_with('{') && !l.starts_with('[') && !l.starts_with("    at "))
+    {
         println!("  {l}");
     }
     if !status.is_some_and(|s| s.success()) {
@@ -270,7 +272,14 @@ fn coturn_rest_credentials_from_the_manager_relay_chromium_through_a_real_turnse
     // the node's loopback address succeeded.
     let log = turn.proc.stdout();
     let allocs = log.lines().filter(|l| l.contains("ALLOCATE processed, success")).count();
-    let perms = log.lines().filter(|l| l.contains("CREATE_PERMISSION processed, success") || l.contains("CHANNEL_BIND processed, success")).count();
+    let perms = log
+        .lines()
+        .filter(|l| l.contains("CREATE_PERMISSION processed, success") || l.contains("CHANNEL_BIND processed, success"))
+        .count();
     println!("coturn: {allocs} successful allocations, {perms} permissions/channel binds");
-    assert!(allocs >= 2 && perms >= 2, "coturn log shows {allocs} allocations and {perms} permissions:\n{}", turn.proc.logs());
+    assert!(
+        allocs >= 2 && perms >= 2,
+        "coturn log shows {allocs} allocations and {perms} permissions:\n{}",
+        turn.proc.logs()
+    );
 }

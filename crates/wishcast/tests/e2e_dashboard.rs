@@ -21,7 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{chromium_path, repo_root, require_browser_deps, run_with_timeout, serial, Node, DEFAULT_CONFIG};
+use common::{DEFAULT_CONFIG, Node, chromium_path, repo_root, require_browser_deps, run_with_timeout, serial};
 
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(110);
 const USER: &str = "admin";
@@ -63,7 +63,10 @@ impl Cluster {
             .expect("spawn wishcast run");
         let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
-        for (r, tee) in [(Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>, Some(tx)), (Box::new(child.stderr.take().expect("stderr")), None)] {
+        for (r, tee) in [
+            (Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>, Some(tx)),
+            (Box::new(child.stderr.take().expect("stderr")), None),
+        ] {
             let log = log.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(r).lines().map_while(Result::ok) {
@@ -89,7 +92,10 @@ impl Cluster {
                 }
                 Err(_) => {
                     let _ = child.kill();
-                    panic!("wishcast run did not print its listening line in 30 s:\n{}", log.lock().map(|l| l.clone()).unwrap_or_default());
+                    panic!(
+                        "wishcast run did not print its listening line in 30 s:\n{}",
+                        log.lock().map(|l| l.clone()).unwrap_or_default()
+                    );
                 }
             }
         };
@@ -135,7 +141,12 @@ fn dashboard_script(base: &str, args: &[&str], logs: impl Fn() -> String) -> Str
     let shown = format!("{cmd:?}");
     let started = Instant::now();
     let (status, out, err) = run_with_timeout(cmd, SCRIPT_TIMEOUT);
-    println!("browser dashboard: {} ({:.1} s); screenshots in {}", out.trim(), started.elapsed().as_secs_f64(), shots.display());
+    println!(
+        "browser dashboard: {} ({:.1} s); screenshots in {}",
+        out.trim(),
+        started.elapsed().as_secs_f64(),
+        shots.display()
+    );
     if !status.is_some_and(|s| s.success()) {
         panic!(
             "browser dashboard FAILED ({status:?})\ncommand: {shown}\n--- script stdout ---\n{out}\n--- script stderr ---\n{err}\n--- server log ---\n{}",
@@ -152,10 +163,15 @@ fn dashboard_script(base: &str, args: &[&str], logs: impl Fn() -> String) -> Str
 fn dashboard_on_wishcast_run_login_nodes_publish_preview_token_kick_drain_phone_width() {
     let _g = serial();
     require_browser_deps();
-    let cfg = format!("[auth]\nsecret = \"dashboard-e2e-secret\"\n[[auth.accounts]]\nusername = \"{USER}\"\npassword = \"{PASSWORD}\"\n");
+    let cfg = format!(
+        "[auth]\nsecret = \"dashboard-e2e-secret\"\n[[auth.accounts]]\nusername = \"{USER}\"\npassword = \"{PASSWORD}\"\n"
+    );
     // One viewer per stream and node, so a second viewer is cascaded to the other node.
     let cluster = Cluster::start(&cfg, "[strategy]\neach_stream_max_sub = 1\n");
-    let out = dashboard_script(&cluster.url, &["--scenario", "cluster", "--user", USER, "--password", PASSWORD], || cluster.logs());
+    let out =
+        dashboard_script(&cluster.url, &["--scenario", "cluster", "--user", USER, "--password", PASSWORD], || {
+            cluster.logs()
+        });
     assert!(out.contains("\"ok\":true"), "{out}");
     assert!(out.contains("\"tokenWhepStatus\":201"), "{out}");
     // `wishcast run` records (fs storage, sqlite index in its working dir): the
@@ -196,7 +212,8 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(what: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         let p = std::env::temp_dir().join(format!("wishcast-e2e-dashboard-{what}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&p).expect("create temp dir");
         TempDir(p)

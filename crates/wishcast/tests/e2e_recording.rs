@@ -86,7 +86,14 @@ fn json(v: &str) -> serde_json::Value {
 /// ffprobe's JSON (streams + format) of `input`.
 fn ffprobe(input: &Path) -> serde_json::Value {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "stream=codec_name,codec_type,width,height:format=duration", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,codec_type,width,height:format=duration",
+            "-of",
+            "json",
+        ])
         .arg(input)
         .output()
         .expect("ffprobe (apt-get install ffmpeg)");
@@ -150,9 +157,16 @@ fn record_and_verify(codec: &str, restart_manager: bool) {
     // The browser scenario runs in the background while we may restart the manager.
     let root = repo_root();
     let mut cmd = Command::new("node");
-    cmd.current_dir(&root)
-        .arg(root.join("tests/browser/recording.mjs"))
-        .args(["--base", &base, "--codec", codec, "--seconds", "20", "--timeout-s", "100"]);
+    cmd.current_dir(&root).arg(root.join("tests/browser/recording.mjs")).args([
+        "--base",
+        &base,
+        "--codec",
+        codec,
+        "--seconds",
+        "20",
+        "--timeout-s",
+        "100",
+    ]);
     if let Some(p) = chromium_path() {
         cmd.env("CHROMIUM_PATH", p);
     }
@@ -207,12 +221,23 @@ fn record_and_verify(codec: &str, restart_manager: bool) {
     assert!(mpd.contains("type=\"static\""), "final manifest is not static: {mpd}");
     let probe = ffprobe(&mpd_file);
     let want_video = if codec == "H264" { "h264" } else { "vp8" };
-    assert_eq!(codecs(&probe), { let mut v = vec!["opus".to_string(), want_video.to_string()]; v.sort(); v }, "{probe}");
+    assert_eq!(
+        codecs(&probe),
+        {
+            let mut v = vec!["opus".to_string(), want_video.to_string()];
+            v.sort();
+            v
+        },
+        "{probe}"
+    );
     let dash_s = duration(&probe);
     assert!((dash_s - index_ms / 1000.0).abs() <= 1.0, "DASH duration {dash_s} s vs index {index_ms} ms");
     assert!((dash_s - wall_s).abs() <= 2.5, "DASH duration {dash_s} s vs {wall_s} s recorded (wall clock)");
     // Spool drained: everything reached storage.
-    let left: Vec<_> = walk(&dir.0.join("spool")).into_iter().filter(|p| p.extension().is_some_and(|e| e == "m4s" || e == "mp4" || e == "mpd")).collect();
+    let left: Vec<_> = walk(&dir.0.join("spool"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "m4s" || e == "mp4" || e == "mpd"))
+        .collect();
     assert!(left.is_empty(), "spool still holds {left:?}");
 
     // MP4 export through the manager: one progressive file, same codecs and duration.
@@ -249,28 +274,52 @@ fn record_and_verify(codec: &str, restart_manager: bool) {
     // `wishcast export` (CLI) writes the same file from the same storage.
     let cli = dir.0.join("cli.mp4");
     let st = Command::new(env!("CARGO_BIN_EXE_wishcast"))
-        .args(["export", "-c", dir.0.join("manager.toml").to_str().unwrap(), &stream, &format!("{y}-{m}-{d}"), "-o", cli.to_str().unwrap()])
+        .args([
+            "export",
+            "-c",
+            dir.0.join("manager.toml").to_str().unwrap(),
+            &stream,
+            &format!("{y}-{m}-{d}"),
+            "-o",
+            cli.to_str().unwrap(),
+        ])
         .status()
         .unwrap();
     assert!(st.success());
     assert!(std::fs::read(&cli).unwrap() == bytes.as_ref(), "CLI export differs from the HTTP export");
 
     // Range on a media segment.
-    let seg = walk(&storage).into_iter().find(|p| p.extension().is_some_and(|e| e == "m4s") && !p.to_string_lossy().contains("init")).expect("a segment");
+    let seg = walk(&storage)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "m4s") && !p.to_string_lossy().contains("init"))
+        .expect("a segment");
     let rel = seg.strip_prefix(&storage).unwrap().to_str().unwrap().to_string();
     let full = std::fs::read(&seg).unwrap();
     let rsp = c.get(format!("{base}/api/record/object/{rel}")).header("Range", "bytes=10-109").send().unwrap();
     assert_eq!(rsp.status(), 206);
     assert_eq!(rsp.headers()["content-range"].to_str().unwrap(), format!("bytes 10-109/{}", full.len()));
     assert_eq!(rsp.bytes().unwrap().as_ref(), &full[10..110]);
-    let rsp = c.get(format!("{base}/api/record/object/{rel}")).header("Range", format!("bytes={}-", full.len() + 5)).send().unwrap();
+    let rsp = c
+        .get(format!("{base}/api/record/object/{rel}"))
+        .header("Range", format!("bytes={}-", full.len() + 5))
+        .send()
+        .unwrap();
     assert_eq!(rsp.status(), 416);
 
     // Traversal attempts never leave the storage root.
     std::fs::write(dir.0.join("secret.txt"), "top secret").unwrap();
     // Raw requests: HTTP client libraries would normalize `..` away before sending.
     let addr = base.trim_start_matches("http://").to_string();
-    for bad in ["../secret.txt", "..%2Fsecret.txt", "%2E%2E/secret.txt", "%2Fetc%2Fpasswd", "a/../../secret.txt", "a/..%2F..%2Fsecret.txt", "..%5Csecret.txt", "a%00b"] {
+    for bad in [
+        "../secret.txt",
+        "..%2Fsecret.txt",
+        "%2E%2E/secret.txt",
+        "%2Fetc%2Fpasswd",
+        "a/../../secret.txt",
+        "a/..%2F..%2Fsecret.txt",
+        "..%5Csecret.txt",
+        "a%00b",
+    ] {
         let (st, body) = raw_get(&addr, &format!("/api/record/object/{bad}"));
         assert!(st == 400 || st == 404, "{bad} -> {st} {body}");
         assert!(!body.contains("top secret") && !body.contains("root:"), "{bad} leaked: {body}");

@@ -1,11 +1,11 @@
 //! `POST /api/login` (username/password → 24-hour admin JWT) and `POST /api/token`
 //! (admins mint scoped JWTs). Responses: `{"access_token": "...", "token_type": "Bearer"}`.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Deserialize;
 use wishcast_auth::{Access, Claims, MODE_ADMIN, MODE_PUBLISH, MODE_SUBSCRIBE};
 
@@ -47,9 +47,13 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
     if !ok {
         return Ok(error_json(StatusCode::UNAUTHORIZED, "Wrong credentials"));
     }
-    let claims = Claims { id: "*".into(), exp: now_unix() + LOGIN_TTL_SECS, mode: MODE_SUBSCRIBE | MODE_PUBLISH | MODE_ADMIN };
+    let claims =
+        Claims { id: "*".into(), exp: now_unix() + LOGIN_TTL_SECS, mode: MODE_SUBSCRIBE | MODE_PUBLISH | MODE_ADMIN };
     let t = state.auth.mint(&claims).ok_or_else(|| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "login needs `[auth] secret` in the manager config to sign tokens")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "login needs `[auth] secret` in the manager config to sign tokens",
+        )
     })?;
     Ok(token_json(t))
 }

@@ -1,9 +1,9 @@
 //! `GET /api/cascade/`: the cascade relays the manager maintains.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use wishcast_auth::Access;
 
 use crate::error::ApiResult;

@@ -1,11 +1,11 @@
 //! `POST /api/cluster/heartbeat`: self-registration and heartbeats of nodes with a
 //! `[cluster]` table (admin token of the manager required).
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use wishcast_api::cluster::Heartbeat;
 use wishcast_auth::Access;
 
@@ -15,7 +15,12 @@ use crate::guard::require;
 use crate::metrics::ManagerMetrics;
 use crate::state::AppState;
 
-pub async fn heartbeat(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::Admin)?;
     let hb: Heartbeat = json_body(&headers, &body)?;
     let url_ok = hb.url.starts_with("http://") || hb.url.starts_with("https://");

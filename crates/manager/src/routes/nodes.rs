@@ -1,10 +1,10 @@
 //! `GET /api/nodes/` (Liveman's shape plus wishcast's fields) and
 //! `POST /api/nodes/{alias}/drain|undrain`.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use wishcast_auth::Access;
 
 use crate::error::{ApiError, ApiResult};
@@ -27,10 +27,20 @@ async fn set(state: AppState, alias: String, uri: Uri, headers: HeaderMap, drain
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn drain(State(state): State<AppState>, Path(alias): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn drain(
+    State(state): State<AppState>,
+    Path(alias): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     set(state, alias, uri, headers, true).await
 }
 
-pub async fn undrain(State(state): State<AppState>, Path(alias): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn undrain(
+    State(state): State<AppState>,
+    Path(alias): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     set(state, alias, uri, headers, false).await
 }

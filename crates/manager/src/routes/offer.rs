@@ -16,15 +16,27 @@ use crate::error::{ApiError, ApiResult};
 use crate::guard::require_owner;
 use crate::metrics::ManagerMetrics;
 use crate::placement::{Request, Want};
-use crate::proxy::{forward_query, percent_decode, query_values, read_limited, GuardedBody, OrphanGuard, MAX_SDP};
+use crate::proxy::{GuardedBody, MAX_SDP, OrphanGuard, forward_query, percent_decode, query_values, read_limited};
 use crate::registry::{NodeTarget, Reservation, SessionKind};
 use crate::state::AppState;
 
-pub async fn whip(state: State<AppState>, Path(stream): Path<String>, uri: Uri, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+pub async fn whip(
+    state: State<AppState>,
+    Path(stream): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     offer(state.0, stream, None, uri, headers, body, Want::Publish).await
 }
 
-pub async fn whep(state: State<AppState>, Path(stream): Path<String>, uri: Uri, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+pub async fn whep(
+    state: State<AppState>,
+    Path(stream): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     offer(state.0, stream, None, uri, headers, body, Want::Subscribe).await
 }
 
@@ -82,14 +94,21 @@ async fn offer(
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "empty body: POST the SDP offer"));
     }
-    ManagerMetrics::inc(if want == Want::Publish { &state.metrics.whip_requests } else { &state.metrics.whep_requests });
+    ManagerMetrics::inc(if want == Want::Publish {
+        &state.metrics.whip_requests
+    } else {
+        &state.metrics.whep_requests
+    });
     let redirect = fixed.is_none() && state.cfg.placement.mode == ProxyMode::Redirect;
 
     // Extra ICE servers first: if they cannot be had, no node session exists yet.
     let extra_links = if fixed.is_none() && !redirect && !state.extra_ice.is_noop() {
         Some(state.extra_ice.links().await.map_err(|e| {
             tracing::warn!("extra ICE servers: {e}");
-            ApiError::new(StatusCode::BAD_GATEWAY, format!("extra ICE servers unavailable, no session was created: {e}"))
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                format!("extra ICE servers unavailable, no session was created: {e}"),
+            )
         })?)
     } else {
         None
@@ -143,8 +162,10 @@ async fn offer(
     // The node exchange runs on its own task: if the client goes away meanwhile, the
     // task still finishes, and the unsent answer's guard deletes the node session.
     let query = forward_query(uri.query());
-    let task = tokio::spawn(forward_offer(state, node, node_path, query, stream, body, kind, owner, reservation, extra_links));
-    task.await.unwrap_or_else(|e| Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("proxy task failed: {e}"))))
+    let task =
+        tokio::spawn(forward_offer(state, node, node_path, query, stream, body, kind, owner, reservation, extra_links));
+    task.await
+        .unwrap_or_else(|e| Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("proxy task failed: {e}"))))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -230,7 +251,10 @@ async fn forward_offer(
             out.insert("location", v);
         }
         Err(_) => {
-            return Err(ApiError::new(StatusCode::BAD_GATEWAY, "node returned a session id that is not a valid header"));
+            return Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "node returned a session id that is not a valid header",
+            ));
         }
     }
     guard.armed = true;

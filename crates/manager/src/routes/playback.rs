@@ -8,11 +8,11 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Deserialize;
 use wishcast_auth::Access;
 use wishcast_storage::{ObjectPath, Store};
@@ -24,19 +24,24 @@ use crate::state::AppState;
 
 fn store(state: &AppState) -> ApiResult<&Store> {
     state.store.as_ref().ok_or_else(|| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "recording storage is not available (see the manager log for `[recorder.storage]`)")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "recording storage is not available (see the manager log for `[recorder.storage]`)",
+        )
     })
 }
 
-pub async fn object(State(state): State<AppState>, Path(path): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn object(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let stream = path.split('/').next().unwrap_or("");
     require(&state, &headers, &uri, Access::RecordRead(stream))?;
     let store = store(&state)?;
-    let redirect = state
-        .cfg
-        .playback
-        .signed_redirect
-        .then(|| Duration::from_secs(state.cfg.playback.signed_ttl_seconds.max(1)));
+    let redirect =
+        state.cfg.playback.signed_redirect.then(|| Duration::from_secs(state.cfg.playback.signed_ttl_seconds.max(1)));
     Ok(wishcast_playback::object(store, None, &path, &headers, redirect).await)
 }
 
@@ -47,8 +52,10 @@ pub async fn export(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::RecordRead(&stream))?;
-    let (year, month, day) = wishcast_api::record::parse_day(&y, &m, &d).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
-    let (from, to) = wishcast_api::record::parse_export_range(uri.query()).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
+    let (year, month, day) =
+        wishcast_api::record::parse_day(&y, &m, &d).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
+    let (from, to) =
+        wishcast_api::record::parse_export_range(uri.query()).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
     let store = store(&state)?;
     Ok(wishcast_playback::export(store, None, &stream, year, month, day, from, to).await)
 }
@@ -74,7 +81,10 @@ pub async fn presign(State(state): State<AppState>, uri: Uri, headers: HeaderMap
         "GET" => store.presign_read(&path, ttl).await,
         "PUT" => store.presign_write(&path, ttl).await,
         other => {
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("unsupported method `{other}`: use GET or PUT")));
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("unsupported method `{other}`: use GET or PUT"),
+            ));
         }
     };
     match r {

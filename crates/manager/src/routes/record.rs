@@ -4,11 +4,11 @@
 //! every node. Recording itself happens on the node; the index arrives through the
 //! nodes' reports (`/api/recordings/report`).
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use reqwest::Method;
 use wishcast_api::paths;
 use wishcast_api::record::{RecordStarted, RecordState};
@@ -54,7 +54,9 @@ fn holders(state: &AppState, stream: &str) -> Vec<NodeTarget> {
     let routed = Registry::publish_route_alias(&g, stream);
     g.nodes
         .values()
-        .filter(|n| n.status == Status::Running && (n.stream(stream).is_some() || routed.as_deref() == Some(n.alias.as_str())))
+        .filter(|n| {
+            n.status == Status::Running && (n.stream(stream).is_some() || routed.as_deref() == Some(n.alias.as_str()))
+        })
         .map(|n| n.target())
         .collect()
 }
@@ -74,7 +76,10 @@ pub async fn start_on(state: &AppState, node: &NodeTarget, stream: &str) -> Resu
         return Err(ApiError::new(status, format!("node `{}`: {msg}", node.alias)));
     }
     serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(StatusCode::BAD_GATEWAY, format!("node `{}` answered an unreadable record response: {e}", node.alias))
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("node `{}` answered an unreadable record response: {e}", node.alias),
+        )
     })
 }
 
@@ -104,7 +109,10 @@ pub async fn start(
             .target(&alias)
             .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("node `{alias}` is not registered")))?,
         None => origin_node(&state, &stream).ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, format!("stream `{stream}` is not on any running node; publish it first"))
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("stream `{stream}` is not on any running node; publish it first"),
+            )
         })?,
     };
     let started = start_on(&state, &node, &stream).await?;
@@ -119,7 +127,12 @@ pub async fn start(
     .into_response())
 }
 
-pub async fn get(State(state): State<AppState>, Path(stream): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     check_name("stream", &stream)?;
     require(&state, &headers, &uri, Access::RecordRead(&stream))?;
     let mut recording = false;
@@ -132,7 +145,12 @@ pub async fn get(State(state): State<AppState>, Path(stream): Path<String>, uri:
     Ok(Json(RecordState { recording }).into_response())
 }
 
-pub async fn stop(State(state): State<AppState>, Path(stream): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn stop(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     check_name("stream", &stream)?;
     require(&state, &headers, &uri, Access::RecordStop(&stream))?;
     let targets = {

@@ -5,14 +5,14 @@
 //! (that day's sessions). Reading a stream's recordings needs `r` on it, so a scoped
 //! token `{id: stream, mode: r}` grants one stream's recordings.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use wishcast_api::record::{RecordingReports, ReportAck};
-use wishcast_auth::{request_token, Access, AuthError, Principal};
-use wishcast_index::{validate, IndexError};
+use wishcast_auth::{Access, AuthError, Principal, request_token};
+use wishcast_index::{IndexError, validate};
 
 use super::json_body;
 use crate::error::{ApiError, ApiResult};
@@ -52,7 +52,9 @@ fn principal(state: &AppState, headers: &HeaderMap, uri: &Uri) -> ApiResult<Prin
     let token = request_token(header, uri.query());
     state.auth.authenticate(token.as_deref(), now_unix()).map_err(|e| {
         let msg = match e {
-            AuthError::Missing => "authentication required: send `Authorization: Bearer <token>` or `?token=`".to_string(),
+            AuthError::Missing => {
+                "authentication required: send `Authorization: Bearer <token>` or `?token=`".to_string()
+            }
             other => other.to_string(),
         };
         ApiError::new(StatusCode::UNAUTHORIZED, msg)
@@ -67,10 +69,16 @@ pub async fn streams(State(state): State<AppState>, uri: Uri, headers: HeaderMap
 }
 
 fn check_stream(stream: &str) -> ApiResult<()> {
-    validate::check_stream(stream).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("stream name {}", e.message)))
+    validate::check_stream(stream)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("stream name {}", e.message)))
 }
 
-pub async fn days(State(state): State<AppState>, Path(stream): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn days(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::RecordRead(&stream))?;
     check_stream(&stream)?;
     let days = state.index.days(&stream).await.map_err(index_error)?;

@@ -52,7 +52,9 @@ async fn forward(
     let Some((route, node)) = state.registry.route(&stream, &session) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            format!("session `{session}` of stream `{stream}` is unknown: it has ended, or was not created through this manager"),
+            format!(
+                "session `{session}` of stream `{stream}` is unknown: it has ended, or was not created through this manager"
+            ),
         ));
     };
     if !principal.is_admin() && !route.indexed {

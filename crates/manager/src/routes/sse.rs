@@ -25,24 +25,31 @@ pub async fn streams(State(state): State<AppState>, uri: Uri, headers: HeaderMap
     Ok(Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
 }
 
-fn snapshots(state: AppState, nodes: Vec<String>, filter: Vec<String>) -> impl Stream<Item = Result<Event, Infallible>> {
+fn snapshots(
+    state: AppState,
+    nodes: Vec<String>,
+    filter: Vec<String>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     let rx = state.registry.subscribe_changes();
-    futures_util::stream::unfold((state, nodes, filter, rx, None::<String>), |(state, nodes, filter, mut rx, last)| async move {
-        let mut first = last.is_none();
-        loop {
-            if !first {
-                tokio::select! {
-                    r = rx.changed() => if r.is_err() { return None; },
-                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+    futures_util::stream::unfold(
+        (state, nodes, filter, rx, None::<String>),
+        |(state, nodes, filter, mut rx, last)| async move {
+            let mut first = last.is_none();
+            loop {
+                if !first {
+                    tokio::select! {
+                        r = rx.changed() => if r.is_err() { return None; },
+                        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    }
+                }
+                first = false;
+                let v = views::merged_streams(&state.registry.lock(), &nodes, &filter);
+                let json = serde_json::to_string(&v).ok()?;
+                if last.as_deref() != Some(json.as_str()) {
+                    let ev = Event::default().data(json.clone());
+                    return Some((Ok(ev), (state, nodes, filter, rx, Some(json))));
                 }
             }
-            first = false;
-            let v = views::merged_streams(&state.registry.lock(), &nodes, &filter);
-            let json = serde_json::to_string(&v).ok()?;
-            if last.as_deref() != Some(json.as_str()) {
-                let ev = Event::default().data(json.clone());
-                return Some((Ok(ev), (state, nodes, filter, rx, Some(json))));
-            }
-        }
-    })
+        },
+    )
 }

@@ -2,10 +2,10 @@
 //! `POST /api/streams/{id}` (create on a chosen or the least-loaded node) and
 //! `DELETE /api/streams/{id}` (on every node).
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use reqwest::Method;
 use wishcast_api::paths;
 use wishcast_auth::Access;
@@ -27,13 +27,23 @@ pub async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -
     Ok(Json(v).into_response())
 }
 
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::StreamRead(&id))?;
     let v = views::per_node(&state.registry.lock(), &id);
     Ok(Json(v).into_response())
 }
 
-pub async fn create(State(state): State<AppState>, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::Admin)?;
     check_name("stream", &id)?;
     if let Some(alias) = views::per_node(&state.registry.lock(), &id).keys().next() {
@@ -41,10 +51,7 @@ pub async fn create(State(state): State<AppState>, Path(id): Path<String>, uri: 
     }
     let only = query_values(uri.query(), "nodes");
     let req = Request { want: Want::Publish, stream: &id, region: &state.cfg.placement.region, only: &only };
-    let p = state
-        .registry
-        .place(&req)
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let p = state.registry.place(&req).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     let rb = state.nodes.request(Method::POST, &p.node, &paths::stream(&id));
     let resp = state.nodes.send(rb, &p.node, &state.metrics).await?;
     let status = resp.status();
@@ -57,7 +64,12 @@ pub async fn create(State(state): State<AppState>, Path(id): Path<String>, uri: 
     Err(ApiError::new(status, format!("node `{}`: {msg}", p.node.alias)))
 }
 
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::StreamDelete(&id))?;
     let targets: Vec<_> = {
         let g = state.registry.lock();

@@ -1,9 +1,9 @@
 //! `GET /api/info` and `GET /metrics` (no auth, like the node). `GET /` is the
 //! dashboard (`wishcast-dashboard`, merged in `server.rs`).
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use axum::Json;
 use wishcast_api::Info;
 
 use crate::state::AppState;

@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering::R
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use wishcast_api::{PubSub, Session, SessionState, Stream};
 
 #[derive(Debug, Clone)]
@@ -34,7 +34,13 @@ pub struct FakeState {
 
 impl FakeState {
     pub fn requests(&self, method: &str, prefix: &str) -> Vec<Req> {
-        self.log.lock().unwrap().iter().filter(|r| r.method.as_str() == method && r.path.starts_with(prefix)).cloned().collect()
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.method.as_str() == method && r.path.starts_with(prefix))
+            .cloned()
+            .collect()
     }
 
     pub fn set_streams(&self, s: Vec<Stream>) {
@@ -55,7 +61,15 @@ impl Drop for FakeNode {
 }
 
 pub fn session(id: &str) -> Session {
-    Session { id: id.into(), created_at: 1, leave_at: 0, state: SessionState::Connected, cascade: None, has_data_channel: false, stats: Default::default() }
+    Session {
+        id: id.into(),
+        created_at: 1,
+        leave_at: 0,
+        state: SessionState::Connected,
+        cascade: None,
+        has_data_channel: false,
+        stats: Default::default(),
+    }
 }
 
 /// A stream with the given publisher and subscriber session ids.
@@ -92,10 +106,21 @@ pub async fn start(max_sub: u32) -> FakeNode {
 
 const ANSWER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
 
-async fn handle(State(st): State<Arc<FakeState>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(st): State<Arc<FakeState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
-    st.log.lock().unwrap().push(Req { method: method.clone(), path: path.clone(), auth, body: String::from_utf8_lossy(&body).into() });
+    st.log.lock().unwrap().push(Req {
+        method: method.clone(),
+        path: path.clone(),
+        auth,
+        body: String::from_utf8_lossy(&body).into(),
+    });
     let p = uri.path();
     let seg: Vec<&str> = p.trim_start_matches('/').split('/').collect();
     match (method.as_str(), seg.as_slice()) {
@@ -117,7 +142,11 @@ async fn handle(State(st): State<Arc<FakeState>>, method: Method, uri: Uri, head
             let mut g = st.streams.lock().unwrap();
             let before = g.len();
             g.retain(|s| s.id != *id);
-            if g.len() < before { StatusCode::NO_CONTENT.into_response() } else { StatusCode::NOT_FOUND.into_response() }
+            if g.len() < before {
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                StatusCode::NOT_FOUND.into_response()
+            }
         }
         ("POST", ["whip" | "whep", s]) => {
             let delay = st.offer_delay_ms.load(Relaxed);

@@ -7,8 +7,8 @@ pub mod fake;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use wishcast_client::synth;
@@ -65,7 +65,8 @@ impl KillableNode {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
             rt.block_on(async move {
                 let n = wishcast_node::start(cfg).await.expect("node starts");
                 let _ = ready_tx.send(n.http_addr);
@@ -134,7 +135,11 @@ impl TestManager {
     }
 
     pub async fn node_status(&self, alias: &str) -> Option<String> {
-        self.nodes().await.into_iter().find(|n| n["alias"] == alias).map(|n| n["status"].as_str().unwrap_or("").to_string())
+        self.nodes()
+            .await
+            .into_iter()
+            .find(|n| n["alias"] == alias)
+            .map(|n| n["status"].as_str().unwrap_or("").to_string())
     }
 
     /// [`TestManager::wait_running`] on a manager with auth on.
@@ -151,8 +156,10 @@ impl TestManager {
     /// Wait until every alias is `running`.
     pub async fn wait_running(&self, aliases: &[&str]) {
         for a in aliases {
-            wait_until(&format!("node {a} running"), CONNECT, || async { self.node_status(a).await.as_deref() == Some("running") })
-                .await;
+            wait_until(&format!("node {a} running"), CONNECT, || async {
+                self.node_status(a).await.as_deref() == Some("running")
+            })
+            .await;
         }
     }
 

@@ -53,7 +53,9 @@ impl RecorderConfig {
         }
         for (i, g) in self.auto_streams.iter().enumerate() {
             if g.is_empty() || g.contains('/') {
-                return Err(format!("config key `recorder.auto_streams[{i}]`: `{g}` must be a non-empty glob without `/`"));
+                return Err(format!(
+                    "config key `recorder.auto_streams[{i}]`: `{g}` must be a non-empty glob without `/`"
+                ));
             }
         }
         self.storage.validate("recorder.storage")

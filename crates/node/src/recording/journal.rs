@@ -56,7 +56,9 @@ impl Journal {
                         version += 1;
                         entries.insert(r.id.clone(), Entry { report: r, version, acked: 0 });
                     }
-                    Err(e) => tracing::warn!(path = %path.display(), line = i + 1, "skipping unreadable journal line: {e}"),
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), line = i + 1, "skipping unreadable journal line: {e}")
+                    }
                 }
             }
         }
@@ -118,12 +120,7 @@ impl Journal {
 
     /// Sessions the manager has not acknowledged in their latest version.
     pub fn unacked(&self) -> Vec<(RecordingReport, u64)> {
-        self.lock()
-            .entries
-            .values()
-            .filter(|e| e.acked < e.version)
-            .map(|e| (e.report.clone(), e.version))
-            .collect()
+        self.lock().entries.values().filter(|e| e.acked < e.version).map(|e| (e.report.clone(), e.version)).collect()
     }
 
     /// Sessions started in the last `within`, or still active.
@@ -214,8 +211,7 @@ pub fn spawn_reporter(journal: std::sync::Arc<Journal>, target: ReportTarget) ->
         let mut failing = false;
         loop {
             let full = last_full.elapsed() >= Duration::from_secs(60);
-            let batch =
-                if full { journal.recent(Duration::from_secs(2 * 86_400)) } else { journal.unacked() };
+            let batch = if full { journal.recent(Duration::from_secs(2 * 86_400)) } else { journal.unacked() };
             if !batch.is_empty() {
                 let body = RecordingReports { reports: batch.iter().map(|(r, _)| r.clone()).collect() };
                 let mut rq = http.post(&target.url).json(&body);
@@ -239,16 +235,24 @@ pub fn spawn_reporter(journal: std::sync::Arc<Journal>, target: ReportTarget) ->
                         // one at a time, and drop what the manager will never accept
                         // (resending it forever would block every later report).
                         let text = r.text().await.unwrap_or_default();
-                        tracing::warn!("manager rejected a batch of recording reports, retrying one by one: {}", text.trim());
+                        tracing::warn!(
+                            "manager rejected a batch of recording reports, retrying one by one: {}",
+                            text.trim()
+                        );
                         let mut delivered = Vec::new();
                         for (report, v) in &batch {
-                            let mut rq = http.post(&target.url).json(&RecordingReports { reports: vec![report.clone()] });
+                            let mut rq =
+                                http.post(&target.url).json(&RecordingReports { reports: vec![report.clone()] });
                             if let Some(t) = &target.token {
                                 rq = rq.bearer_auth(t);
                             }
                             match rq.send().await {
                                 Ok(r) if r.status().is_success() => delivered.push((report.id.clone(), *v)),
-                                Ok(r) if r.status().is_client_error() && r.status().as_u16() != 401 && r.status().as_u16() != 403 => {
+                                Ok(r)
+                                    if r.status().is_client_error()
+                                        && r.status().as_u16() != 401
+                                        && r.status().as_u16() != 403 =>
+                                {
                                     let why = r.text().await.unwrap_or_default();
                                     tracing::error!(id = %report.id, stream = %report.stream, "manager refuses this recording report; dropping it: {}", why.trim());
                                     delivered.push((report.id.clone(), *v));

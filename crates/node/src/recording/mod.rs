@@ -116,7 +116,12 @@ impl Recordings {
             r
         });
         let dir = r.mpd_path.trim_end_matches("/manifest.mpd").to_string();
-        RecordStarted { id: stream.to_string(), record_id: r.session_id.clone(), record_dir: dir, mpd_path: r.mpd_path.clone() }
+        RecordStarted {
+            id: stream.to_string(),
+            record_id: r.session_id.clone(),
+            record_dir: dir,
+            mpd_path: r.mpd_path.clone(),
+        }
     }
 
     pub fn is_recording(&self, stream: &str) -> bool {

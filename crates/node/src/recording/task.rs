@@ -19,7 +19,7 @@ use wishcast_client::{Kind, MediaFrame, RtpCodec, SubscribeOptions, Subscriber, 
 use wishcast_record::{Codec, Frame, ObjectKind, Output, Recorder, TrackKind};
 use wishcast_storage::{ObjectPath, Spool, Store};
 
-use super::journal::{unix_ms, Journal};
+use super::journal::{Journal, unix_ms};
 
 /// What every recording task needs.
 pub struct TaskContext {

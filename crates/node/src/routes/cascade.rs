@@ -53,7 +53,8 @@ pub async fn cascade(
     }
     let token = req.token.filter(|t| !t.is_empty());
     let (s, u, t) = (stream.clone(), url.clone(), token.clone());
-    let (session, offer) = state.media.call_home(&stream, move |sfu, now| sfu.relay_offer(now, &s, kind, &u, t)).await??;
+    let (session, offer) =
+        state.media.call_home(&stream, move |sfu, now| sfu.relay_offer(now, &s, kind, &u, t)).await??;
     let extra: &[(&str, &str)] = if kind == RelayKind::Pull { &[(wishcast_api::RELAY_HEADER, "1")] } else { &[] };
     let answer = match state.relay_client.offer_with(&url, &offer, token.as_deref(), extra).await {
         Ok(a) => a,
@@ -67,10 +68,7 @@ pub async fn cascade(
     let location = answer.location.clone();
     let remote_session = location.clone();
     let sid = session.clone();
-    let result = state
-        .media
-        .call_session(move |sfu, now| sfu.relay_answer(now, &sid, &answer.sdp, &location))
-        .await;
+    let result = state.media.call_session(move |sfu, now| sfu.relay_answer(now, &sid, &answer.sdp, &location)).await;
     if let Err(e) = result {
         // The remote session exists but we could not use it: hang it up.
         let _ = state.relay_client.delete(&remote_session, token.as_deref()).await;

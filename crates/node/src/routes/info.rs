@@ -1,9 +1,9 @@
 //! `GET /api/info` (no auth) and `GET /api/strategy/`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use wishcast_api::Info;
 use wishcast_auth::Access;
 

@@ -2,11 +2,11 @@
 //! extension, Live777 JSON), `POST /session/{stream}/{id}` mute per kind, and the
 //! `POST /session/{stream}/{id}/bwe_cap` test hook (only with `webrtc.test_hooks`).
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use wishcast_auth::Access;
 use wishcast_sfu::str0m::media::MediaKind;
@@ -46,8 +46,7 @@ struct BweCap {
 
 fn json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
     check_content_type(headers, "application/json")?;
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
 }
 
 pub async fn get(
@@ -58,10 +57,8 @@ pub async fn get(
 ) -> ApiResult<Response> {
     let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
     let layers = state.media.call_session(move |sfu, _| sfu.layers(&stream, &session, owner)).await?;
-    let v: Vec<LayerJson> = layers
-        .into_iter()
-        .map(|l| LayerJson { encoding_id: l.rid, bitrate: l.bitrate, active: l.active })
-        .collect();
+    let v: Vec<LayerJson> =
+        layers.into_iter().map(|l| LayerJson { encoding_id: l.rid, bitrate: l.bitrate, active: l.active }).collect();
     Ok(Json(v).into_response())
 }
 
@@ -75,10 +72,7 @@ pub async fn select(
     let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
     let req: SelectLayer = json(&headers, &body)?;
     let rid = req.encoding_id;
-    state
-        .media
-        .call_session(move |sfu, now| sfu.select_layer(now, &stream, &session, rid.as_deref(), owner))
-        .await?;
+    state.media.call_session(move |sfu, now| sfu.select_layer(now, &stream, &session, rid.as_deref(), owner)).await?;
     Ok(StatusCode::OK.into_response())
 }
 

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use axum::extract::State;
 use axum::response::IntoResponse;
-use wishcast_sfu::metrics::{Metrics, KEYFRAME_WAIT_BUCKETS_MS};
+use wishcast_sfu::metrics::{KEYFRAME_WAIT_BUCKETS_MS, Metrics};
 
 use crate::state::AppState;
 
@@ -60,26 +60,67 @@ pub fn render(m: &Metrics) -> String {
     );
     counter(&mut o, "wishcast_nacks_received_total", "NACKs received from subscribers.", "", g(&m.nacks_received));
     counter(&mut o, "wishcast_nacks_sent_total", "NACKs sent to publishers.", "", g(&m.nacks_sent));
-    counter(&mut o, "wishcast_plis_received_total", "Keyframe requests (PLI/FIR) received from subscribers.", "", g(&m.plis_received));
-    counter(&mut o, "wishcast_keyframe_requests_sent_total", "Keyframe requests sent to publishers (after coalescing).", "", g(&m.keyframe_requests_sent));
+    counter(
+        &mut o,
+        "wishcast_plis_received_total",
+        "Keyframe requests (PLI/FIR) received from subscribers.",
+        "",
+        g(&m.plis_received),
+    );
+    counter(
+        &mut o,
+        "wishcast_keyframe_requests_sent_total",
+        "Keyframe requests sent to publishers (after coalescing).",
+        "",
+        g(&m.keyframe_requests_sent),
+    );
     let _ = writeln!(
         o,
         "# HELP wishcast_datagrams_total Datagrams (UDP or ICE-TCP frames) on the media sockets.\n# TYPE wishcast_datagrams_total counter\nwishcast_datagrams_total{{direction=\"in\"}} {}\nwishcast_datagrams_total{{direction=\"out\"}} {}",
         g(&m.datagrams_in),
         g(&m.datagrams_out)
     );
-    counter(&mut o, "wishcast_datagrams_unrouted_total", "Datagrams that matched no session.", "", g(&m.datagrams_unrouted));
-    counter(&mut o, "wishcast_datagrams_dropped_total", "Datagrams the socket reader could not hand to a busy media worker.", "", g(&m.datagrams_dropped));
-    counter(&mut o, "wishcast_bridge_dropped_total", "Messages between media workers dropped because the receiver was behind.", "", g(&m.bridge_dropped));
-    let _ = writeln!(o, "# HELP wishcast_keyframe_wait_seconds Subscriber join to first keyframe sent.\n# TYPE wishcast_keyframe_wait_seconds histogram");
+    counter(
+        &mut o,
+        "wishcast_datagrams_unrouted_total",
+        "Datagrams that matched no session.",
+        "",
+        g(&m.datagrams_unrouted),
+    );
+    counter(
+        &mut o,
+        "wishcast_datagrams_dropped_total",
+        "Datagrams the socket reader could not hand to a busy media worker.",
+        "",
+        g(&m.datagrams_dropped),
+    );
+    counter(
+        &mut o,
+        "wishcast_bridge_dropped_total",
+        "Messages between media workers dropped because the receiver was behind.",
+        "",
+        g(&m.bridge_dropped),
+    );
+    let _ = writeln!(
+        o,
+        "# HELP wishcast_keyframe_wait_seconds Subscriber join to first keyframe sent.\n# TYPE wishcast_keyframe_wait_seconds histogram"
+    );
     for (i, le) in KEYFRAME_WAIT_BUCKETS_MS.iter().enumerate() {
-        let _ = writeln!(o, "wishcast_keyframe_wait_seconds_bucket{{le=\"{}\"}} {}", *le as f64 / 1000.0, g(&m.keyframe_wait_buckets[i]));
+        let _ = writeln!(
+            o,
+            "wishcast_keyframe_wait_seconds_bucket{{le=\"{}\"}} {}",
+            *le as f64 / 1000.0,
+            g(&m.keyframe_wait_buckets[i])
+        );
     }
     let _ = writeln!(o, "wishcast_keyframe_wait_seconds_bucket{{le=\"+Inf\"}} {}", g(&m.keyframe_wait_buckets[8]));
     let _ = writeln!(o, "wishcast_keyframe_wait_seconds_sum {}", g(&m.keyframe_wait_sum_ms) as f64 / 1000.0);
     let _ = writeln!(o, "wishcast_keyframe_wait_seconds_count {}", g(&m.keyframe_wait_count));
     if let Some(cpu) = process_cpu_seconds() {
-        let _ = writeln!(o, "# HELP process_cpu_seconds_total CPU time of the process.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total {cpu}");
+        let _ = writeln!(
+            o,
+            "# HELP process_cpu_seconds_total CPU time of the process.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total {cpu}"
+        );
     }
     o
 }

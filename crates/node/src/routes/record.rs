@@ -5,10 +5,10 @@
 //! deployments (no manager) the node also serves its own playback index from its
 //! journal: `GET /api/playback`, `GET /api/playback/{stream}`.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::Json;
 use serde::Deserialize;
 use wishcast_api::record::{PlaybackDay, RecordStarted, RecordState};
 use wishcast_auth::Access;
@@ -29,7 +29,10 @@ struct StartRequest {
 
 fn recordings(state: &AppState) -> ApiResult<&Recordings> {
     state.recordings.as_deref().ok_or_else(|| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "recording is not available on this node (see the log: `[recorder]` failed to start)")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "recording is not available on this node (see the log: `[recorder]` failed to start)",
+        )
     })
 }
 
@@ -85,10 +88,15 @@ pub async fn stop(
 }
 
 /// `GET /api/playback`: streams with recordings this node made (only those the token may read).
-pub async fn playback_streams(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Json<Vec<String>>> {
+pub async fn playback_streams(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<String>>> {
     let principal = authenticate(&state, &headers, &uri)?;
     let rec = recordings(&state)?;
-    let out = rec.journal.streams().into_iter().filter(|s| principal.authorize(&Access::RecordRead(s)).is_ok()).collect();
+    let out =
+        rec.journal.streams().into_iter().filter(|s| principal.authorize(&Access::RecordRead(s)).is_ok()).collect();
     Ok(Json(out))
 }
 
@@ -127,7 +135,8 @@ pub async fn export(
     check_name("stream", &stream)?;
     require(&state, &headers, &uri, Access::RecordRead(&stream))?;
     let date = wishcast_api::record::parse_day(&y, &m, &d).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
-    let (from, to) = wishcast_api::record::parse_export_range(uri.query()).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
+    let (from, to) =
+        wishcast_api::record::parse_export_range(uri.query()).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
     let rec = recordings(&state)?;
     Ok(wishcast_playback::export(&rec.store, Some(&rec.spool), &stream, date.0, date.1, date.2, from, to).await)
 }

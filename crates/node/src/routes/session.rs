@@ -33,8 +33,7 @@ pub async fn patch(
         PatchOutcome::Trickled => StatusCode::NO_CONTENT.into_response(),
         PatchOutcome::Restarted { frag, etag } => {
             let mut r = (StatusCode::OK, frag).into_response();
-            r.headers_mut()
-                .insert("content-type", HeaderValue::from_static("application/trickle-ice-sdpfrag"));
+            r.headers_mut().insert("content-type", HeaderValue::from_static("application/trickle-ice-sdpfrag"));
             if let Ok(v) = HeaderValue::from_str(&etag) {
                 r.headers_mut().insert("etag", v);
             }
@@ -50,9 +49,6 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
-    state
-        .media
-        .call_session(move |sfu, now| sfu.delete_session_as(now, &stream, &session, owner))
-        .await?;
+    state.media.call_session(move |sfu, now| sfu.delete_session_as(now, &stream, &session, owner)).await?;
     Ok(StatusCode::OK.into_response())
 }

@@ -1,9 +1,9 @@
 //! `GET /api/streams/`, `GET/POST/DELETE /api/streams/{id}` (Live777 shapes).
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use wishcast_auth::Access;
 
 use super::check_name;
@@ -30,12 +30,14 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
         out.push(b[i]);
         i += 1;
     }
@@ -49,7 +51,12 @@ pub async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -
     Ok(Json(v).into_response())
 }
 
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::StreamRead(&id))?;
     let key = id.clone();
     match state.media.stream_view(key).await? {
@@ -58,14 +65,24 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>, uri: Uri
     }
 }
 
-pub async fn create(State(state): State<AppState>, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::Admin)?;
     check_name("stream", &id)?;
     state.media.create_stream(id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::StreamDelete(&id))?;
     state.media.delete_stream(id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

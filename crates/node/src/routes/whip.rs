@@ -17,11 +17,23 @@ enum Kind {
     Whep,
 }
 
-pub async fn whip(state: State<AppState>, path: Path<String>, uri: Uri, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+pub async fn whip(
+    state: State<AppState>,
+    path: Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     offer(state, path, uri, headers, body, Kind::Whip).await
 }
 
-pub async fn whep(state: State<AppState>, path: Path<String>, uri: Uri, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+pub async fn whep(
+    state: State<AppState>,
+    path: Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     offer(state, path, uri, headers, body, Kind::Whep).await
 }
 

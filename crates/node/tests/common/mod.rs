@@ -39,10 +39,7 @@ pub async fn start_with(edit: impl FnOnce(&mut NodeConfig)) -> TestNode {
     edit(&mut cfg);
     let node = wishcast_node::start(cfg).await.expect("node starts");
     let base = format!("http://{}", node.http_addr);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("http client");
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
     TestNode { node, base, http }
 }
 

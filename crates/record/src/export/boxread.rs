@@ -13,8 +13,7 @@ fn boxes(data: &[u8], range: Range<usize>) -> Result<BoxList, String> {
     let mut pos = range.start;
     let end = range.end.min(data.len());
     while pos + 8 <= end {
-        let size32 =
-            u32::from_be_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]) as u64;
+        let size32 = u32::from_be_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]) as u64;
         let typ = [data[pos + 4], data[pos + 5], data[pos + 6], data[pos + 7]];
         let (hdr, size) = match size32 {
             1 => {
@@ -29,10 +28,7 @@ fn boxes(data: &[u8], range: Range<usize>) -> Result<BoxList, String> {
             s => (8, s),
         };
         if size < hdr {
-            return Err(format!(
-                "box {} has size {size}",
-                String::from_utf8_lossy(&typ)
-            ));
+            return Err(format!("box {} has size {size}", String::from_utf8_lossy(&typ)));
         }
         let box_end = (pos as u64).saturating_add(size);
         // A box running past the data is cut short (e.g. only the moof was read).
@@ -47,10 +43,7 @@ fn boxes(data: &[u8], range: Range<usize>) -> Result<BoxList, String> {
 }
 
 fn find(data: &[u8], range: Range<usize>, typ: &[u8; 4]) -> Result<Option<Range<usize>>, String> {
-    Ok(boxes(data, range)?
-        .into_iter()
-        .find(|(t, _, _)| t == typ)
-        .map(|(_, _, r)| r))
+    Ok(boxes(data, range)?.into_iter().find(|(t, _, _)| t == typ).map(|(_, _, r)| r))
 }
 
 fn path(data: &[u8], path: &[&[u8; 4]]) -> Result<Option<Range<usize>>, String> {
@@ -65,9 +58,7 @@ fn path(data: &[u8], path: &[&[u8; 4]]) -> Result<Option<Range<usize>>, String> 
 }
 
 fn be32(d: &[u8], at: usize) -> Result<u32, String> {
-    d.get(at..at + 4)
-        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-        .ok_or_else(|| "truncated box".to_string())
+    d.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok_or_else(|| "truncated box".to_string())
 }
 
 fn be64(d: &[u8], at: usize) -> Result<u64, String> {
@@ -94,11 +85,7 @@ pub(crate) fn read_init(data: &[u8]) -> Result<InitInfo, String> {
     let mdhd = find(data, trak.clone(), b"mdia")?.ok_or("no mdia")?;
     let mdhd_box = find(data, mdhd.clone(), b"mdhd")?.ok_or("no mdhd")?;
     let v = *data.get(mdhd_box.start).ok_or("truncated mdhd")?;
-    let timescale = if v == 1 {
-        be32(data, mdhd_box.start + 20)?
-    } else {
-        be32(data, mdhd_box.start + 12)?
-    };
+    let timescale = if v == 1 { be32(data, mdhd_box.start + 20)? } else { be32(data, mdhd_box.start + 12)? };
     if timescale == 0 {
         return Err("mdhd timescale 0".into());
     }
@@ -125,16 +112,7 @@ pub(crate) fn read_init(data: &[u8]) -> Result<InitInfo, String> {
         default_size = be32(data, trex.start + 16).unwrap_or(0);
         default_flags = be32(data, trex.start + 20).unwrap_or(0);
     }
-    Ok(InitInfo {
-        entries,
-        timescale,
-        width,
-        height,
-        default_duration,
-        default_size,
-        default_flags,
-        webm: false,
-    })
+    Ok(InitInfo { entries, timescale, width, height, default_duration, default_size, default_flags, webm: false })
 }
 
 /// A WebM (VP8) init segment: a `vp08` sample entry for its picture size, ms timescale.
@@ -161,19 +139,12 @@ pub(crate) fn read_webm_segment(data: &[u8], end_ms: u64) -> Result<Vec<Run>, St
     let mut runs = Vec::with_capacity(frames.len());
     for (k, (ms, key, range)) in frames.iter().enumerate() {
         let next = frames.get(k + 1).map(|f| f.0).unwrap_or(end_ms);
-        let duration = u32::try_from(next.saturating_sub(*ms))
-            .unwrap_or(u32::MAX)
-            .max(1);
+        let duration = u32::try_from(next.saturating_sub(*ms)).unwrap_or(u32::MAX).max(1);
         let size = u32::try_from(range.end - range.start).map_err(|_| "frame too large")?;
         runs.push(Run {
             decode_time: *ms,
             data: range.clone(),
-            samples: vec![RunSample {
-                duration,
-                size,
-                sync: *key,
-                cto: 0,
-            }],
+            samples: vec![RunSample { duration, size, sync: *key, cto: 0 }],
         });
     }
     Ok(runs)
@@ -201,11 +172,7 @@ const MAX_RUN_SAMPLES: u32 = 1_000_000;
 
 /// Reads the runs of the (first) track of a media segment. `total_len` is the
 /// object's full length when known (data ranges must lie within it).
-pub(crate) fn read_segment(
-    data: &[u8],
-    init: &InitInfo,
-    total_len: Option<u64>,
-) -> Result<Vec<Run>, String> {
+pub(crate) fn read_segment(data: &[u8], init: &InitInfo, total_len: Option<u64>) -> Result<Vec<Run>, String> {
     let mut runs = Vec::new();
     for (typ, moof_start, moof) in boxes(data, 0..data.len())? {
         if &typ != b"moof" {
@@ -259,9 +226,7 @@ pub(crate) fn read_segment(
                 let mut p = trun.start + 8;
                 let mut start = next_data;
                 if tf & 0x1 != 0 {
-                    start = base
-                        .checked_add_signed(be32(data, p)? as i32 as i64)
-                        .ok_or("data offset out of range")?;
+                    start = base.checked_add_signed(be32(data, p)? as i32 as i64).ok_or("data offset out of range")?;
                     p += 4;
                 }
                 let mut first_flags = None;
@@ -272,17 +237,8 @@ pub(crate) fn read_segment(
                 let mut samples = Vec::with_capacity(count as usize);
                 let mut total: u64 = 0;
                 for i in 0..count {
-                    let mut s = RunSample {
-                        duration: def_dur,
-                        size: def_size,
-                        sync: false,
-                        cto: 0,
-                    };
-                    let mut fl = if i == 0 {
-                        first_flags.unwrap_or(def_flags)
-                    } else {
-                        def_flags
-                    };
+                    let mut s = RunSample { duration: def_dur, size: def_size, sync: false, cto: 0 };
+                    let mut fl = if i == 0 { first_flags.unwrap_or(def_flags) } else { def_flags };
                     if tf & 0x100 != 0 {
                         s.duration = be32(data, p)?;
                         p += 4;
@@ -297,11 +253,7 @@ pub(crate) fn read_segment(
                     }
                     if tf & 0x800 != 0 {
                         let raw = be32(data, p)?;
-                        s.cto = if version == 0 {
-                            i32::try_from(raw).unwrap_or(i32::MAX)
-                        } else {
-                            raw as i32
-                        };
+                        s.cto = if version == 0 { i32::try_from(raw).unwrap_or(i32::MAX) } else { raw as i32 };
                         p += 4;
                     }
                     s.sync = fl & 0x0001_0000 == 0;
@@ -312,17 +264,11 @@ pub(crate) fn read_segment(
                 if let Some(len) = total_len
                     && end > len
                 {
-                    return Err(format!(
-                        "samples end at byte {end} but the object has {len}"
-                    ));
+                    return Err(format!("samples end at byte {end} but the object has {len}"));
                 }
                 next_data = end;
                 let dur: u64 = samples.iter().map(|s| s.duration as u64).sum();
-                runs.push(Run {
-                    decode_time,
-                    data: start..end,
-                    samples,
-                });
+                runs.push(Run { decode_time, data: start..end, samples });
                 decode_time = decode_time.saturating_add(dur);
             }
         }

@@ -63,13 +63,8 @@ fn ftyp() -> Vec<u8> {
 }
 
 fn moov(tracks: &[TrackTables], base: u64) -> Vec<u8> {
-    let mut w =
-        BoxWriter::with_capacity(1024 + tracks.iter().map(|t| t.sizes.len() * 12).sum::<usize>());
-    let movie_ms = tracks
-        .iter()
-        .map(|t| t.delay_ms + t.duration_ms())
-        .max()
-        .unwrap_or(0);
+    let mut w = BoxWriter::with_capacity(1024 + tracks.iter().map(|t| t.sizes.len() * 12).sum::<usize>());
+    let movie_ms = tracks.iter().map(|t| t.delay_ms + t.duration_ms()).max().unwrap_or(0);
     w.begin(b"moov");
     w.begin_full(b"mvhd", 1, 0);
     w.u64(0);
@@ -138,11 +133,7 @@ fn trak(w: &mut BoxWriter, t: &TrackTables, id: u32, base: u64) {
     w.u32(0);
     w.bytes(if video { b"vide" } else { b"soun" });
     w.bytes(&[0; 12]);
-    w.bytes(if video {
-        b"wishcast video\0"
-    } else {
-        b"wishcast audio\0"
-    });
+    w.bytes(if video { b"wishcast video\0" } else { b"wishcast audio\0" });
     w.end();
     w.begin(b"minf");
     if video {

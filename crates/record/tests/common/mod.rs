@@ -24,22 +24,14 @@ pub fn tmpdir(name: &str) -> PathBuf {
 }
 
 pub fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (run scripts/install-test-deps)"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (run scripts/install-test-deps)"));
+    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 pub fn ffmpeg(dir: &Path, args: &[&str]) {
     let mut c = Command::new("ffmpeg");
-    c.current_dir(dir)
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args);
+    c.current_dir(dir).args(["-hide_banner", "-loglevel", "error", "-y"]).args(args);
     run(&mut c);
 }
 
@@ -49,11 +41,7 @@ pub fn split_aus(data: &[u8], h265: bool) -> Vec<Vec<u8>> {
     let mut i = 0;
     while i + 4 < data.len() {
         if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
-            let t = if h265 {
-                (data[i + 3] >> 1) & 0x3f
-            } else {
-                data[i + 3] & 0x1f
-            };
+            let t = if h265 { (data[i + 3] >> 1) & 0x3f } else { data[i + 3] & 0x1f };
             let is_aud = if h265 { t == 35 } else { t == 9 };
             if is_aud {
                 let s = if i > 0 && data[i - 1] == 0 { i - 1 } else { i };
@@ -118,14 +106,7 @@ pub struct Media {
 pub fn video(dir: &Path, codec: Codec, secs: u32, gop: u32) -> Media {
     let t = secs.to_string();
     let g = gop.to_string();
-    let src = [
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=640x360:rate=30",
-        "-t",
-        &t,
-    ];
+    let src = ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", &t];
     let (args, file): (Vec<&str>, &str) = match codec {
         Codec::H264 => (
             vec![
@@ -162,20 +143,7 @@ pub fn video(dir: &Path, codec: Codec, secs: u32, gop: u32) -> Media {
             "v.h265",
         ),
         Codec::Vp8 => (
-            vec![
-                "-c:v",
-                "libvpx",
-                "-deadline",
-                "realtime",
-                "-cpu-used",
-                "8",
-                "-g",
-                &g,
-                "-b:v",
-                "800k",
-                "-f",
-                "ivf",
-            ],
+            vec!["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", &g, "-b:v", "800k", "-f", "ivf"],
             "v.ivf",
         ),
         Codec::Vp9 => (
@@ -196,20 +164,7 @@ pub fn video(dir: &Path, codec: Codec, secs: u32, gop: u32) -> Media {
             "v.ivf",
         ),
         Codec::Av1 => (
-            vec![
-                "-c:v",
-                "libaom-av1",
-                "-usage",
-                "realtime",
-                "-cpu-used",
-                "8",
-                "-g",
-                &g,
-                "-b:v",
-                "500k",
-                "-f",
-                "ivf",
-            ],
+            vec!["-c:v", "libaom-av1", "-usage", "realtime", "-cpu-used", "8", "-g", &g, "-b:v", "500k", "-f", "ivf"],
             "v.ivf",
         ),
         _ => panic!("not a video codec"),
@@ -252,10 +207,7 @@ pub fn opus(dir: &Path, secs: u32) -> Media {
             "a.ogg",
         ],
     );
-    Media {
-        codec: Codec::Opus,
-        frames: ogg_packets(&std::fs::read(dir.join("a.ogg")).unwrap()),
-    }
+    Media { codec: Codec::Opus, frames: ogg_packets(&std::fs::read(dir.join("a.ogg")).unwrap()) }
 }
 
 /// Feeds video (30 fps, RTP from `v_rtp0`) and audio (20 ms, RTP from `a_rtp0`,
@@ -277,11 +229,7 @@ pub fn feed(
     }
     if let Some(a) = audio {
         for i in 0..a.frames.len() {
-            events.push((
-                audio_delay_ms * 1000 + i as u64 * 20_000,
-                TrackKind::Audio,
-                i,
-            ));
+            events.push((audio_delay_ms * 1000 + i as u64 * 20_000, TrackKind::Audio, i));
         }
     }
     events.sort_by_key(|e| (e.0, e.1 == TrackKind::Audio));
@@ -291,14 +239,7 @@ pub fn feed(
             TrackKind::Video => (video.unwrap(), 7_000 + i as u64 * 3000, 90_000),
             TrackKind::Audio => (audio.unwrap(), 11_000 + i as u64 * 960, 48_000),
         };
-        let f = Frame {
-            kind,
-            codec: m.codec,
-            rtp_time: rtp,
-            clock_rate: clock,
-            keyframe: false,
-            data: &m.frames[i],
-        };
+        let f = Frame { kind, codec: m.codec, rtp_time: rtp, clock_rate: clock, keyframe: false, data: &m.frames[i] };
         rec.push(f, now, &mut out);
     }
     out
@@ -308,10 +249,7 @@ pub fn feed(
 pub fn write_outputs(dir: &Path, outs: &[Output]) {
     for o in outs {
         if let Output::Object { path, bytes, .. } = o {
-            assert!(
-                !path.starts_with('/') && !path.split('/').any(|c| c == ".."),
-                "unsafe path {path}"
-            );
+            assert!(!path.starts_with('/') && !path.split('/').any(|c| c == ".."), "unsafe path {path}");
             let p = dir.join(path);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, bytes).unwrap();
@@ -329,24 +267,15 @@ pub fn concat_track(dir: &Path, outs: &[Output], track: TrackKind, name: &str) -
     let mut inits = 0;
     for o in outs {
         match o {
-            Output::Object {
-                path,
-                bytes: b,
-                kind: ObjectKind::Init,
-            } if path
-                .rsplit('/')
-                .next()
-                .is_some_and(|n| n.starts_with(prefix))
-                && inits == 0 =>
+            Output::Object { path, bytes: b, kind: ObjectKind::Init }
+                if path.rsplit('/').next().is_some_and(|n| n.starts_with(prefix)) && inits == 0 =>
             {
                 bytes.extend_from_slice(b);
                 inits += 1;
             }
-            Output::Object {
-                bytes: b,
-                kind: ObjectKind::Segment { track: t, .. },
-                ..
-            } if *t == track => bytes.extend_from_slice(b),
+            Output::Object { bytes: b, kind: ObjectKind::Segment { track: t, .. }, .. } if *t == track => {
+                bytes.extend_from_slice(b)
+            }
             _ => {}
         }
     }
@@ -382,10 +311,7 @@ pub fn probe(path: &Path) -> Vec<Probe> {
     ])
     .arg(path);
     let json: serde_json::Value = serde_json::from_str(&run(&mut c)).unwrap();
-    let fmt_dur = json["format"]["duration"]
-        .as_str()
-        .and_then(|s| s.parse::<f64>().ok())
-        .unwrap_or(0.0);
+    let fmt_dur = json["format"]["duration"].as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
     json["streams"]
         .as_array()
         .unwrap()
@@ -395,19 +321,12 @@ pub fn probe(path: &Path) -> Vec<Probe> {
             codec: s["codec_name"].as_str().unwrap_or("").to_string(),
             width: s["width"].as_u64().unwrap_or(0),
             height: s["height"].as_u64().unwrap_or(0),
-            frames: s["nb_read_frames"]
-                .as_str()
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0),
+            frames: s["nb_read_frames"].as_str().and_then(|n| n.parse().ok()).unwrap_or(0),
             duration: s["duration"]
                 .as_str()
                 .and_then(|d| d.parse().ok())
                 .filter(|d: &f64| *d > 0.0)
-                .unwrap_or(if fmt_dur > 0.0 {
-                    fmt_dur
-                } else {
-                    packet_span(path, i)
-                }),
+                .unwrap_or(if fmt_dur > 0.0 { fmt_dur } else { packet_span(path, i) }),
         })
         .collect()
 }
@@ -446,11 +365,7 @@ pub fn decode_errors(path: &Path) -> String {
         .args(["-f", "null", "-"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "ffmpeg decode failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "ffmpeg decode failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -461,14 +376,8 @@ pub fn export(dir: &Path, mpd_rel: &str, from: Option<u64>, to: Option<u64>) -> 
     let xml = std::fs::read_to_string(&mpd_path).unwrap();
     let out_path = dir.join("export.mp4");
     let mut f = std::fs::File::create(&out_path).unwrap();
-    let n = wishcast_record::export::export_to_writer(
-        &xml,
-        from,
-        to,
-        |p| std::fs::read(folder.join(p)),
-        &mut f,
-    )
-    .unwrap();
+    let n =
+        wishcast_record::export::export_to_writer(&xml, from, to, |p| std::fs::read(folder.join(p)), &mut f).unwrap();
     assert_eq!(n, std::fs::metadata(&out_path).unwrap().len());
     out_path
 }

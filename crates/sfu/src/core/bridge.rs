@@ -132,11 +132,8 @@ impl Sfu {
             return UpstreamInfo { viewers: self.remote_subscribers(stream) as usize, ..Default::default() };
         };
         let local = s.subscribers.iter().filter(|p| self.peer(**p).map(|p| !p.relay_viewer).unwrap_or(false)).count();
-        let simulcast = s
-            .publisher
-            .and_then(|p| self.peer(p))
-            .map(|p| p.tracks_in.iter().any(|t| t.simulcast()))
-            .unwrap_or(false);
+        let simulcast =
+            s.publisher.and_then(|p| self.peer(p)).map(|p| p.tracks_in.iter().any(|t| t.simulcast())).unwrap_or(false);
         UpstreamInfo {
             exists: true,
             codecs: s.codecs.clone(),
@@ -148,7 +145,9 @@ impl Sfu {
     /// A message from worker `from`.
     pub fn handle_bridge(&mut self, now: Instant, from: usize, msg: Bridge) {
         match msg {
-            Bridge::Frame { stream, generation, kind, data } => self.on_remote_frame(&stream, generation, kind, data, now),
+            Bridge::Frame { stream, generation, kind, data } => {
+                self.on_remote_frame(&stream, generation, kind, data, now)
+            }
             Bridge::Unpublished { stream } => self.on_remote_unpublished(&stream, now),
             Bridge::Destroyed { stream, reason } => {
                 if self.streams.contains_key(&stream) {
@@ -174,16 +173,24 @@ impl Sfu {
                     self.remote_subs.remove(&stream);
                 }
                 if count > 0
-                    && let Some(s) = self.streams.get_mut(&stream) {
-                        s.subscribe_left = None;
-                        s.subscribe_leave_at_ms = 0;
-                    }
+                    && let Some(s) = self.streams.get_mut(&stream)
+                {
+                    s.subscribe_left = None;
+                    s.subscribe_leave_at_ms = 0;
+                }
             }
         }
         self.pump(now);
     }
 
-    fn on_remote_frame(&mut self, stream_id: &str, generation: u64, kind: str0m::media::MediaKind, data: Arc<MediaData>, now: Instant) {
+    fn on_remote_frame(
+        &mut self,
+        stream_id: &str,
+        generation: u64,
+        kind: str0m::media::MediaKind,
+        data: Arc<MediaData>,
+        now: Instant,
+    ) {
         if !self.streams.contains_key(stream_id) {
             // A mirror: keeps the GOP so joins here are served locally; no API events.
             let ms = self.unix_ms(now);

@@ -30,10 +30,7 @@ impl Sfu {
     /// The publisher's simulcast layers, as seen by one subscriber.
     pub fn layers(&self, stream: &str, session: &str, caller: Option<u64>) -> Result<Vec<LayerView>, SfuError> {
         let pid = self.subscriber(stream, session, caller)?;
-        let current = self
-            .peer(pid)
-            .filter(|p| p.video_enabled && !p.video_layer_off)
-            .and_then(|p| p.selector.current);
+        let current = self.peer(pid).filter(|p| p.video_enabled && !p.video_layer_off).and_then(|p| p.selector.current);
         let s = self.streams.get(stream).ok_or_else(|| SfuError::NotSimulcast(stream.to_string()))?;
         let v: Vec<LayerView> = match s.publisher.and_then(|p| self.peer(p)) {
             Some(publisher) => publisher

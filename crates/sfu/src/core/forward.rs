@@ -1,12 +1,12 @@
 //! How packets flow: publisher frames fan out to subscribers, subscriber keyframe
 //! requests go (coalesced) to the publisher, DataChannel messages cross between them.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-use str0m::channel::ChannelData;
 use str0m::bwe::{Bitrate, BweKind};
+use str0m::channel::ChannelData;
 use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, MediaTime, Rid};
 use str0m::{Event, IceConnectionState};
 use wishcast_api::SessionState;
@@ -48,11 +48,25 @@ impl Sfu {
             }
             Event::ChannelData(d) => self.on_channel_data(pid, d, now),
             Event::MediaIngressStats(s) => {
-                let c = MediaCounter { mid: s.mid, rid: s.rid, bytes: s.bytes, packets: s.packets, nacks: s.nacks, plis: s.plis };
+                let c = MediaCounter {
+                    mid: s.mid,
+                    rid: s.rid,
+                    bytes: s.bytes,
+                    packets: s.packets,
+                    nacks: s.nacks,
+                    plis: s.plis,
+                };
                 self.on_counter(pid, c, true);
             }
             Event::MediaEgressStats(s) => {
-                let c = MediaCounter { mid: s.mid, rid: s.rid, bytes: s.bytes, packets: s.packets, nacks: s.nacks, plis: s.plis };
+                let c = MediaCounter {
+                    mid: s.mid,
+                    rid: s.rid,
+                    bytes: s.bytes,
+                    packets: s.packets,
+                    nacks: s.nacks,
+                    plis: s.plis,
+                };
                 self.on_counter(pid, c, false);
             }
             Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
@@ -131,10 +145,9 @@ impl Sfu {
                 peer.state = SessionState::Disconnected;
                 peer.disconnected_since.get_or_insert(now);
             }
-            IceConnectionState::Checking
-                if peer.state == SessionState::New => {
-                    peer.state = SessionState::Connecting;
-                }
+            IceConnectionState::Checking if peer.state == SessionState::New => {
+                peer.state = SessionState::Connecting;
+            }
             IceConnectionState::Connected | IceConnectionState::Completed => {
                 if peer.state == SessionState::Disconnected {
                     peer.state = SessionState::Connected;
@@ -196,9 +209,10 @@ impl Sfu {
                     continue;
                 }
                 if let Some(mut w) = publisher.rtc.writer(mid)
-                    && w.request_keyframe(l.rid, KeyframeRequestKind::Pli).is_ok() {
-                        sent += 1;
-                    }
+                    && w.request_keyframe(l.rid, KeyframeRequestKind::Pli).is_ok()
+                {
+                    sent += 1;
+                }
             }
         }
         if sent > 0 {
@@ -241,12 +255,24 @@ impl Sfu {
         if self.multi() {
             // Every other worker gets the frame (an Arc: no payload copy) for its own
             // subscribers and GOP copy.
-            self.send_to_others(|| super::Bridge::Frame { stream: stream_id.clone(), generation, kind, data: data.clone() });
+            self.send_to_others(|| super::Bridge::Frame {
+                stream: stream_id.clone(),
+                generation,
+                kind,
+                data: data.clone(),
+            });
         }
     }
 
     /// Write one frame to every local subscriber of `stream_id`.
-    pub(super) fn fan_out(&mut self, stream_id: &str, kind: MediaKind, data: &Arc<MediaData>, generation: u64, now: Instant) {
+    pub(super) fn fan_out(
+        &mut self,
+        stream_id: &str,
+        kind: MediaKind,
+        data: &Arc<MediaData>,
+        generation: u64,
+        now: Instant,
+    ) {
         let Some(stream) = self.streams.get_mut(stream_id) else { return };
         let subs = std::mem::take(&mut stream.subscribers);
         for &sub in &subs {
@@ -281,9 +307,10 @@ impl Sfu {
                     return;
                 }
                 if let Some(rid) = data.rid
-                    && !peer.selector.accept(rid, keyframe) {
-                        return;
-                    }
+                    && !peer.selector.accept(rid, keyframe)
+                {
+                    return;
+                }
                 if peer.video_needs_keyframe {
                     if !keyframe {
                         return;
@@ -319,14 +346,16 @@ impl Sfu {
         }
         let generation = stream.generation;
         let target = self.peer(sub).and_then(|p| p.selector.target);
-        let Some(gop) = stream.gop(target).or_else(|| stream.gops.iter().map(|(_, g)| g).find(|g| !g.is_empty())) else {
+        let Some(gop) = stream.gop(target).or_else(|| stream.gops.iter().map(|(_, g)| g).find(|g| !g.is_empty()))
+        else {
             return;
         };
         let frames: Vec<Arc<MediaData>> = gop.frames().to_vec();
         if let (Some(first), Some(p)) = (frames.first(), self.peer_mut(sub))
-            && let Some(rid) = first.rid {
-                p.selector.target = Some(rid);
-            }
+            && let Some(rid) = first.rid
+        {
+            p.selector.target = Some(rid);
+        }
         for f in &frames {
             self.write_to(sub, MediaKind::Video, f, generation, now);
         }
@@ -374,17 +403,15 @@ impl Sfu {
                 let est = p.effective_estimate();
                 let target = p.selector.update(&layers, est, now);
                 if let Some(t) = target
-                    && p.selector.current != Some(t) && !wanted.contains(&t) {
-                        wanted.push(t);
-                    }
+                    && p.selector.current != Some(t)
+                    && !wanted.contains(&t)
+                {
+                    wanted.push(t);
+                }
                 // Let BWE discover room for the best layer: probe towards it, and pad up
                 // to the next layer so the estimate can grow past the current rate.
-                let cur_rate = p
-                    .selector
-                    .current
-                    .and_then(|c| layers.iter().find(|l| l.rid == c))
-                    .map(|l| l.bitrate)
-                    .unwrap_or(0);
+                let cur_rate =
+                    p.selector.current.and_then(|c| layers.iter().find(|l| l.rid == c)).map(|l| l.bitrate).unwrap_or(0);
                 let next_rate = layers.iter().map(|l| l.bitrate).filter(|b| *b > cur_rate).min();
                 let (minimum, desired) = if p.video_enabled && !p.video_layer_off {
                     (

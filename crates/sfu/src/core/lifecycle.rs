@@ -39,9 +39,10 @@ impl Sfu {
         }
         self.free.push(pid.index);
         if let Some(r) = peer.relay.take()
-            && let Some(url) = r.session_url {
-                self.closed_relays.push(super::relay::RelayClosed { session_url: url, token: r.token });
-            }
+            && let Some(url) = r.session_url
+        {
+            self.closed_relays.push(super::relay::RelayClosed { session_url: url, token: r.token });
+        }
         peer.rtc.disconnect();
         // Flush whatever the close produced (e.g. DTLS close_notify).
         while let Ok(str0m::Output::Transmit(t)) = peer.rtc.poll_output() {
@@ -134,24 +135,29 @@ impl Sfu {
                 doomed.push((s.id.clone(), "orphaned"));
                 continue;
             }
-            if s.publisher.is_none() && st.auto_delete_whip >= 0
+            if s.publisher.is_none()
+                && st.auto_delete_whip >= 0
                 && let Some(t) = s.publish_left
-                    && now.saturating_duration_since(t) >= Duration::from_millis(st.auto_delete_whip as u64) {
-                        doomed.push((s.id.clone(), "publish-leave-timeout"));
-                        continue;
-                    }
-            if s.subscribers.is_empty() && st.auto_delete_whep >= 0
+                && now.saturating_duration_since(t) >= Duration::from_millis(st.auto_delete_whip as u64)
+            {
+                doomed.push((s.id.clone(), "publish-leave-timeout"));
+                continue;
+            }
+            if s.subscribers.is_empty()
+                && st.auto_delete_whep >= 0
                 && let Some(t) = s.subscribe_left
-                    && now.saturating_duration_since(t) >= Duration::from_millis(st.auto_delete_whep as u64)
-                    {
-                        doomed.push((s.id.clone(), "subscribe-leave-timeout"));
-                        continue;
-                    }
-            if !s.pinned && (st.auto_create_whip || st.auto_create_whep)
+                && now.saturating_duration_since(t) >= Duration::from_millis(st.auto_delete_whep as u64)
+            {
+                doomed.push((s.id.clone(), "subscribe-leave-timeout"));
+                continue;
+            }
+            if !s.pinned
+                && (st.auto_create_whip || st.auto_create_whep)
                 && let Some(t) = s.empty_since()
-                    && now.saturating_duration_since(t) >= ORPHAN_AFTER {
-                        doomed.push((s.id.clone(), "orphaned"));
-                    }
+                && now.saturating_duration_since(t) >= ORPHAN_AFTER
+            {
+                doomed.push((s.id.clone(), "orphaned"));
+            }
         }
         for (id, reason) in doomed {
             self.destroy_stream(&id, now, reason);

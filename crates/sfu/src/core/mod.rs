@@ -67,9 +67,15 @@ impl Default for SfuConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SfuEvent {
     StreamCreated(String),
-    StreamDeleted { stream: String, reason: &'static str },
+    StreamDeleted {
+        stream: String,
+        reason: &'static str,
+    },
     PublishStarted(String),
-    PublishStopped { stream: String, reason: &'static str },
+    PublishStopped {
+        stream: String,
+        reason: &'static str,
+    },
     SubscribeStarted(String),
     SubscribeStopped(String),
     /// A session changed state (connected, disconnected...).
@@ -121,12 +127,7 @@ impl Sfu {
             }
         }
         for a in &cfg.tcp_candidates {
-            if let Ok(c) = Candidate::builder()
-                .tcp()
-                .host(*a)
-                .tcptype(str0m::net::TcpType::Passive)
-                .build()
-            {
+            if let Ok(c) = Candidate::builder().tcp().host(*a).tcptype(str0m::net::TcpType::Passive).build() {
                 candidates.push(c);
             }
         }
@@ -194,17 +195,11 @@ impl Sfu {
     }
 
     fn peer(&self, id: PeerId) -> Option<&Peer> {
-        self.peers
-            .get(id.index as usize)
-            .and_then(|p| p.as_ref())
-            .filter(|p| p.id == id)
+        self.peers.get(id.index as usize).and_then(|p| p.as_ref()).filter(|p| p.id == id)
     }
 
     fn peer_mut(&mut self, id: PeerId) -> Option<&mut Peer> {
-        self.peers
-            .get_mut(id.index as usize)
-            .and_then(|p| p.as_mut())
-            .filter(|p| p.id == id)
+        self.peers.get_mut(id.index as usize).and_then(|p| p.as_mut()).filter(|p| p.id == id)
     }
 
     fn alloc_id(&mut self) -> PeerId {
@@ -232,9 +227,7 @@ impl Sfu {
     ) {
         self.metrics.datagrams_in.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let Some((pid, learned)) = self.demux.route(proto, source, data) else {
-            self.metrics
-                .datagrams_unrouted
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.metrics.datagrams_unrouted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return;
         };
         let Some(peer) = self.peer_mut(pid) else { return };
@@ -245,10 +238,7 @@ impl Sfu {
         }
         let Some(peer) = self.peer_mut(pid) else { return };
         let Ok(contents) = data.try_into() else { return };
-        let input = str0m::Input::Receive(
-            now,
-            str0m::net::Receive { proto, source, destination: local, contents },
-        );
+        let input = str0m::Input::Receive(now, str0m::net::Receive { proto, source, destination: local, contents });
         if let Err(e) = peer.rtc.handle_input(input) {
             tracing::debug!(session = %peer.session_id, "input rejected: {e}");
         }

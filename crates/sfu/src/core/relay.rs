@@ -90,7 +90,8 @@ impl Sfu {
         }
         if kind == RelayKind::Push {
             // Offer exactly the local publisher's codecs.
-            let params: Vec<_> = self.streams.get(stream).map(|s| s.codecs.iter().map(|(_, p)| *p).collect()).unwrap_or_default();
+            let params: Vec<_> =
+                self.streams.get(stream).map(|s| s.codecs.iter().map(|(_, p)| *p).collect()).unwrap_or_default();
             if !params.is_empty() {
                 *b.codec_config() = str0m::format::CodecConfig::new_from_payload_params(params);
             }
@@ -150,7 +151,13 @@ impl Sfu {
     }
 
     /// Step 2: apply the remote answer. On error the relay is removed.
-    pub fn relay_answer(&mut self, now: Instant, session: &str, answer: &str, session_url: &str) -> Result<(), SfuError> {
+    pub fn relay_answer(
+        &mut self,
+        now: Instant,
+        session: &str,
+        answer: &str,
+        session_url: &str,
+    ) -> Result<(), SfuError> {
         let r = self.relay_answer_inner(now, session, answer, session_url);
         if r.is_err() {
             let _ = self.relay_abort(now, session);
@@ -158,7 +165,13 @@ impl Sfu {
         r
     }
 
-    fn relay_answer_inner(&mut self, now: Instant, session: &str, answer: &str, session_url: &str) -> Result<(), SfuError> {
+    fn relay_answer_inner(
+        &mut self,
+        now: Instant,
+        session: &str,
+        answer: &str,
+        session_url: &str,
+    ) -> Result<(), SfuError> {
         let pid = *self.sessions.get(session).ok_or_else(|| SfuError::SessionNotFound(session.to_string()))?;
         let answer = SdpAnswer::from_sdp_string(answer)
             .map_err(|_| SfuError::BadSdp("the upstream server's answer is not a valid SDP".into()))?;
@@ -167,13 +180,10 @@ impl Sfu {
         let relay = peer.relay.as_mut().ok_or_else(|| SfuError::Invalid("not a relay session".into()))?;
         let pending = relay.pending.take().ok_or_else(|| SfuError::Invalid("relay already answered".into()))?;
         relay.session_url = Some(session_url.to_string());
-        peer.rtc
-            .sdp_api()
-            .accept_answer(pending, answer)
-            .map_err(|e| {
-                tracing::debug!("relay answer rejected: {e}");
-                SfuError::BadSdp("the upstream server's answer could not be applied".into())
-            })?;
+        peer.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| {
+            tracing::debug!("relay answer rejected: {e}");
+            SfuError::BadSdp("the upstream server's answer could not be applied".into())
+        })?;
         for a in remote_addrs {
             self.demux.add_addr(Protocol::Udp, a, pid);
             self.hint(Protocol::Udp, a, true);
@@ -202,8 +212,12 @@ impl Sfu {
 /// Cascade info for the streams API.
 pub(super) fn cascade_view(r: &RelayInfo) -> Cascade {
     match r.kind {
-        RelayKind::Pull => Cascade { source_url: Some(r.url.clone()), target_url: None, session_url: r.session_url.clone() },
-        RelayKind::Push => Cascade { source_url: None, target_url: Some(r.url.clone()), session_url: r.session_url.clone() },
+        RelayKind::Pull => {
+            Cascade { source_url: Some(r.url.clone()), target_url: None, session_url: r.session_url.clone() }
+        }
+        RelayKind::Push => {
+            Cascade { source_url: None, target_url: Some(r.url.clone()), session_url: r.session_url.clone() }
+        }
     }
 }
 
@@ -217,9 +231,11 @@ fn answer_candidates(answer: &SdpAnswer) -> Vec<SocketAddr> {
             continue;
         }
         if let Ok(c) = Candidate::from_sdp_string(c)
-            && c.proto() == Protocol::Udp && !out.contains(&c.addr()) {
-                out.push(c.addr());
-            }
+            && c.proto() == Protocol::Udp
+            && !out.contains(&c.addr())
+        {
+            out.push(c.addr());
+        }
     }
     out
 }

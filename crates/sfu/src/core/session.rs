@@ -14,7 +14,7 @@ use wishcast_sdp::{Direction, MediaKind as SdpKind, OfferInfo, SdpFrag};
 use super::{Sfu, SfuEvent};
 use crate::codec;
 use crate::error::SfuError;
-use crate::peer::{etag_for, LayerIn, Peer, PeerId, Role, TrackIn};
+use crate::peer::{LayerIn, Peer, PeerId, Role, TrackIn, etag_for};
 use crate::stream::Stream;
 
 /// A created session, ready for the 201 response.
@@ -67,9 +67,7 @@ fn new_rtc(now: Instant, creds: IceCreds, codecs: CodecConfig, bwe: bool, cert: 
 fn parse_offer(offer: &str, remote_sends: bool) -> Result<(OfferInfo, SdpOffer), SfuError> {
     let info = OfferInfo::parse(offer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
     if !codec::has_av(&info) {
-        return Err(SfuError::BadSdp(
-            "the offer has no audio or video m-line; WHIP/WHEP needs at least one".into(),
-        ));
+        return Err(SfuError::BadSdp("the offer has no audio or video m-line; WHIP/WHEP needs at least one".into()));
     }
     if let Some((i, _)) = info.media.iter().enumerate().find(|(_, m)| m.mid.is_none()) {
         return Err(SfuError::BadSdp(format!(
@@ -137,14 +135,22 @@ impl Sfu {
         }
         let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| {
             tracing::debug!("offer not accepted: {e}");
-            SfuError::BadSdp("the offer could not be negotiated (check BUNDLE, a=mid, DTLS fingerprint and ICE credentials)".into())
+            SfuError::BadSdp(
+                "the offer could not be negotiated (check BUNDLE, a=mid, DTLS fingerprint and ICE credentials)".into(),
+            )
         })?;
         Ok(answer.to_sdp_string())
     }
 
     /// WHIP: attach a publisher to `stream`.
     /// `owner`: see [`crate::peer::Peer::owner`].
-    pub fn publish(&mut self, now: Instant, stream: &str, offer: &str, owner: Option<u64>) -> Result<SessionAnswer, SfuError> {
+    pub fn publish(
+        &mut self,
+        now: Instant,
+        stream: &str,
+        offer: &str,
+        owner: Option<u64>,
+    ) -> Result<SessionAnswer, SfuError> {
         let (info, parsed) = parse_offer(offer, true)?;
         let exists = self.streams.contains_key(stream);
         if !exists && !self.cfg.strategy.auto_create_whip {
@@ -156,8 +162,7 @@ impl Sfu {
             let stale = self
                 .peer(old)
                 .map(|p| {
-                    p.first_connected
-                        && now.saturating_duration_since(p.last_rx) >= super::lifecycle::STALE_PUBLISHER
+                    p.first_connected && now.saturating_duration_since(p.last_rx) >= super::lifecycle::STALE_PUBLISHER
                 })
                 .unwrap_or(true);
             if !stale {
@@ -182,7 +187,8 @@ impl Sfu {
         self.ensure_stream(stream, now, true)?;
         let pid = self.alloc_id();
         let session_id = uuid::Uuid::new_v4().to_string();
-        let mut peer = Peer::new(pid, session_id.clone(), stream.to_string(), Role::Publisher, rtc, ufrag, now, self.unix_ms(now));
+        let mut peer =
+            Peer::new(pid, session_id.clone(), stream.to_string(), Role::Publisher, rtc, ufrag, now, self.unix_ms(now));
         peer.local_pwd = pwd;
         let mut simulcast = false;
         for m in &info.media {
@@ -233,7 +239,13 @@ impl Sfu {
     }
 
     /// WHEP: attach a subscriber to `stream` (which may have no publisher yet).
-    pub fn subscribe(&mut self, now: Instant, stream: &str, offer: &str, owner: Option<u64>) -> Result<SessionAnswer, SfuError> {
+    pub fn subscribe(
+        &mut self,
+        now: Instant,
+        stream: &str,
+        offer: &str,
+        owner: Option<u64>,
+    ) -> Result<SessionAnswer, SfuError> {
         self.subscribe_with(now, stream, offer, owner, false)
     }
 
@@ -270,7 +282,8 @@ impl Sfu {
         let max = self.cfg.strategy.each_stream_max_sub;
         let (mut publisher_codecs, mut simulcast, mut viewers) = match self.streams.get(stream) {
             Some(s) => {
-                let viewers = s.subscribers.iter().filter(|p| self.peer(**p).map(|p| !p.relay_viewer).unwrap_or(false)).count();
+                let viewers =
+                    s.subscribers.iter().filter(|p| self.peer(**p).map(|p| !p.relay_viewer).unwrap_or(false)).count();
                 let sim = s
                     .publisher
                     .and_then(|p| self.peer(p))
@@ -299,11 +312,8 @@ impl Sfu {
             // receive; then the offer's other codecs, so a republish with another codec
             // still reaches this subscriber.
             let cfg = CodecConfig::new_from_payload_params(offered.iter().map(|(_, p)| *p).collect());
-            let mut v: Vec<_> = publisher_codecs
-                .iter()
-                .filter(|(_, p)| cfg.match_params(*p).is_some())
-                .map(|(_, p)| *p)
-                .collect();
+            let mut v: Vec<_> =
+                publisher_codecs.iter().filter(|(_, p)| cfg.match_params(*p).is_some()).map(|(_, p)| *p).collect();
             if !v.is_empty() {
                 for (_, p) in &offered {
                     let clash = v.iter().any(|q| q.pt() == p.pt() || q.spec().codec == p.spec().codec);
@@ -318,17 +328,15 @@ impl Sfu {
             let available = if publisher_codecs.is_empty() {
                 codec::SUPPORTED.iter().map(|s| s.to_string()).collect()
             } else {
-                publisher_codecs
-                    .iter()
-                    .map(|(_, p)| codec::codec_name(p.spec().codec).to_ascii_uppercase())
-                    .collect()
+                publisher_codecs.iter().map(|(_, p)| codec::codec_name(p.spec().codec).to_ascii_uppercase()).collect()
             };
             return Err(SfuError::NoCommonCodec { offered: codec::offered_names(&info), available });
         }
         let creds = crate::placement::ice_creds(self.cfg.worker, self.cfg.workers);
         let ufrag = creds.ufrag.clone();
         let pwd = creds.pass.clone();
-        let mut rtc = new_rtc(now, creds, CodecConfig::new_from_payload_params(params), simulcast, self.dtls_cert.as_ref());
+        let mut rtc =
+            new_rtc(now, creds, CodecConfig::new_from_payload_params(params), simulcast, self.dtls_cert.as_ref());
         let sdp = self.accept(&mut rtc, parsed)?;
 
         if !local && elsewhere {
@@ -342,7 +350,16 @@ impl Sfu {
         self.ensure_stream(stream, now, true)?;
         let pid = self.alloc_id();
         let session_id = uuid::Uuid::new_v4().to_string();
-        let mut peer = Peer::new(pid, session_id.clone(), stream.to_string(), Role::Subscriber, rtc, ufrag, now, self.unix_ms(now));
+        let mut peer = Peer::new(
+            pid,
+            session_id.clone(),
+            stream.to_string(),
+            Role::Subscriber,
+            rtc,
+            ufrag,
+            now,
+            self.unix_ms(now),
+        );
         peer.local_pwd = pwd;
         for m in &info.media {
             if m.port_zero || !matches!(m.direction, Direction::RecvOnly | Direction::SendRecv) {
@@ -383,10 +400,7 @@ impl Sfu {
         if !self.streams.contains_key(stream) {
             return Err(SfuError::StreamNotFound(stream.to_string()));
         }
-        let pid = *self
-            .sessions
-            .get(session)
-            .ok_or_else(|| SfuError::SessionNotFound(session.to_string()))?;
+        let pid = *self.sessions.get(session).ok_or_else(|| SfuError::SessionNotFound(session.to_string()))?;
         match self.peer(pid) {
             Some(p) if p.stream == stream => Ok(pid),
             _ => Err(SfuError::SessionNotFound(session.to_string())),
@@ -467,12 +481,19 @@ impl Sfu {
     /// DELETE a session on behalf of `caller` (see `owned_session`). A session that
     /// ended in the last 30 s (e.g. the client closed its PeerConnection first) is
     /// already gone: that DELETE succeeds.
-    pub fn delete_session_as(&mut self, now: Instant, stream: &str, session: &str, caller: Option<u64>) -> Result<(), SfuError> {
+    pub fn delete_session_as(
+        &mut self,
+        now: Instant,
+        stream: &str,
+        session: &str,
+        caller: Option<u64>,
+    ) -> Result<(), SfuError> {
         if !self.sessions.contains_key(session)
             && let Some((s, _)) = self.tombstones.get(session)
-                && s == stream {
-                    return Ok(());
-                }
+            && s == stream
+        {
+            return Ok(());
+        }
         let pid = self.owned_session(stream, session, caller)?;
         self.remove_peer(pid, now, "api-deleted");
         Ok(())

@@ -63,11 +63,8 @@ impl Sfu {
 
     /// All streams, sorted by id, optionally filtered.
     pub fn streams_view(&self, filter: &[String]) -> Vec<Stream> {
-        let mut ids: Vec<&String> = self
-            .streams
-            .keys()
-            .filter(|k| filter.is_empty() || filter.iter().any(|f| f == *k))
-            .collect();
+        let mut ids: Vec<&String> =
+            self.streams.keys().filter(|k| filter.is_empty() || filter.iter().any(|f| f == *k)).collect();
         ids.sort();
         ids.into_iter().filter_map(|id| self.stream_view(id)).collect()
     }

@@ -13,7 +13,6 @@
 
 pub mod procs;
 
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -35,10 +34,7 @@ tcp_listen = "127.0.0.1:0"
 
 /// Root of the cargo workspace (where package.json and tests/ live).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
 
 /// Serialises heavy tests inside one test binary (`cargo test` runs tests
@@ -48,7 +44,7 @@ pub fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-use procs::{pump, Log};
+use procs::{Log, pump};
 
 /// A running `wishcast node`; killed when dropped.
 pub struct Node {
@@ -67,10 +63,8 @@ impl TempDir {
     fn new() -> TempDir {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         let p = std::env::temp_dir().join(format!(
             "wishcast-test-{}-{}-{nanos}",
             std::process::id(),

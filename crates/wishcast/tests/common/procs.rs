@@ -118,7 +118,8 @@ impl Proc {
     ) -> (Proc, String) {
         let mut cmd = Command::new(program);
         cmd.args(args).current_dir(&dir.0).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot spawn {name} ({}): {e}; {INSTALL_HINT}", program.display()));
+        let mut child =
+            cmd.spawn().unwrap_or_else(|e| panic!("cannot spawn {name} ({}): {e}; {INSTALL_HINT}", program.display()));
         let stdout: Log = Arc::default();
         let stderr: Log = Arc::default();
         let (tx, rx) = mpsc::channel();
@@ -138,7 +139,10 @@ impl Proc {
                     let _ = p.child.kill();
                     let _ = p.child.wait();
                     std::thread::sleep(Duration::from_millis(200));
-                    panic!("{name} did not become ready within {wait_for:?} (exit status {status:?}); args {args:?}\n{}", p.logs());
+                    panic!(
+                        "{name} did not become ready within {wait_for:?} (exit status {status:?}); args {args:?}\n{}",
+                        p.logs()
+                    );
                 }
             }
         }
@@ -148,7 +152,9 @@ impl Proc {
     pub fn wishcast(name: &str, args: &[&str], dir: TempDir, what: &str) -> (Proc, String) {
         let prefix = format!("wishcast {what} listening on ");
         Proc::spawn(name, Path::new(env!("CARGO_BIN_EXE_wishcast")), args, dir, Duration::from_secs(30), |l| {
-            l.strip_prefix(&prefix).map(|u| u.trim().trim_end_matches('/').to_string()).filter(|u| u.starts_with("http://"))
+            l.strip_prefix(&prefix)
+                .map(|u| u.trim().trim_end_matches('/').to_string())
+                .filter(|u| u.starts_with("http://"))
         })
     }
 
