@@ -12,8 +12,10 @@ pub mod glob;
 pub mod ice;
 pub mod paths;
 pub mod record;
+pub mod status;
 pub mod strategy;
 pub mod stream;
 
+pub use status::HttpStatus;
 pub use strategy::Strategy;
 pub use stream::{Codec, Info, PubSub, Session, SessionState, Stats, Stream, StreamStats};

@@ -11,9 +11,9 @@ use wishcast_api::{SessionState, Stream, paths};
 
 use crate::config::CascadeMode;
 use crate::metrics::ManagerMetrics;
-use crate::proxy::read_limited;
 use crate::registry::{NodeTarget, Relay, RelayState, Status};
 use crate::state::AppState;
+use wishcast_http::body::read_limited;
 
 /// Live777's cascade body (camelCase).
 #[derive(Debug, Serialize, PartialEq)]

@@ -7,6 +7,11 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 use wishcast_auth::AuthConfig;
+use wishcast_http::config::Port;
+pub use wishcast_http::config::{ConfigError, LogConfig};
+
+/// `[http]`: `listen` (default `0.0.0.0:8888`), `cors` and `public`.
+pub type HttpConfig = wishcast_http::config::HttpConfig<Port<8888>>;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -31,21 +36,6 @@ pub struct ManagerConfig {
     pub record_sync: Option<toml::Value>,
     /// Liveman declares a `[[liveion]]` array that it never uses.
     pub liveion: Option<toml::Value>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct HttpConfig {
-    pub listen: String,
-    pub cors: bool,
-    /// URL nodes and clients use to reach the manager (`http://<listen>` when empty).
-    pub public: String,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig { listen: "0.0.0.0:8888".into(), cors: false, public: String::new() }
-    }
 }
 
 /// `[auth]`: the node's `secret`/`tokens` plus Liveman's `[[auth.accounts]]`.
@@ -78,18 +68,6 @@ impl std::fmt::Debug for ManagerAuth {
 pub struct Account {
     pub username: String,
     pub password: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LogConfig {
-    pub level: String,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        LogConfig { level: "info".into() }
-    }
 }
 
 /// A static `[[nodes]]` entry.
@@ -367,17 +345,6 @@ impl ManagerConfig {
     }
 }
 
-/// A configuration problem, naming the key.
-#[derive(Debug)]
-pub struct ConfigError(pub String);
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for ConfigError {}
-
 fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError(msg.into()))
 }
@@ -385,15 +352,7 @@ fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
 /// Parse TOML text. Returns the config and the keys that were ignored (unknown, or
 /// Liveman features not implemented yet).
 pub fn parse(text: &str) -> Result<(ManagerConfig, Vec<String>), ConfigError> {
-    let de = toml::Deserializer::parse(text).map_err(|e| ConfigError(format!("invalid TOML: {e}")))?;
-    let mut unknown = Vec::new();
-    let mut track = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
-    let ignored = serde_ignored::Deserializer::new(de, &mut track);
-    let cfg: ManagerConfig = serde_path_to_error::deserialize(ignored).map_err(|e| {
-        let inner = e.inner().to_string();
-        let first = inner.lines().last().unwrap_or("").trim().to_string();
-        ConfigError(format!("config key `{}`: {}", e.path(), if first.is_empty() { inner } else { first }))
-    })?;
+    let (cfg, mut unknown) = wishcast_http::config::parse_toml::<ManagerConfig>(text, &[])?;
     for (present, key) in [(cfg.net4mqtt.is_some(), "net4mqtt")] {
         if present {
             unknown.push(format!("{key} (Liveman feature not implemented by wishcast yet)"));
@@ -407,15 +366,7 @@ pub fn parse(text: &str) -> Result<(ManagerConfig, Vec<String>), ConfigError> {
 
 /// Environment overrides: `PORT`, `LOG_LEVEL`, `DATABASE_URL`.
 pub fn apply_env(cfg: &mut ManagerConfig, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-    if let Some(port) = get("PORT") {
-        let p: u16 =
-            port.parse().map_err(|_| ConfigError(format!("env PORT: `{port}` is not a port number (0-65535)")))?;
-        let host = cfg.http.listen.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or("0.0.0.0".into());
-        cfg.http.listen = format!("{host}:{p}");
-    }
-    if let Some(l) = get("LOG_LEVEL") {
-        cfg.log.level = l;
-    }
+    wishcast_http::config::apply_env(&mut cfg.http, &mut cfg.log, &get)?;
     if let Some(u) = get("DATABASE_URL") {
         cfg.database.url = u;
     }
@@ -446,21 +397,11 @@ fn ice_urls(key: &str, urls: &[String]) -> Result<(), ConfigError> {
 impl ManagerConfig {
     /// Check every value; returns the HTTP listen address.
     pub fn validate(&self) -> Result<SocketAddr, ConfigError> {
-        let listen: SocketAddr = self.http.listen.parse().map_err(|_| {
-            ConfigError(format!(
-                "config key `http.listen`: `{}` is not an address like \"0.0.0.0:8888\"",
-                self.http.listen
-            ))
-        })?;
+        let listen = self.http.listen_addr()?;
         if !self.http.public.is_empty() {
             http_url("http.public", &self.http.public)?;
         }
-        if !matches!(self.log.level.to_ascii_lowercase().as_str(), "error" | "warn" | "info" | "debug" | "trace") {
-            return err(format!(
-                "config key `log.level`: `{}` is not one of error, warn, info, debug, trace",
-                self.log.level
-            ));
-        }
+        self.log.validate()?;
         self.auth.auth_config().validate().map_err(|e| ConfigError(format!("config: {e}")))?;
         for (i, a) in self.auth.accounts.iter().enumerate() {
             if a.username.is_empty() || a.password.is_empty() {

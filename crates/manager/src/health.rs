@@ -9,9 +9,10 @@ use reqwest::Method;
 use tokio::task::JoinHandle;
 use wishcast_api::{Strategy, Stream};
 
-use crate::proxy::{MAX_JSON, read_limited};
+use crate::proxy::MAX_JSON;
 use crate::registry::{NodeKind, NodeTarget};
 use crate::state::AppState;
+use wishcast_http::body::read_limited;
 
 /// Start a poller per static node and the registry sweeper.
 pub fn spawn(state: &AppState) -> Vec<JoinHandle<()>> {

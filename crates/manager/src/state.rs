@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use wishcast_auth::Authenticator;
+use wishcast_http::Gate;
 
 use crate::config::ManagerConfig;
 use crate::extra_ice::ExtraIce;
@@ -18,18 +18,23 @@ pub struct AppState {
 pub struct Inner {
     pub cfg: ManagerConfig,
     pub registry: Arc<Registry>,
-    pub auth: Authenticator,
+    /// Authentication, token minting and the session-owner keys.
+    pub gate: Gate,
     pub nodes: NodeClient,
     pub extra_ice: ExtraIce,
     pub metrics: ManagerMetrics,
-    /// Random keys for hashing the token that created a session (ownership checks).
-    pub owner_keys: std::hash::RandomState,
     /// URL clients and nodes use to reach this manager.
     pub public_url: String,
     /// The recordings index (`[database]`).
     pub index: wishcast_index::Index,
     /// Recording storage (`[recorder.storage]`); None if it cannot be opened (logged).
     pub store: Option<wishcast_storage::Store>,
+}
+
+impl AsRef<Gate> for AppState {
+    fn as_ref(&self) -> &Gate {
+        &self.gate
+    }
 }
 
 impl std::ops::Deref for AppState {

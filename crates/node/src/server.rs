@@ -8,13 +8,13 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
-use wishcast_auth::Authenticator;
+use tower_http::limit::RequestBodyLimitLayer;
 use wishcast_sfu::addrs;
 use wishcast_sfu::driver::{self, DriverConfig, MediaHandle};
 
 use crate::config::NodeConfig;
+use crate::routes;
 use crate::state::{AppState, Inner};
-use crate::{cors, routes};
 
 /// Request bodies above this get 413.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -61,9 +61,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/strategy/", get(routes::info::strategy))
         .route("/metrics", get(routes::metrics::metrics))
         .merge(wishcast_dashboard::router())
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .with_state(state);
-    if cors_on { r.layer(axum::middleware::from_fn(cors::cors)) } else { r }
+    wishcast_http::cors::apply(r, cors_on, &wishcast_http::cors::ALLOW_HEADERS)
 }
 
 fn relay_client() -> wishcast_api::client::WhipClient {
@@ -120,7 +121,7 @@ fn open_recordings(
     use wishcast_auth::{Claims, MODE_ADMIN, MODE_PUBLISH, MODE_SUBSCRIBE};
     let rc = cfg.recorder.as_ref()?;
     let static_token = cfg.auth.tokens.first().cloned();
-    let auth = Authenticator::new(&cfg.auth);
+    let auth = wishcast_auth::Authenticator::new(&cfg.auth);
     let token: Arc<dyn Fn() -> Option<String> + Send + Sync> = Arc::new(move || {
         static_token.clone().or_else(|| {
             let exp =
@@ -187,9 +188,8 @@ pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
     let state = AppState {
         inner: Arc::new(Inner {
             media: media.clone(),
-            auth: Authenticator::new(&cfg.auth),
+            gate: wishcast_http::Gate::new(&cfg.auth),
             ice_links: wishcast_api::ice::link_headers(&cfg.ice_servers),
-            owner_keys: std::hash::RandomState::new(),
             relay_client: relay_client(),
             recordings,
             cfg,

@@ -6,9 +6,8 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_auth::Access;
 
-use crate::error::ApiResult;
-use crate::guard::require;
 use crate::state::AppState;
+use wishcast_http::{ApiResult, require};
 
 pub async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::Admin)?;

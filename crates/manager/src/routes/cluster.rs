@@ -9,11 +9,10 @@ use axum::response::{IntoResponse, Response};
 use wishcast_api::cluster::Heartbeat;
 use wishcast_auth::Access;
 
-use super::json_body;
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require;
 use crate::metrics::ManagerMetrics;
 use crate::state::AppState;
+use wishcast_http::body::json_body;
+use wishcast_http::{ApiError, ApiResult, require};
 
 pub async fn heartbeat(
     State(state): State<AppState>,

@@ -7,10 +7,9 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_auth::Access;
 
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require;
 use crate::state::AppState;
 use crate::views;
+use wishcast_http::{ApiError, ApiResult, require};
 
 pub async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::Admin)?;

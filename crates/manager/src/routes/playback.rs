@@ -17,10 +17,9 @@ use serde::Deserialize;
 use wishcast_auth::Access;
 use wishcast_storage::{ObjectPath, Store};
 
-use super::json_body;
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require;
 use crate::state::AppState;
+use wishcast_http::body::json_body;
+use wishcast_http::{ApiError, ApiResult, require};
 
 fn store(state: &AppState) -> ApiResult<&Store> {
     state.store.as_ref().ok_or_else(|| {

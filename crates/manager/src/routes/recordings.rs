@@ -11,13 +11,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_api::record::{RecordingReports, ReportAck};
-use wishcast_auth::{Access, AuthError, Principal, request_token};
+use wishcast_auth::Access;
 use wishcast_index::{IndexError, validate};
 
-use super::json_body;
-use crate::error::{ApiError, ApiResult};
-use crate::guard::{now_unix, require};
 use crate::state::AppState;
+use wishcast_http::body::json_body;
+use wishcast_http::{ApiError, ApiResult, authenticate, require};
 
 /// Largest report batch body (10 000 reports of ~400 bytes fit).
 pub const MAX_REPORT_BODY: usize = 8 * 1024 * 1024;
@@ -46,23 +45,8 @@ pub async fn report(State(state): State<AppState>, uri: Uri, headers: HeaderMap,
     Ok(Json(ReportAck { stored }).into_response())
 }
 
-/// Who is asking (401 without a valid token when auth is on).
-fn principal(state: &AppState, headers: &HeaderMap, uri: &Uri) -> ApiResult<Principal> {
-    let header = headers.get("authorization").and_then(|v| v.to_str().ok());
-    let token = request_token(header, uri.query());
-    state.auth.authenticate(token.as_deref(), now_unix()).map_err(|e| {
-        let msg = match e {
-            AuthError::Missing => {
-                "authentication required: send `Authorization: Bearer <token>` or `?token=`".to_string()
-            }
-            other => other.to_string(),
-        };
-        ApiError::new(StatusCode::UNAUTHORIZED, msg)
-    })
-}
-
 pub async fn streams(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
-    let who = principal(&state, &headers, &uri)?;
+    let who = authenticate(&state, &headers, &uri)?;
     let all = state.index.streams().await.map_err(index_error)?;
     let visible: Vec<String> = all.into_iter().filter(|s| who.authorize(&Access::RecordRead(s)).is_ok()).collect();
     Ok(Json(visible).into_response())

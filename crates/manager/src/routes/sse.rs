@@ -11,11 +11,10 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream::Stream;
 use wishcast_auth::Access;
 
-use crate::error::ApiResult;
-use crate::guard::require;
 use crate::proxy::query_values;
 use crate::state::AppState;
 use crate::views;
+use wishcast_http::{ApiResult, require};
 
 pub async fn streams(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::Admin)?;

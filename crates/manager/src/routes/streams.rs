@@ -10,14 +10,13 @@ use reqwest::Method;
 use wishcast_api::paths;
 use wishcast_auth::Access;
 
-use super::check_name;
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require;
 use crate::placement::{Request, Want};
-use crate::proxy::{query_values, read_limited};
+use crate::proxy::query_values;
 use crate::registry::Status;
 use crate::state::AppState;
 use crate::views;
+use wishcast_http::body::{check_name, read_limited};
+use wishcast_http::{ApiError, ApiResult, require};
 
 pub async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::Admin)?;

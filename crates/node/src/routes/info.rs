@@ -7,9 +7,8 @@ use axum::response::{IntoResponse, Response};
 use wishcast_api::Info;
 use wishcast_auth::Access;
 
-use crate::error::ApiResult;
-use crate::guard::require;
 use crate::state::AppState;
+use wishcast_http::{ApiResult, require};
 
 pub async fn info() -> Json<Info> {
     Json(Info {

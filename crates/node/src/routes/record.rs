@@ -13,11 +13,10 @@ use serde::Deserialize;
 use wishcast_api::record::{PlaybackDay, RecordStarted, RecordState};
 use wishcast_auth::Access;
 
-use super::check_name;
-use crate::error::{ApiError, ApiResult};
-use crate::guard::{authenticate, require};
 use crate::recording::Recordings;
 use crate::state::AppState;
+use wishcast_http::body::check_name;
+use wishcast_http::{ApiError, ApiResult, authenticate, require};
 
 /// Optional body of `POST /api/record/{stream}` (Live777 sends `{}` or `{"base_dir": ...}`).
 #[derive(Deserialize, Default)]

@@ -13,9 +13,8 @@ use tokio::sync::broadcast::error::RecvError;
 use wishcast_auth::Access;
 
 use super::streams::stream_filter;
-use crate::error::ApiResult;
-use crate::guard::require;
 use crate::state::AppState;
+use wishcast_http::{ApiResult, require};
 
 pub async fn streams(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::Admin)?;
