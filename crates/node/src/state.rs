@@ -20,7 +20,7 @@ pub struct Inner {
     /// Pre-rendered `Link: <url>; rel="ice-server"...` header values.
     pub ice_links: Vec<String>,
     /// HTTP client for cascade relays (connect 5 s, total 30 s).
-    pub relay_client: wishcast_api::client::WhipClient,
+    pub relay_client: wishcast_client::whip::WhipClient,
     /// Recording (None when `[recorder]` is absent or failed to open).
     pub recordings: Option<Arc<crate::recording::Recordings>>,
 }

@@ -315,7 +315,7 @@ async fn session_owner_may_patch_and_delete_its_own_session() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
-    let loc = wishcast_api::client::resolve(&node.base, r.headers().get("location").unwrap().to_str().unwrap());
+    let loc = wishcast_client::whip::resolve(&node.base, r.headers().get("location").unwrap().to_str().unwrap());
     assert_eq!(
         with_token(&node, Method::DELETE, &loc, &Cred::Bearer(valid_jwt("s", 7)), None, String::new()).await,
         403
@@ -335,7 +335,7 @@ async fn subscribe_as(node: &TestNode, token: &str) -> String {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
-    wishcast_api::client::resolve(&node.base, r.headers().get("location").unwrap().to_str().unwrap())
+    wishcast_client::whip::resolve(&node.base, r.headers().get("location").unwrap().to_str().unwrap())
 }
 
 /// The four session routes a scoped token may use, with `token`: statuses of PATCH
