@@ -183,15 +183,16 @@ impl Stream for GuardedBody {
 }
 
 /// The query string without `token=` (the client's credential stays at the manager)
-/// and without the manager's own placement parameters.
+/// and without the manager's own placement parameters. Keys are compared decoded, as
+/// the token is read (`?%74oken=` is a token too).
 pub fn forward_query(query: Option<&str>) -> String {
     let kept: Vec<&str> = query
         .unwrap_or("")
         .split('&')
         .filter(|p| !p.is_empty())
         .filter(|p| {
-            let k = p.split('=').next().unwrap_or("");
-            !matches!(k, "token" | "region" | "nodes")
+            let k = decode(p.split('=').next().unwrap_or(""));
+            !matches!(k.as_str(), "token" | "region" | "nodes")
         })
         .collect();
     if kept.is_empty() { String::new() } else { format!("?{}", kept.join("&")) }
@@ -202,7 +203,7 @@ pub fn query_values(query: Option<&str>, key: &str) -> Vec<String> {
     let mut out = Vec::new();
     for pair in query.unwrap_or("").split('&') {
         if let Some((k, v)) = pair.split_once('=')
-            && k == key
+            && decode(k) == key
         {
             for part in decode(v).split(',') {
                 let p = part.trim();
@@ -224,6 +225,7 @@ mod tests {
         assert_eq!(forward_query(Some("token=abc&region=eu&x=1&nodes=a")), "?x=1");
         assert_eq!(forward_query(Some("token=abc")), "");
         assert_eq!(forward_query(None), "");
+        assert_eq!(forward_query(Some("%74oken=jwt&x=1&%54oken=keep&re%67ion=eu")), "?x=1&%54oken=keep");
     }
 
     #[test]

@@ -53,15 +53,15 @@ pub fn router(state: AppState) -> Router {
         .delete(routes::session::session)
         .post(routes::session::session);
     let r = Router::new()
-        .route("/whip/{stream}", post(routes::offer::whip))
-        .route("/whep/{stream}", post(routes::offer::whep))
+        .route("/whip/{stream}", post(routes::whip::whip))
+        .route("/whep/{stream}", post(routes::whip::whep))
         .route("/session/{stream}/{session}", session)
         .route(
             "/session/{stream}/{session}/layer",
             get(routes::session::layer).post(routes::session::layer).delete(routes::session::layer),
         )
-        .route("/api/whip/{alias}/{stream}", post(routes::offer::whip_on))
-        .route("/api/whep/{alias}/{stream}", post(routes::offer::whep_on))
+        .route("/api/whip/{alias}/{stream}", post(routes::whip::whip_on))
+        .route("/api/whep/{alias}/{stream}", post(routes::whip::whep_on))
         .route("/api/nodes/", get(routes::nodes::list))
         .route("/api/nodes/{alias}/drain", post(routes::nodes::drain))
         .route("/api/nodes/{alias}/undrain", post(routes::nodes::undrain))
@@ -72,9 +72,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/sse/streams", get(routes::sse::streams))
         .route("/api/cascade/", get(routes::cascade::list))
-        .route("/api/playback", get(routes::recordings::streams))
-        .route("/api/playback/{stream}", get(routes::recordings::days))
-        .route("/api/playback/{stream}/{year}/{month}/{day}", get(routes::recordings::sessions))
+        .route("/api/playback", get(routes::playback::streams))
+        .route("/api/playback/{stream}", get(routes::playback::days))
+        .route("/api/playback/{stream}/{year}/{month}/{day}", get(routes::playback::sessions))
         .route(
             "/api/record/{stream}",
             get(routes::record::get).post(routes::record::start).delete(routes::record::stop),
@@ -85,8 +85,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/storage/ping", get(routes::playback::ping))
         .route("/api/login", post(routes::auth::login))
         .route("/api/token", post(routes::auth::token))
-        .route("/api/info", get(routes::system::info))
-        .route("/metrics", get(routes::system::metrics))
+        .route("/api/info", get(routes::info::info))
+        .route("/metrics", get(routes::metrics::metrics))
         .layer(RequestBodyLimitLayer::new(MAX_SDP))
         // Nodes' heartbeats and recording reports carry lists: larger bodies.
         .route(

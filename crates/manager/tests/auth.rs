@@ -225,3 +225,37 @@ async fn scoped_token_vs_sessions_by_admin_other_token_and_itself() {
     assert_eq!(session_routes(&m, &by_other, "static-admin").await, own, "admin on a scoped token's session");
     assert_eq!(session_routes(&m, &by_admin, "static-admin").await, own, "admin on its own session");
 }
+
+/// `?%74oken=` authenticates like `?token=` (keys are decoded), so it must not reach the
+/// node either: the proxy filters query keys after decoding them.
+#[tokio::test]
+async fn an_encoded_token_query_key_is_not_forwarded() {
+    let a = fake::start(10).await;
+    let m = manager(&a).await;
+    let reader = wishcast_auth::sign_hs256(
+        b"jwt-secret",
+        &wishcast_auth::Claims { id: "cam".into(), exp: 4_000_000_000, mode: 4 },
+    );
+    let r = m
+        .http
+        .post(m.url(&format!("/whep/cam?%74oken={reader}&keep=1")))
+        .header("content-type", "application/sdp")
+        .body(OFFER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "the encoded key authenticates");
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(status(&m, "DELETE", &format!("{loc}?t%6Fken={reader}"), None, None).await, 200);
+    let log = a.state.log.lock().unwrap().clone();
+    let forwarded: Vec<&String> = log
+        .iter()
+        .filter(|r| r.path.starts_with("/whep/") || r.path.starts_with("/session/"))
+        .map(|r| &r.path)
+        .collect();
+    assert_eq!(forwarded.len(), 2, "{forwarded:?}");
+    for p in forwarded {
+        assert!(!p.contains(&reader), "the client's token reached the node: {p}");
+    }
+    assert!(log.iter().any(|r| r.path == "/whep/cam?keep=1"), "other parameters still pass");
+}

@@ -53,10 +53,10 @@ pub fn router(state: AppState) -> Router {
             "/api/record/{stream}",
             get(routes::record::get).post(routes::record::start).delete(routes::record::stop),
         )
-        .route("/api/record/object/{*path}", get(routes::record::object))
-        .route("/api/record/export/{stream}/{y}/{m}/{d}", get(routes::record::export))
-        .route("/api/playback", get(routes::record::playback_streams))
-        .route("/api/playback/{stream}", get(routes::record::playback_days))
+        .route("/api/record/object/{*path}", get(routes::playback::object))
+        .route("/api/record/export/{stream}/{y}/{m}/{d}", get(routes::playback::export))
+        .route("/api/playback", get(routes::playback::streams))
+        .route("/api/playback/{stream}", get(routes::playback::days))
         .route("/api/info", get(routes::info::info))
         .route("/api/strategy/", get(routes::info::strategy))
         .route("/metrics", get(routes::metrics::metrics))

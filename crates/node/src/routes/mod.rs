@@ -4,6 +4,7 @@ pub mod cascade;
 pub mod info;
 pub mod layer;
 pub mod metrics;
+pub mod playback;
 pub mod record;
 pub mod session;
 pub mod sse;

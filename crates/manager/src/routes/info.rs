@@ -1,12 +1,8 @@
-//! `GET /api/info` and `GET /metrics` (no auth, like the node). `GET /` is the
-//! dashboard (`wishcast-dashboard`, merged in `server.rs`).
+//! `GET /api/info` (no auth, like the node). `GET /` is the dashboard
+//! (`wishcast-dashboard`, merged in `server.rs`).
 
 use axum::Json;
-use axum::extract::State;
-use axum::response::IntoResponse;
 use wishcast_api::Info;
-
-use crate::state::AppState;
 
 pub async fn info() -> Json<Info> {
     Json(Info {
@@ -15,8 +11,4 @@ pub async fn info() -> Json<Info> {
         build_time: option_env!("WISHCAST_BUILD_TIME").unwrap_or("unknown").to_string(),
         features: vec!["manager".into(), "cascade".into(), "proxy".into(), "redirect".into(), "extra-ice".into()],
     })
-}
-
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([("content-type", "text/plain; version=0.0.4")], crate::metrics::render(&state))
 }

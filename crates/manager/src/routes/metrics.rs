@@ -1,0 +1,10 @@
+//! `GET /metrics`: the manager's Prometheus exposition (no auth, like the node).
+
+use axum::extract::State;
+use axum::response::IntoResponse;
+
+use crate::state::AppState;
+
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([("content-type", "text/plain; version=0.0.4")], crate::metrics::render(&state))
+}
