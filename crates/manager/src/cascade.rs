@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde::Serialize;
 use wishcast_api::{SessionState, Stream, paths};
+use wishcast_http::body::read_limited;
 
 use crate::config::CascadeMode;
 use crate::metrics::ManagerMetrics;
 use crate::registry::{NodeTarget, Relay, RelayState, Status};
 use crate::state::AppState;
-use wishcast_http::body::read_limited;
 
 /// Live777's cascade body (camelCase).
 #[derive(Debug, Serialize, PartialEq)]

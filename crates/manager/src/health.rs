@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use tokio::task::JoinHandle;
 use wishcast_api::{Strategy, Stream};
+use wishcast_http::body::read_limited;
 
 use crate::proxy::MAX_JSON;
 use crate::registry::{NodeKind, NodeTarget};
 use crate::state::AppState;
-use wishcast_http::body::read_limited;
 
 /// Start a poller per static node and the registry sweeper.
 pub fn spawn(state: &AppState) -> Vec<JoinHandle<()>> {

@@ -14,11 +14,11 @@ use bytes::Bytes;
 use futures_util::Stream;
 use reqwest::Method;
 use wishcast_api::paths::decode;
+use wishcast_http::ApiError;
 
 use crate::metrics::ManagerMetrics;
 use crate::registry::NodeTarget;
 use crate::state::AppState;
-use wishcast_http::ApiError;
 
 /// SDP offers, answers and trickle fragments are limited to this.
 pub const MAX_SDP: usize = 64 * 1024;

@@ -8,11 +8,11 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wishcast_auth::{Access, Claims, MODE_ADMIN, MODE_PUBLISH, MODE_SUBSCRIBE};
-
-use crate::state::AppState;
 use wishcast_http::auth::now_unix;
 use wishcast_http::body::json_body;
 use wishcast_http::{ApiError, ApiResult, require};
+
+use crate::state::AppState;
 
 /// Lifetime of a login token.
 pub const LOGIN_TTL_SECS: u64 = 24 * 3600;

@@ -5,9 +5,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_auth::Access;
+use wishcast_http::{ApiResult, require};
 
 use crate::state::AppState;
-use wishcast_http::{ApiResult, require};
 
 pub async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::Admin)?;

@@ -8,11 +8,11 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_api::cluster::Heartbeat;
 use wishcast_auth::Access;
+use wishcast_http::body::json_body;
+use wishcast_http::{ApiError, ApiResult, require};
 
 use crate::metrics::ManagerMetrics;
 use crate::state::AppState;
-use wishcast_http::body::json_body;
-use wishcast_http::{ApiError, ApiResult, require};
 
 pub async fn heartbeat(
     State(state): State<AppState>,

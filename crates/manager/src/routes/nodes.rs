@@ -6,10 +6,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_auth::Access;
+use wishcast_http::{ApiError, ApiResult, require};
 
 use crate::state::AppState;
 use crate::views;
-use wishcast_http::{ApiError, ApiResult, require};
 
 pub async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::Admin)?;

@@ -17,13 +17,13 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wishcast_auth::Access;
+use wishcast_http::body::json_body;
+use wishcast_http::{ApiError, ApiResult, authenticate, require};
 use wishcast_index::validate;
 use wishcast_storage::{ObjectPath, Store};
 
 use super::recordings::index_error;
 use crate::state::AppState;
-use wishcast_http::body::json_body;
-use wishcast_http::{ApiError, ApiResult, authenticate, require};
 
 fn store(state: &AppState) -> ApiResult<&Store> {
     state.store.as_ref().ok_or_else(|| {

@@ -13,12 +13,12 @@ use reqwest::Method;
 use wishcast_api::paths;
 use wishcast_api::record::{RecordStarted, RecordState};
 use wishcast_auth::Access;
+use wishcast_http::body::{check_name, read_limited};
+use wishcast_http::{ApiError, ApiResult, require};
 
 use crate::proxy::query_values;
 use crate::registry::{NodeTarget, Registry, Status};
 use crate::state::AppState;
-use wishcast_http::body::{check_name, read_limited};
-use wishcast_http::{ApiError, ApiResult, require};
 
 /// The node holding the stream's origin publisher (not a cascade relay), else any holder.
 pub fn origin_node(state: &AppState, stream: &str) -> Option<NodeTarget> {

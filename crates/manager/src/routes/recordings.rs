@@ -9,11 +9,11 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_api::record::{RecordingReports, ReportAck};
 use wishcast_auth::Access;
+use wishcast_http::body::json_body;
+use wishcast_http::{ApiError, ApiResult, require};
 use wishcast_index::{IndexError, validate};
 
 use crate::state::AppState;
-use wishcast_http::body::json_body;
-use wishcast_http::{ApiError, ApiResult, require};
 
 /// Largest report batch body (10 000 reports of ~400 bytes fit).
 pub const MAX_REPORT_BODY: usize = 8 * 1024 * 1024;

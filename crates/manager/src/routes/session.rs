@@ -6,10 +6,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use wishcast_api::paths;
+use wishcast_http::{ApiError, ApiResult, SessionAuth};
 
 use crate::proxy::{forward_query, stream_body};
 use crate::state::AppState;
-use wishcast_http::{ApiError, ApiResult, SessionAuth};
 
 pub async fn session(
     State(state): State<AppState>,

@@ -10,11 +10,11 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::Stream;
 use wishcast_auth::Access;
+use wishcast_http::{ApiResult, require};
 
 use crate::proxy::query_values;
 use crate::state::AppState;
 use crate::views;
-use wishcast_http::{ApiResult, require};
 
 pub async fn streams(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::Admin)?;

@@ -9,14 +9,14 @@ use axum::response::{IntoResponse, Response};
 use reqwest::Method;
 use wishcast_api::paths;
 use wishcast_auth::Access;
+use wishcast_http::body::{check_name, read_limited};
+use wishcast_http::{ApiError, ApiResult, require};
 
 use crate::placement::{Request, Want};
 use crate::proxy::query_values;
 use crate::registry::Status;
 use crate::state::AppState;
 use crate::views;
-use wishcast_http::body::{check_name, read_limited};
-use wishcast_http::{ApiError, ApiResult, require};
 
 pub async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
     require(&state, &headers, &uri, Access::Admin)?;

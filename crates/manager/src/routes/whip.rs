@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use reqwest::Method;
 use wishcast_api::paths;
 use wishcast_auth::Access;
+use wishcast_http::body::{check_content_type, check_name, read_limited};
+use wishcast_http::{ApiError, ApiResult, require_owner};
 
 use crate::config::ProxyMode;
 use crate::metrics::ManagerMetrics;
@@ -16,8 +18,6 @@ use crate::placement::{Request, Want};
 use crate::proxy::{GuardedBody, MAX_SDP, OrphanGuard, forward_query, query_values};
 use crate::registry::{NodeTarget, Reservation, SessionKind};
 use crate::state::AppState;
-use wishcast_http::body::{check_content_type, check_name, read_limited};
-use wishcast_http::{ApiError, ApiResult, require_owner};
 
 pub async fn whip(
     state: State<AppState>,

@@ -8,11 +8,11 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wishcast_auth::Access;
+use wishcast_http::body::{check_name, json_body};
+use wishcast_http::{ApiError, ApiResult, require};
 use wishcast_sfu::core::RelayKind;
 
 use crate::state::AppState;
-use wishcast_http::body::{check_name, json_body};
-use wishcast_http::{ApiError, ApiResult, require};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

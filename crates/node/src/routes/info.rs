@@ -6,9 +6,9 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_api::Info;
 use wishcast_auth::Access;
+use wishcast_http::{ApiResult, require};
 
 use crate::state::AppState;
-use wishcast_http::{ApiResult, require};
 
 pub async fn info() -> Json<Info> {
     Json(Info {

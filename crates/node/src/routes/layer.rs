@@ -9,11 +9,11 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use wishcast_auth::Access;
+use wishcast_http::body::json_body;
+use wishcast_http::{ApiError, ApiResult, SessionAuth};
 use wishcast_sfu::str0m::media::MediaKind;
 
 use crate::state::AppState;
-use wishcast_http::body::json_body;
-use wishcast_http::{ApiError, ApiResult, SessionAuth};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

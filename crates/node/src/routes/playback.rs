@@ -9,11 +9,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use wishcast_api::record::PlaybackDay;
 use wishcast_auth::Access;
+use wishcast_http::body::check_name;
+use wishcast_http::{ApiError, ApiResult, authenticate, require};
 
 use super::record::recordings;
 use crate::state::AppState;
-use wishcast_http::body::check_name;
-use wishcast_http::{ApiError, ApiResult, authenticate, require};
 
 /// `GET /api/playback`: streams with recordings this node made (only those the token may read).
 pub async fn streams(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Json<Vec<String>>> {

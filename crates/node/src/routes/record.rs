@@ -11,11 +11,11 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use serde::Deserialize;
 use wishcast_api::record::{RecordStarted, RecordState};
 use wishcast_auth::Access;
+use wishcast_http::body::check_name;
+use wishcast_http::{ApiError, ApiResult, require};
 
 use crate::recording::Recordings;
 use crate::state::AppState;
-use wishcast_http::body::check_name;
-use wishcast_http::{ApiError, ApiResult, require};
 
 /// Optional body of `POST /api/record/{stream}` (Live777 sends `{}` or `{"base_dir": ...}`).
 #[derive(Deserialize, Default)]

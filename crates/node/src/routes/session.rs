@@ -4,12 +4,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use wishcast_http::body::{check_content_type, utf8};
+use wishcast_http::{ApiError, ApiResult, SessionAuth};
 use wishcast_sdp::SdpFrag;
 use wishcast_sfu::core::PatchOutcome;
 
 use crate::state::AppState;
-use wishcast_http::body::{check_content_type, utf8};
-use wishcast_http::{ApiError, ApiResult, SessionAuth};
 
 pub async fn patch(
     State(state): State<AppState>,

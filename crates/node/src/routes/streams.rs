@@ -5,10 +5,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_auth::Access;
-
-use crate::state::AppState;
 use wishcast_http::body::check_name;
 use wishcast_http::{ApiError, ApiResult, require};
+
+use crate::state::AppState;
 
 /// `?streams=a&streams=b` (repeatable; blanks ignored).
 pub fn stream_filter(uri: &Uri) -> Vec<String> {
