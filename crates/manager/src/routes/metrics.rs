@@ -6,5 +6,5 @@ use axum::response::IntoResponse;
 use crate::state::AppState;
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([("content-type", "text/plain; version=0.0.4")], crate::metrics::render(&state))
+    ([("content-type", crate::metrics::CONTENT_TYPE)], crate::metrics::render(&state.metrics, &state.registry))
 }
