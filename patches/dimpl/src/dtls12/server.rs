@@ -1321,15 +1321,17 @@ fn handshake_serialize_certificate_request(
     body: &mut Buf,
     sig_algs: &SignatureAndHashAlgorithmVec,
 ) -> Result<(), Error> {
-    // Only advertise ECDSA_SIGN (the only supported client cert type)
+    // Client certificates may be ECDSA or RSA (see ClientCertificateType::supported)
     let mut cert_types = CertificateTypeVec::new();
-    cert_types.push(ClientCertificateType::ECDSA_SIGN);
+    for t in ClientCertificateType::supported() {
+        cert_types.push(*t);
+    }
 
-    // If intersection is empty (e.g., client didn't advertise), fall back to our supported set
+    // If intersection is empty (e.g., client didn't advertise), fall back to our verifiable set
     // Build the selected list with the capacity expected by CertificateRequest
     let mut selected = SignatureAndHashAlgorithmVec::new();
     if sig_algs.is_empty() {
-        let fallback = SignatureAndHashAlgorithm::supported();
+        let fallback = SignatureAndHashAlgorithm::verifiable();
         for alg in fallback.iter() {
             selected.push(*alg);
         }
@@ -1401,7 +1403,7 @@ fn select_certificate_request_sig_algs(
     client_algs: Option<&SignatureAndHashAlgorithmVec>,
 ) -> SignatureAndHashAlgorithmVec {
     // Only select algorithms supported by dimpl's signature verifiers.
-    let ours = SignatureAndHashAlgorithm::supported();
+    let ours = SignatureAndHashAlgorithm::verifiable();
 
     // Build intersection preserving client preference order
     let mut out = ArrayVec::new();
@@ -1474,12 +1476,27 @@ mod tests {
     }
 
     #[test]
-    fn certificate_request_does_not_select_rsa_signatures() {
+    fn certificate_request_selects_rsa_signatures_in_client_order() {
         let mut client = SignatureAndHashAlgorithmVec::new();
         client.push(SignatureAndHashAlgorithm::new(
             HashAlgorithm::SHA256,
             SignatureAlgorithm::ECDSA,
         ));
+        client.push(SignatureAndHashAlgorithm::from_u16(0x0804));
+        client.push(SignatureAndHashAlgorithm::new(
+            HashAlgorithm::SHA256,
+            SignatureAlgorithm::RSA,
+        ));
+
+        let selected = select_certificate_request_sig_algs(Some(&client));
+
+        let wire: Vec<u16> = selected.iter().map(|a| a.as_u16()).collect();
+        assert_eq!(wire, [0x0403, 0x0804, 0x0401]);
+    }
+
+    #[test]
+    fn certificate_request_accepts_rsa_only_signatures() {
+        let mut client = SignatureAndHashAlgorithmVec::new();
         client.push(SignatureAndHashAlgorithm::new(
             HashAlgorithm::SHA256,
             SignatureAlgorithm::RSA,
@@ -1488,20 +1505,17 @@ mod tests {
         let selected = select_certificate_request_sig_algs(Some(&client));
 
         assert_eq!(selected.len(), 1);
-        assert_eq!(selected[0].signature, SignatureAlgorithm::ECDSA);
-        assert_eq!(selected[0].hash, HashAlgorithm::SHA256);
+        assert_eq!(selected[0].signature, SignatureAlgorithm::RSA);
     }
 
     #[test]
-    fn certificate_request_rejects_rsa_only_signatures() {
-        let mut client = SignatureAndHashAlgorithmVec::new();
-        client.push(SignatureAndHashAlgorithm::new(
-            HashAlgorithm::SHA256,
-            SignatureAlgorithm::RSA,
-        ));
-
-        let selected = select_certificate_request_sig_algs(Some(&client));
-
-        assert!(selected.is_empty());
+    fn certificate_request_advertises_ecdsa_and_rsa_certificate_types() {
+        let mut body = Buf::new();
+        let none = SignatureAndHashAlgorithmVec::new();
+        handshake_serialize_certificate_request(&mut body, &none).unwrap();
+        // certificate_types: [ECDSA_SIGN, RSA_SIGN]; then every verifiable algorithm.
+        assert_eq!(&body[..3], &[2, 64, 1]);
+        let n = u16::from_be_bytes([body[3], body[4]]) as usize / 2;
+        assert_eq!(n, SignatureAndHashAlgorithm::verifiable().len());
     }
 }

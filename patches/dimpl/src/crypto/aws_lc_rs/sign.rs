@@ -7,6 +7,9 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA384_ASN1};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, UnparsedPublicKey};
 use aws_lc_rs::signature::{ECDSA_P384_SHA256_ASN1, ECDSA_P384_SHA384_ASN1};
 use aws_lc_rs::signature::{EcdsaKeyPair, EcdsaSigningAlgorithm, EcdsaVerificationAlgorithm};
+use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_2048_8192_SHA384};
+use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA512, RSA_PSS_2048_8192_SHA256};
+use aws_lc_rs::signature::{RSA_PSS_2048_8192_SHA384, RSA_PSS_2048_8192_SHA512, RsaParameters};
 use der::{Decode, Encode};
 use spki::ObjectIdentifier;
 use x509_cert::Certificate as X509Certificate;
@@ -191,6 +194,9 @@ impl SignatureVerifier for AwsLcSignatureVerifier {
         hash_alg: HashAlgorithm,
         sig_alg: SignatureAlgorithm,
     ) -> Result<(), CryptoError> {
+        if let Some(algorithm) = rsa_verification_algorithm(hash_alg, sig_alg) {
+            return verify_rsa(cert_der, data, signature, algorithm, hash_alg, sig_alg);
+        }
         if sig_alg != SignatureAlgorithm::ECDSA {
             return Err(CryptoError::UnsupportedSignatureAlgorithm(sig_alg));
         }
@@ -247,6 +253,70 @@ impl SignatureVerifier for AwsLcSignatureVerifier {
     }
 }
 
+/// The aws-lc-rs verifier for an RSA (hash, signature) pair in TLS 1.2
+/// encoding: PKCS#1 v1.5 with SHA-256/384/512 (0x0401, 0x0501, 0x0601) or
+/// RSA-PSS with an rsaEncryption key (0x0804..0x0806). Keys of 2048 to 8192
+/// bits. `None` for every other pair.
+fn rsa_verification_algorithm(
+    hash_alg: HashAlgorithm,
+    sig_alg: SignatureAlgorithm,
+) -> Option<&'static RsaParameters> {
+    use crate::dtls12::message::{PSS_INTRINSIC_HASH, RSA_PSS_RSAE_SHA256};
+    use crate::dtls12::message::{RSA_PSS_RSAE_SHA384, RSA_PSS_RSAE_SHA512};
+    if sig_alg == SignatureAlgorithm::RSA {
+        return match hash_alg {
+            HashAlgorithm::SHA256 => Some(&RSA_PKCS1_2048_8192_SHA256),
+            HashAlgorithm::SHA384 => Some(&RSA_PKCS1_2048_8192_SHA384),
+            HashAlgorithm::SHA512 => Some(&RSA_PKCS1_2048_8192_SHA512),
+            _ => None,
+        };
+    }
+    if hash_alg != PSS_INTRINSIC_HASH {
+        return None;
+    }
+    if sig_alg == RSA_PSS_RSAE_SHA256 {
+        Some(&RSA_PSS_2048_8192_SHA256)
+    } else if sig_alg == RSA_PSS_RSAE_SHA384 {
+        Some(&RSA_PSS_2048_8192_SHA384)
+    } else if sig_alg == RSA_PSS_RSAE_SHA512 {
+        Some(&RSA_PSS_2048_8192_SHA512)
+    } else {
+        None
+    }
+}
+
+/// Verifies an RSA signature with the rsaEncryption public key of `cert_der`.
+fn verify_rsa(
+    cert_der: &[u8],
+    data: &[u8],
+    signature: &[u8],
+    algorithm: &'static RsaParameters,
+    hash_alg: HashAlgorithm,
+    sig_alg: SignatureAlgorithm,
+) -> Result<(), CryptoError> {
+    const OID_RSA_ENCRYPTION: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
+    let cert =
+        X509Certificate::from_der(cert_der).map_err(|_| CryptoError::CertificateParseFailed)?;
+    let spki = cert.tbs_certificate().subject_public_key_info();
+    if spki.algorithm.oid != OID_RSA_ENCRYPTION {
+        // An ECDSA (or RSASSA-PSS-only) key cannot make this signature.
+        return Err(CryptoError::UnsupportedSignaturePair {
+            signature: sig_alg,
+            hash: hash_alg,
+        });
+    }
+    // The BIT STRING holds the PKCS#1 RSAPublicKey, which is what aws-lc-rs expects.
+    let pubkey_bytes = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or(CryptoError::InvalidSubjectPublicKey)?;
+    UnparsedPublicKey::new(algorithm, pubkey_bytes)
+        .verify(data, signature)
+        .map_err(|_| CryptoError::OperationFailed(CryptoOperation::VerifySignature))
+}
+
 /// Static instance of the key provider.
 pub(super) static KEY_PROVIDER: AwsLcKeyProvider = AwsLcKeyProvider;
 
@@ -290,5 +360,111 @@ mod tests {
                 group: NamedGroup::Secp256r1,
             }
         );
+    }
+
+    /// An RSA-2048 self-signed certificate (DER) and its PKCS#8 key.
+    fn rsa_cert() -> (Vec<u8>, Vec<u8>) {
+        let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key");
+        let params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        let cert = params.self_signed(&kp).expect("self-signed");
+        (cert.der().to_vec(), kp.serialize_der())
+    }
+
+    fn rsa_sign(
+        key: &[u8],
+        alg: &'static dyn aws_lc_rs::signature::RsaEncoding,
+        data: &[u8],
+    ) -> Vec<u8> {
+        let kp = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(key).expect("RSA key");
+        let mut sig = vec![0u8; kp.public_modulus_len()];
+        kp.sign(alg, &aws_lc_rs::rand::SystemRandom::new(), data, &mut sig)
+            .expect("sign");
+        sig
+    }
+
+    #[test]
+    fn rsa_pkcs1_and_pss_signatures_verify() {
+        use crate::dtls12::message::SignatureAndHashAlgorithm;
+        use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512};
+        use aws_lc_rs::signature::{RSA_PSS_SHA256, RSA_PSS_SHA384, RSA_PSS_SHA512};
+
+        let (cert, key) = rsa_cert();
+        let data = b"handshake transcript";
+        let cases: [(u16, &'static dyn aws_lc_rs::signature::RsaEncoding); 6] = [
+            (0x0401, &RSA_PKCS1_SHA256),
+            (0x0501, &RSA_PKCS1_SHA384),
+            (0x0601, &RSA_PKCS1_SHA512),
+            (0x0804, &RSA_PSS_SHA256),
+            (0x0805, &RSA_PSS_SHA384),
+            (0x0806, &RSA_PSS_SHA512),
+        ];
+        for (wire, enc) in cases {
+            let alg = SignatureAndHashAlgorithm::from_u16(wire);
+            assert!(alg.is_verifiable(), "{wire:#06x}");
+            let mut sig = rsa_sign(&key, enc, data);
+            SIGNATURE_VERIFIER
+                .verify_signature(&cert, data, &sig, alg.hash, alg.signature)
+                .unwrap_or_else(|e| panic!("{wire:#06x}: {e}"));
+            // Another message, or a flipped bit, does not verify.
+            let other =
+                SIGNATURE_VERIFIER.verify_signature(&cert, b"other", &sig, alg.hash, alg.signature);
+            assert_eq!(
+                other,
+                Err(CryptoError::OperationFailed(
+                    CryptoOperation::VerifySignature
+                ))
+            );
+            sig[10] ^= 0x40;
+            let bad =
+                SIGNATURE_VERIFIER.verify_signature(&cert, data, &sig, alg.hash, alg.signature);
+            assert!(bad.is_err(), "{wire:#06x}: corrupt signature verified");
+        }
+        // PKCS#1 signature presented as PSS (and vice versa) is refused.
+        let pkcs1 = rsa_sign(&key, &RSA_PKCS1_SHA256, data);
+        let pss = SignatureAndHashAlgorithm::from_u16(0x0804);
+        assert!(
+            SIGNATURE_VERIFIER
+                .verify_signature(&cert, data, &pkcs1, pss.hash, pss.signature)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn rsa_signature_with_an_ecdsa_certificate_is_refused() {
+        let ec = generate_self_signed_certificate().expect("generate cert");
+        let (_, key) = rsa_cert();
+        let sig = rsa_sign(&key, &aws_lc_rs::signature::RSA_PKCS1_SHA256, b"x");
+        let err = SIGNATURE_VERIFIER
+            .verify_signature(
+                &ec.certificate,
+                b"x",
+                &sig,
+                HashAlgorithm::SHA256,
+                SignatureAlgorithm::RSA,
+            )
+            .expect_err("an EC key cannot verify RSA");
+        assert_eq!(
+            err,
+            CryptoError::UnsupportedSignaturePair {
+                signature: SignatureAlgorithm::RSA,
+                hash: HashAlgorithm::SHA256
+            }
+        );
+        // ECDSA over an RSA certificate stays refused too.
+        let (rsa, _) = rsa_cert();
+        let err = SIGNATURE_VERIFIER
+            .verify_signature(
+                &rsa,
+                b"x",
+                &sig,
+                HashAlgorithm::SHA256,
+                SignatureAlgorithm::ECDSA,
+            )
+            .expect_err("an RSA key cannot verify ECDSA");
+        assert_eq!(err, CryptoError::UnsupportedPublicKeyAlgorithm);
+        // RSA with SHA-1 or SHA-224 is not accepted.
+        for h in [HashAlgorithm::SHA1, HashAlgorithm::SHA224] {
+            assert!(rsa_verification_algorithm(h, SignatureAlgorithm::RSA).is_none());
+        }
     }
 }

@@ -170,7 +170,7 @@ mod test {
         // Message with unsupported certificate types and signature algorithms
         let message_with_unsupported: &[u8] = &[
             0x03, // Certificate types length (3 bytes)
-            0x01, // RSA_SIGN (unsupported, filtered)
+            0x01, // RSA_SIGN (supported)
             0x40, // ECDSA_SIGN (supported)
             0x02, // DSS_SIGN (unsupported, filtered)
             0x00, 0x06, // Signature algorithms length (6 bytes = 3 algorithms)
@@ -184,9 +184,10 @@ mod test {
         assert!(rest.is_empty());
 
         // Only supported types should remain
-        assert_eq!(parsed.certificate_types.len(), 1);
+        assert_eq!(parsed.certificate_types.len(), 2);
+        assert_eq!(parsed.certificate_types[0], ClientCertificateType::RSA_SIGN);
         assert_eq!(
-            parsed.certificate_types[0],
+            parsed.certificate_types[1],
             ClientCertificateType::ECDSA_SIGN
         );
 

@@ -259,14 +259,21 @@ impl ClientCertificateType {
     }
 
     /// Returns true if this certificate type is supported by this implementation.
-    /// Currently only ECDSA_SIGN is supported.
+    /// ECDSA_SIGN and RSA_SIGN are supported.
     pub fn is_supported(&self) -> bool {
         Self::supported().contains(self)
     }
 
-    /// Supported client certificate types.
-    pub const fn supported() -> &'static [ClientCertificateType; 1] {
-        &[ClientCertificateType::ECDSA_SIGN]
+    /// Supported client certificate types, in the order a server's
+    /// CertificateRequest lists them. RSA_SIGN: a client may authenticate with
+    /// an RSA certificate (its CertificateVerify is checked with
+    /// [`SignatureAndHashAlgorithm::verifiable`]); the cipher suites, which
+    /// name the *server's* key type, stay ECDSA-only.
+    pub const fn supported() -> &'static [ClientCertificateType; 2] {
+        &[
+            ClientCertificateType::ECDSA_SIGN,
+            ClientCertificateType::RSA_SIGN,
+        ]
     }
 
     pub const fn as_u8(&self) -> u8 {
@@ -308,7 +315,17 @@ impl fmt::Debug for ClientCertificateType {
 // SignatureAlgorithm and HashAlgorithm are now in crate::types
 
 pub type SignatureAndHashAlgorithmVec =
-    ArrayVec<SignatureAndHashAlgorithm, { SignatureAndHashAlgorithm::supported().len() }>;
+    ArrayVec<SignatureAndHashAlgorithm, { SignatureAndHashAlgorithm::verifiable().len() }>;
+
+/// The "hash" byte of the TLS 1.2 encoding of RFC 8446's `rsa_pss_rsae_*`
+/// schemes (0x0804..0x0806): the hash is intrinsic to the signature byte.
+pub const PSS_INTRINSIC_HASH: HashAlgorithm = HashAlgorithm::from_u8(8);
+/// `rsa_pss_rsae_sha256` (0x0804) as a TLS 1.2 signature byte.
+pub const RSA_PSS_RSAE_SHA256: SignatureAlgorithm = SignatureAlgorithm::from_u8(4);
+/// `rsa_pss_rsae_sha384` (0x0805) as a TLS 1.2 signature byte.
+pub const RSA_PSS_RSAE_SHA384: SignatureAlgorithm = SignatureAlgorithm::from_u8(5);
+/// `rsa_pss_rsae_sha512` (0x0806) as a TLS 1.2 signature byte.
+pub const RSA_PSS_RSAE_SHA512: SignatureAlgorithm = SignatureAlgorithm::from_u8(6);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SignatureAndHashAlgorithm {
@@ -363,6 +380,32 @@ impl SignatureAndHashAlgorithm {
     pub fn is_supported(&self) -> bool {
         Self::supported().contains(self)
     }
+
+    /// Combinations a server accepts in a client's CertificateVerify: what
+    /// [`supported`](Self::supported) signs with, plus RSA (PKCS#1 v1.5 and
+    /// RSA-PSS with an rsaEncryption key, RFC 8446 §4.2.3 as used by TLS 1.2),
+    /// in CertificateRequest preference order. A server with an ECDSA
+    /// certificate can thereby authenticate clients holding RSA certificates
+    /// (GStreamer webrtcbin, many libwebrtc-based and embedded stacks).
+    pub const fn verifiable() -> &'static [SignatureAndHashAlgorithm; 8] {
+        const VERIFIABLE: &[SignatureAndHashAlgorithm; 8] = &[
+            SignatureAndHashAlgorithm::new(HashAlgorithm::SHA256, SignatureAlgorithm::ECDSA),
+            SignatureAndHashAlgorithm::new(HashAlgorithm::SHA384, SignatureAlgorithm::ECDSA),
+            SignatureAndHashAlgorithm::new(PSS_INTRINSIC_HASH, RSA_PSS_RSAE_SHA256),
+            SignatureAndHashAlgorithm::new(PSS_INTRINSIC_HASH, RSA_PSS_RSAE_SHA384),
+            SignatureAndHashAlgorithm::new(PSS_INTRINSIC_HASH, RSA_PSS_RSAE_SHA512),
+            SignatureAndHashAlgorithm::new(HashAlgorithm::SHA256, SignatureAlgorithm::RSA),
+            SignatureAndHashAlgorithm::new(HashAlgorithm::SHA384, SignatureAlgorithm::RSA),
+            SignatureAndHashAlgorithm::new(HashAlgorithm::SHA512, SignatureAlgorithm::RSA),
+        ];
+
+        VERIFIABLE
+    }
+
+    /// Returns true if a peer's CertificateVerify may use this combination.
+    pub fn is_verifiable(&self) -> bool {
+        Self::verifiable().contains(self)
+    }
 }
 
 #[cfg(test)]
@@ -370,13 +413,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rsa_signature_algorithms_are_recognized_but_not_supported() {
+    fn rsa_signature_algorithms_are_recognized_verifiable_but_not_signed_with() {
         let rsa_sha256 =
             SignatureAndHashAlgorithm::new(HashAlgorithm::SHA256, SignatureAlgorithm::RSA);
+        let pss_sha256 = SignatureAndHashAlgorithm::from_u16(0x0804);
 
         assert!(SignatureAndHashAlgorithm::all().contains(&rsa_sha256));
         assert!(!rsa_sha256.is_supported());
+        assert!(rsa_sha256.is_verifiable());
+        assert_eq!(
+            pss_sha256,
+            SignatureAndHashAlgorithm::new(PSS_INTRINSIC_HASH, RSA_PSS_RSAE_SHA256)
+        );
+        assert!(pss_sha256.is_verifiable() && !pss_sha256.is_supported());
         assert_eq!(SignatureAndHashAlgorithm::supported().len(), 2);
+        for s in SignatureAndHashAlgorithm::supported() {
+            assert!(s.is_verifiable(), "what we sign with we can verify: {s:?}");
+        }
     }
 
     #[test]

@@ -15,9 +15,10 @@ impl SignatureAlgorithmsExtension {
     /// Create a default SignatureAlgorithmsExtension with standard algorithms
     pub fn default() -> Self {
         SignatureAlgorithmsExtension {
-            supported_signature_algorithms: SignatureAndHashAlgorithmVec::from(
-                *SignatureAndHashAlgorithm::supported(),
-            ),
+            supported_signature_algorithms: SignatureAndHashAlgorithm::supported()
+                .iter()
+                .copied()
+                .collect(),
         }
     }
 
@@ -33,11 +34,11 @@ impl SignatureAlgorithmsExtension {
             return Err(Err::Failure(Error::new(input, ErrorKind::LengthValue)));
         }
 
-        // Parse algorithms, filtering to only keep supported ones
+        // Parse algorithms, filtering to only keep ones we can sign with or
+        // verify (a server also uses this list for its CertificateRequest)
         while !current_input.is_empty() {
             let (rest, alg) = SignatureAndHashAlgorithm::parse(current_input)?;
-            // Only keep supported signature+hash combinations
-            if alg.is_supported() {
+            if alg.is_verifiable() {
                 algorithms
                     .try_push(alg)
                     .map_err(|_| Err::Failure(Error::new(current_input, ErrorKind::LengthValue)))?;
@@ -101,11 +102,8 @@ mod tests {
 
         let (_, parsed) = SignatureAlgorithmsExtension::parse(&serialized).unwrap();
 
-        assert_eq!(parsed.supported_signature_algorithms.len(), 1);
-        assert_eq!(
-            parsed.supported_signature_algorithms[0],
-            SignatureAndHashAlgorithm::new(HashAlgorithm::SHA256, SignatureAlgorithm::ECDSA,)
-        );
+        // wishcast patch: RSA is kept (it is verifiable in a CertificateVerify).
+        assert_eq!(parsed.supported_signature_algorithms, algorithms);
     }
 
     #[test]
@@ -121,19 +119,50 @@ mod tests {
     }
 
     #[test]
-    fn capacity_matches_supported() {
+    fn capacity_matches_verifiable() {
         let extension = SignatureAlgorithmsExtension::default();
 
         assert_eq!(
             extension.supported_signature_algorithms.capacity(),
+            SignatureAndHashAlgorithm::verifiable().len()
+        );
+        assert_eq!(
+            extension.supported_signature_algorithms.len(),
             SignatureAndHashAlgorithm::supported().len()
+        );
+    }
+
+    #[test]
+    fn parse_keeps_verifiable_rsa_algorithms() {
+        // OpenSSL 3.0's default TLS 1.2 list (abridged): ECDSA, RSA-PSS (rsae
+        // and pss), PKCS#1, SHA-1 and SHA-224 variants.
+        let wire: &[u16] = &[
+            0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0809, 0x080a, 0x080b, 0x0804, 0x0805, 0x0806,
+            0x0401, 0x0501, 0x0601, 0x0303, 0x0301, 0x0302, 0x0203, 0x0201, 0x0202,
+        ];
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&(wire.len() as u16 * 2).to_be_bytes());
+        for w in wire {
+            bytes.extend_from_slice(&w.to_be_bytes());
+        }
+        let (_, ext) = SignatureAlgorithmsExtension::parse(&bytes).unwrap();
+        let kept: Vec<u16> = ext
+            .supported_signature_algorithms
+            .iter()
+            .map(|a| a.as_u16())
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                0x0403, 0x0503, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601
+            ]
         );
     }
 
     #[test]
     fn too_many_supported_signature_algorithms_are_rejected() {
         let mut bytes = Vec::new();
-        let count = SignatureAndHashAlgorithm::supported().len() + 1;
+        let count = SignatureAndHashAlgorithm::verifiable().len() + 1;
         bytes.extend_from_slice(&(count as u16 * 2).to_be_bytes());
         for _ in 0..count {
             bytes.extend_from_slice(
