@@ -64,19 +64,29 @@ def http(method, url, body=None, token=None):
         return e.code, dict(e.headers), e.read().decode(errors="replace")
 
 
-VIDEO = {
-    "VP8": (
-        "vp8enc deadline=1 target-bitrate=600000 keyframe-max-dist=30 cpu-used=8 ! rtpvp8pay pt=96 mtu=1200",
-        "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
-    ),
-    "H264": (
+def video_chain(codec, pt):
+    """(encoder ! payloader, RTP caps) for `codec` on payload type `pt`."""
+    if codec == "VP8":
+        return (
+            f"vp8enc deadline=1 target-bitrate=600000 keyframe-max-dist=30 cpu-used=8 ! rtpvp8pay pt={pt} mtu=1200",
+            f"application/x-rtp,media=video,encoding-name=VP8,payload={pt},clock-rate=90000",
+        )
+    return (
         "x264enc tune=zerolatency speed-preset=ultrafast bitrate=600 key-int-max=30 ! "
-        "video/x-h264,profile=constrained-baseline ! rtph264pay pt=102 mtu=1200 config-interval=-1 aggregate-mode=zero-latency",
-        "application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
-        "packetization-mode=(string)1",
-    ),
-}
-AUDIO_CAPS = "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000"
+        f"video/x-h264,profile=constrained-baseline ! rtph264pay pt={pt} mtu=1200 config-interval=-1 "
+        "aggregate-mode=zero-latency",
+        f"application/x-rtp,media=video,encoding-name=H264,payload={pt},clock-rate=90000,packetization-mode=(string)1",
+    )
+
+
+CODECS = ["H264", "VP8"]
+DEFAULT_VIDEO_PT = {"VP8": 96, "H264": 102}
+
+
+def audio_caps(pt):
+    return f"application/x-rtp,media=audio,encoding-name=OPUS,payload={pt},clock-rate=48000"
+
+
 
 
 class Client:
@@ -206,13 +216,13 @@ def set_directions(wb, direction):
 
 
 def publish(opts):
-    venc, vcaps = VIDEO[opts.codec]
+    venc, vcaps = video_chain(opts.codec, opts.video_pt)
     # Audio first: webrtcbin then offers `BUNDLE audio0 video1` with the video
     # section as `m=video 0` + `a=bundle-only` (RFC 8843 max-bundle).
     desc = (
         "webrtcbin name=wb bundle-policy=max-bundle "
         f"audiotestsrc is-live=true wave=sine freq={opts.freq} volume=0.4 ! audioconvert ! audioresample ! "
-        f"audio/x-raw,rate={RATE},channels=1 ! opusenc bitrate=64000 ! rtpopuspay pt=111 ! {AUDIO_CAPS} ! wb. "
+        f"audio/x-raw,rate={RATE},channels=1 ! opusenc bitrate=64000 ! rtpopuspay pt={opts.audio_pt} ! {audio_caps(opts.audio_pt)} ! wb. "
         "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 ! "
         f"videoconvert ! {venc} ! {vcaps} ! wb. "
     )
@@ -283,7 +293,11 @@ class Tone:
 
 
 def play(opts):
-    _, vcaps = VIDEO[opts.codec]
+    _, vcaps = video_chain(opts.codec, opts.video_pt)
+    if opts.codec == "H264":
+        # What WebRTC senders use (constrained baseline 3.1); without it the
+        # offer means baseline level 1.0 (RFC 6184 §8.1).
+        vcaps += ",profile-level-id=(string)42e01f,level-asymmetry-allowed=(string)1"
     pipe = Gst.Pipeline.new("play")
     wbin = Gst.ElementFactory.make("webrtcbin", "wb")
     wbin.set_property("bundle-policy", GstWebRTC.WebRTCBundlePolicy.MAX_BUNDLE)
@@ -291,7 +305,7 @@ def play(opts):
     c = Client(opts, pipe)
     wb = c.wb
     recv = GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY
-    wb.emit("add-transceiver", recv, Gst.Caps.from_string(AUDIO_CAPS))
+    wb.emit("add-transceiver", recv, Gst.Caps.from_string(audio_caps(opts.audio_pt)))
     wb.emit("add-transceiver", recv, Gst.Caps.from_string(vcaps))
     frames = {"n": 0, "first": None, "size": None}
     tone = Tone()
@@ -396,7 +410,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("mode", choices=["publish", "play", "offer"])
     ap.add_argument("url", nargs="?")
-    ap.add_argument("--codec", default="VP8", type=str.upper, choices=sorted(VIDEO))
+    ap.add_argument("--codec", default="VP8", type=str.upper, choices=CODECS)
+    ap.add_argument("--video-pt", type=int, help="video payload type (default VP8 96, H264 102)")
+    ap.add_argument("--audio-pt", type=int, default=111, help="Opus payload type")
     ap.add_argument("--freq", type=float, default=440.0, help="publish: tone frequency")
     ap.add_argument("--seconds", type=float, default=8.0, help="publish: how long to send once connected")
     ap.add_argument("--frames", type=int, default=60, help="play: decoded video frames needed")
@@ -408,6 +424,8 @@ def main():
     opts = ap.parse_args()
     if opts.mode != "offer" and not opts.url:
         ap.error("URL required")
+    if opts.video_pt is None:
+        opts.video_pt = DEFAULT_VIDEO_PT[opts.codec]
     Gst.init(None)
     c = play(opts) if opts.mode == "play" or (opts.mode == "offer" and opts.play) else publish(opts)
     r = c.result
