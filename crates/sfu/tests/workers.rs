@@ -15,8 +15,8 @@ use str0m::change::SdpAnswer;
 use str0m::media::{Direction, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
-use wishcast_sfu::metrics::Metrics;
-use wishcast_sfu::placement::home_of;
+use wishcast_sfu::Metrics;
+use wishcast_sfu::home_of;
 use wishcast_sfu::{Sfu, SfuConfig};
 
 const SERVER: &str = "10.0.0.1:7777";
@@ -257,7 +257,7 @@ fn frames_reach_subscribers_on_every_worker() {
     assert_eq!(net.sfus[net.home()].upstream_info(STREAM).viewers, 3);
     // The node's merged view lists every session once.
     let parts: Vec<_> = net.sfus.iter().map(|s| s.streams_view(&[])).collect();
-    let merged = wishcast_sfu::merge::merge_streams(parts);
+    let merged = wishcast_sfu::merge_streams(parts);
     assert_eq!(merged.len(), 1);
     assert_eq!(merged[0].publish.sessions.len(), 1);
     assert_eq!(merged[0].subscribe.sessions.len(), 3);

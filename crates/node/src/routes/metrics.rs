@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use axum::extract::State;
 use axum::response::IntoResponse;
-use wishcast_sfu::metrics::{KEYFRAME_WAIT_BUCKETS_MS, Metrics};
+use wishcast_sfu::{KEYFRAME_WAIT_BUCKETS_MS, Metrics};
 
 use crate::state::AppState;
 

@@ -1,7 +1,7 @@
 //! Codec negotiation: turning an offer's payload types into str0m payload params,
 //! and choosing what a subscriber may receive (the publisher's codec and parameters).
 
-use str0m::format::{Codec, CodecSpec, FormatParams, PayloadParams};
+use str0m::format::{Codec, CodecConfig, CodecSpec, FormatParams, PayloadParams};
 use str0m::media::Frequency;
 use str0m::media::{MediaKind, Pt};
 use wishcast_sdp::{CodecDesc, Direction, MediaKind as SdpKind, OfferInfo};
@@ -88,6 +88,44 @@ pub fn offer_payloads(info: &OfferInfo, remote_sends: bool) -> Vec<(MediaKind, P
                     out.push((kind, p));
                 }
             }
+        }
+    }
+    out
+}
+
+/// What a subscriber's session is configured with, all in the subscriber's own
+/// payload numbers (payload types are per session; the SFU rewrites them when it
+/// writes): for each of the publisher's codecs the offered payload that matches it
+/// best, then the offer's other codecs (one per codec, so a republish with another
+/// codec still reaches the subscriber). Empty when the publisher is known and none of
+/// its codecs is offered (422). Unknown publisher: everything offered.
+///
+/// Only the offer's own parameters are used, never the publisher's: those carry the
+/// publisher's PTs and, once negotiated, str0m's lock, which would make the answer
+/// keep the publisher's numbers ("Ignore remote PT change") and clash with the
+/// subscriber's.
+pub fn subscriber_payloads(
+    offered: &[(MediaKind, PayloadParams)],
+    publisher: &[(MediaKind, PayloadParams)],
+) -> Vec<PayloadParams> {
+    if publisher.is_empty() {
+        return offered.iter().map(|(_, p)| *p).collect();
+    }
+    let cfg = CodecConfig::new_from_payload_params(offered.iter().map(|(_, p)| *p).collect());
+    let mut out: Vec<PayloadParams> = Vec::new();
+    for (_, p) in publisher {
+        if let Some(o) = cfg.match_params(*p)
+            && !out.iter().any(|q| q.pt() == o.pt())
+        {
+            out.push(*o);
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    for (_, p) in offered {
+        if !out.iter().any(|q| q.pt() == p.pt() || q.spec().codec == p.spec().codec) {
+            out.push(*p);
         }
     }
     out
