@@ -291,13 +291,16 @@ impl Sfu {
         }
         let offered = codec::offer_payloads(&info, false);
         let params = codec::subscriber_payloads(&offered, &publisher_codecs);
-        if params.is_empty() {
+        let no_common = || {
             let available = if publisher_codecs.is_empty() {
                 codec::SUPPORTED.iter().map(|s| s.to_string()).collect()
             } else {
                 publisher_codecs.iter().map(|(_, p)| codec::codec_name(p.spec().codec).to_ascii_uppercase()).collect()
             };
-            return Err(SfuError::NoCommonCodec { offered: codec::offered_names(&info), available });
+            SfuError::NoCommonCodec { offered: codec::offered_names(&info), available }
+        };
+        if params.is_empty() {
+            return Err(no_common());
         }
         let creds = ice_creds(self.cfg.worker, self.cfg.workers);
         let ufrag = creds.ufrag.clone();
@@ -305,6 +308,10 @@ impl Sfu {
         let mut rtc =
             new_rtc(now, creds, CodecConfig::new_from_payload_params(params), simulcast, self.dtls_cert.as_ref());
         let sdp = self.accept(&mut rtc, parsed)?;
+        if !publisher_codecs.is_empty() && !codec::answer_carries(&sdp, &publisher_codecs) {
+            // Never a 201 whose media the stream cannot fill.
+            return Err(no_common());
+        }
 
         if !local && elsewhere {
             // The stream lives on its home worker; here it is a mirror (no events).
