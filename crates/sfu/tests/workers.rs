@@ -282,7 +282,11 @@ fn every_codec_relay_viewer_gets_h264_simulcast_in_its_own_payload_types_on_any_
             let n = h264_no(&g.data).unwrap();
             let tag = *g.data.last().unwrap();
             let i = b"qhf".iter().position(|t| *t == tag).expect("a layer tag");
-            assert_eq!(g.data, h264_frame(n, n.is_multiple_of(10), 600 * (1 + 3 * i), tag), "worker {w}: frame {n} intact");
+            assert_eq!(
+                g.data,
+                h264_frame(n, n.is_multiple_of(10), 600 * (1 + 3 * i), tag),
+                "worker {w}: frame {n} intact"
+            );
             assert_eq!(*g.pt, h264, "worker {w}: written with the answered PT");
         }
         assert!(c.audio.len() >= 20, "viewer on worker {w} got {} audio packets", c.audio.len());
