@@ -18,5 +18,5 @@ pub async fn info() -> Json<Info> {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([("content-type", "text/plain; version=0.0.4")], crate::metrics::render(&state))
+    ([("content-type", crate::metrics::CONTENT_TYPE)], crate::metrics::render(&state.metrics, &state.registry))
 }
