@@ -16,7 +16,6 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::config::ManagerConfig;
 use crate::extra_ice::ExtraIce;
-use crate::metrics::ManagerMetrics;
 use crate::proxy::{MAX_SDP, NodeClient};
 use crate::registry::Registry;
 use crate::routes;
@@ -131,18 +130,18 @@ pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
             gate: wishcast_http::Gate::new(&cfg.auth.auth_config()),
             extra_ice: ExtraIce::new(cfg.extra_ice.clone(), nodes.http.clone()),
             nodes,
-            metrics: ManagerMetrics::default(),
+            metrics: Default::default(),
             public_url: public_url.clone(),
             index,
             store,
             cfg,
         }),
     };
-    let mut tasks = crate::health::spawn(&state);
-    tasks.push(tokio::spawn(crate::cascade::sweeper(state.clone())));
+    let mut tasks = crate::health::spawn(&state.cluster());
+    tasks.push(tokio::spawn(crate::cascade::sweeper(state.cluster(), state.cfg.cascade.clone())));
     let globs = state.cfg.auto_record_globs();
     let tick = Duration::from_millis(state.cfg.auto_record.tick_ms);
-    tasks.extend(crate::auto_record::spawn(state.clone(), globs, tick));
+    tasks.extend(crate::auto_record::spawn(state.cluster(), globs, tick));
     tasks.extend(crate::retention::spawn(state.clone(), state.cfg.recorder.retention_days));
     let app = router(state);
     let task = tokio::spawn(async move { axum::serve(listener, app).await });

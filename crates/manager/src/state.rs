@@ -7,7 +7,7 @@ use wishcast_http::Gate;
 use crate::config::ManagerConfig;
 use crate::extra_ice::ExtraIce;
 use crate::metrics::ManagerMetrics;
-use crate::proxy::NodeClient;
+use crate::proxy::{Cluster, NodeClient};
 use crate::registry::Registry;
 
 #[derive(Clone)]
@@ -22,7 +22,7 @@ pub struct Inner {
     pub gate: Gate,
     pub nodes: NodeClient,
     pub extra_ice: ExtraIce,
-    pub metrics: ManagerMetrics,
+    pub metrics: Arc<ManagerMetrics>,
     /// URL clients and nodes use to reach this manager.
     pub public_url: String,
     /// The recordings index (`[database]`).
@@ -34,6 +34,13 @@ pub struct Inner {
 impl AsRef<Gate> for AppState {
     fn as_ref(&self) -> &Gate {
         &self.gate
+    }
+}
+
+impl Inner {
+    /// The registry, node client and counters, for logic that needs nothing else.
+    pub fn cluster(&self) -> Cluster {
+        Cluster { registry: self.registry.clone(), nodes: self.nodes.clone(), metrics: self.metrics.clone() }
     }
 }
 

@@ -47,7 +47,7 @@ pub async fn get(
     State(state): State<AppState>,
     SessionAuth { stream, session, owner }: SessionAuth,
 ) -> ApiResult<Response> {
-    let layers = state.media.call_session(move |sfu, _| sfu.layers(&stream, &session, owner)).await?;
+    let layers = state.media.layers(stream, session, owner).await?;
     let v: Vec<LayerJson> =
         layers.into_iter().map(|l| LayerJson { encoding_id: l.rid, bitrate: l.bitrate, active: l.active }).collect();
     Ok(Json(v).into_response())
@@ -61,7 +61,7 @@ pub async fn select(
 ) -> ApiResult<Response> {
     let req: SelectLayer = json_body(&headers, &body)?;
     let rid = req.encoding_id;
-    state.media.call_session(move |sfu, now| sfu.select_layer(now, &stream, &session, rid.as_deref(), owner)).await?;
+    state.media.select_layer(stream, session, rid, owner).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -69,7 +69,7 @@ pub async fn disable(
     State(state): State<AppState>,
     SessionAuth { stream, session, owner }: SessionAuth,
 ) -> ApiResult<Response> {
-    state.media.call_session(move |sfu, _| sfu.disable_video_layer(&stream, &session, owner)).await?;
+    state.media.disable_video(stream, session, owner).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -90,11 +90,7 @@ pub async fn mute(
             ));
         }
     };
-    let enabled = req.enabled;
-    state
-        .media
-        .call_session(move |sfu, now| sfu.set_kind_enabled(now, &stream, &session, kind, enabled, owner))
-        .await?;
+    state.media.set_enabled(stream, session, kind, req.enabled, owner).await?;
     Ok((StatusCode::OK, Json(serde_json::json!({}))).into_response())
 }
 
@@ -111,6 +107,6 @@ pub async fn bwe_cap(
     wishcast_http::require(&state, &headers, &uri, Access::Admin)?;
     let req: BweCap = json_body(&headers, &body)?;
     let bps = req.bps;
-    state.media.call_session(move |sfu, _| sfu.set_bwe_cap(&stream, &session, bps)).await?;
+    state.media.set_bwe_cap(stream, session, bps).await?;
     Ok(StatusCode::OK.into_response())
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use wishcast_http::body::{check_content_type, utf8};
 use wishcast_http::{ApiError, ApiResult, SessionAuth};
 use wishcast_sdp::SdpFrag;
-use wishcast_sfu::core::PatchOutcome;
+use wishcast_sfu::PatchOutcome;
 
 use crate::state::AppState;
 
@@ -21,10 +21,7 @@ pub async fn patch(
     let frag = SdpFrag::parse(utf8(&body)?)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid sdpfrag: {e}")))?;
     let if_match = headers.get("if-match").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let outcome = state
-        .media
-        .call_session(move |sfu, now| sfu.patch(now, &stream, &session, &frag, if_match.as_deref(), owner))
-        .await?;
+    let outcome = state.media.patch(stream, session, frag, if_match, owner).await?;
     Ok(match outcome {
         PatchOutcome::Trickled => StatusCode::NO_CONTENT.into_response(),
         PatchOutcome::Restarted { frag, etag } => {
@@ -42,6 +39,6 @@ pub async fn delete(
     State(state): State<AppState>,
     SessionAuth { stream, session, owner }: SessionAuth,
 ) -> ApiResult<Response> {
-    state.media.call_session(move |sfu, now| sfu.delete_session_as(now, &stream, &session, owner)).await?;
+    state.media.delete_session(stream, session, owner).await?;
     Ok(StatusCode::OK.into_response())
 }
