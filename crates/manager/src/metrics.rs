@@ -98,5 +98,28 @@ pub fn render(state: &AppState) -> String {
         g(&m.relays_torn_down),
     );
     line(&mut o, "wishcast_manager_heartbeats_total", "counter", "Node heartbeats received.", g(&m.heartbeats));
+    login_lines(&mut o, &state.login.counters);
     o
+}
+
+fn login_lines(o: &mut String, c: &crate::login_gate::LoginCounters) {
+    let u = |a: &std::sync::atomic::AtomicUsize| a.load(Relaxed) as u64;
+    line(o, "wishcast_manager_login_verifications_in_flight", "gauge", "argon2 runs now.", u(&c.in_flight));
+    line(
+        o,
+        "wishcast_manager_login_verifications_max_in_flight",
+        "gauge",
+        "Most argon2 runs at once since start (bounded by the login semaphore).",
+        u(&c.max_in_flight),
+    );
+    let _ = writeln!(
+        o,
+        "# HELP wishcast_manager_login_refused_total Logins refused before argon2.
+         # TYPE wishcast_manager_login_refused_total counter
+         wishcast_manager_login_refused_total{{reason=\"throttled\"}} {}
+         wishcast_manager_login_refused_total{{reason=\"busy\"}} {}",
+        c.throttled.load(Relaxed),
+        c.busy.load(Relaxed)
+    );
+    line(o, "wishcast_manager_login_failures_total", "counter", "Wrong credentials.", c.failures.load(Relaxed));
 }

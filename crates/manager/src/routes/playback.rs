@@ -79,6 +79,7 @@ pub async fn export(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    super::check_name("stream", &stream)?;
     require(&state, &headers, &uri, Access::RecordRead(&stream))?;
     let (year, month, day) =
         wishcast_api::record::parse_day(&y, &m, &d).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
