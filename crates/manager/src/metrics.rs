@@ -114,9 +114,9 @@ fn login_lines(o: &mut String, c: &crate::login_gate::LoginCounters) {
     );
     let _ = writeln!(
         o,
-        "# HELP wishcast_manager_login_refused_total Logins refused before argon2.
-         # TYPE wishcast_manager_login_refused_total counter
-         wishcast_manager_login_refused_total{{reason=\"throttled\"}} {}
+        "# HELP wishcast_manager_login_refused_total Logins refused before argon2.\n\
+         # TYPE wishcast_manager_login_refused_total counter\n\
+         wishcast_manager_login_refused_total{{reason=\"throttled\"}} {}\n\
          wishcast_manager_login_refused_total{{reason=\"busy\"}} {}",
         c.throttled.load(Relaxed),
         c.busy.load(Relaxed)

@@ -140,9 +140,10 @@ async fn names_too_long_for_storage_are_refused_on_every_route() {
             assert!(text.contains("255"), "{text}");
         }
     }
-    // The longest accepted names pass the check (404: no such stream).
+    // The longest accepted names pass the check: the stream is created.
     for name in ["a".repeat(255), format!("{}é", "b".repeat(249))] {
-        let r = h.post(node.url(&format!("/api/record/{name}"))).send().await.unwrap();
-        assert_eq!(r.status(), 404, "{} bytes", name.len());
+        let r = h.post(node.url(&format!("/api/streams/{name}"))).send().await.unwrap();
+        assert_eq!(r.status(), 204, "{} bytes", name.len());
+        assert!(node.stream_json(&name, None).await.is_some(), "{} bytes", name.len());
     }
 }
