@@ -1,8 +1,6 @@
 //! Wire types shared by every wishcast component: the JSON shapes of the node and
-//! manager HTTP APIs (Live777-compatible field names), the path builders, and a small
-//! WHIP/WHEP HTTP client used by tests, the load tool and cascading.
-
-pub mod client;
+//! manager HTTP APIs (Live777-compatible field names) and the path builders. Serde
+//! only: the WHIP/WHEP HTTP client lives in `wishcast-client` (`whip`).
 
 /// Header a wishcast node sends when it pulls a stream for a cascade relay. Honoured
 /// only from admin principals: relays do not count against `each_stream_max_sub`.

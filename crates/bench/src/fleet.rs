@@ -83,6 +83,7 @@ pub struct FleetConfig {
     pub round: Duration,
 }
 
+#[allow(unsafe_code)] // gettid
 pub fn spawn(cfg: FleetConfig) -> std::io::Result<(FleetHandle, JoinHandle<()>)> {
     let poll = Poll::new()?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);

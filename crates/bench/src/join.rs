@@ -11,7 +11,7 @@ use str0m::config::DtlsCert;
 use str0m::media::{Direction, MediaKind, Mid};
 use str0m::{Candidate, Output, Rtc};
 use tokio::sync::oneshot;
-use wishcast_api::client::WhipClient;
+use wishcast_client::whip::WhipClient;
 
 use crate::fleet::{Cmd, FleetHandle, NewSub};
 
@@ -72,6 +72,7 @@ fn pts(rtc: &Rtc, mid: Mid) -> Vec<u8> {
     rtc.media(mid).map(|m| m.remote_pts().iter().map(|pt| **pt).collect()).unwrap_or_default()
 }
 
+#[allow(unsafe_code)] // setsockopt(SO_RCVBUF)
 fn bind(ip: IpAddr) -> Result<UdpSocket, String> {
     let s = UdpSocket::bind((ip, 0)).map_err(|e| format!("bind {ip}: {e}"))?;
     s.set_nonblocking(true).map_err(|e| e.to_string())?;

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
-use wishcast_api::client::WhipClient;
+use wishcast_client::whip::WhipClient;
 
 pub use args::{BenchArgs, BenchCodec};
 pub use report::Report;

@@ -1,5 +1,7 @@
 //! Batched UDP receive with `recvmmsg(2)`: one syscall reads up to [`BATCH`]
 //! datagrams from a socket (a video frame arrives as a burst of packets).
+// FFI: recvmmsg and the raw mmsghdr/iovec/sockaddr buffers it fills.
+#![allow(unsafe_code)]
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};

@@ -60,6 +60,7 @@ pub fn own_cpu_seconds() -> Option<f64> {
     cpu_seconds(std::process::id())
 }
 
+#[allow(unsafe_code)] // sysconf
 fn clock_ticks() -> f64 {
     // SAFETY: sysconf has no preconditions.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };

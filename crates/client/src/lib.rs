@@ -5,7 +5,7 @@
 //! full-ICE, controlling offerer: it binds one UDP socket (by default on 127.0.0.1,
 //! port 0) and advertises it as a host candidate, builds the offer with
 //! `sdp_api().add_media(...)` / `add_channel(...)`, POSTs it with
-//! [`wishcast_api::client::WhipClient`], applies the answer, and then runs on its own
+//! [`whip::WhipClient`], applies the answer, and then runs on its own
 //! tokio task that feeds `Input::Receive` / `Input::Timeout` and drains `poll_output`
 //! to `Timeout` after every mutation. Media is written at the frame level (str0m
 //! packetizes), and received frames, DataChannel messages and the connection state are
@@ -15,6 +15,7 @@
 
 mod peer;
 pub mod synth;
+pub mod whip;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -28,7 +29,7 @@ use str0m::media::{Direction, MediaKind, MediaTime, Mid};
 use str0m::{Candidate, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
-use wishcast_api::client::{Answer, WhipClient};
+use whip::{Answer, WhipClient};
 
 pub use peer::{Counters, DataMessage, MediaFrame, PeerState};
 pub use str0m::IceConnectionState;
@@ -135,8 +136,8 @@ impl fmt::Display for ClientError {
 
 impl std::error::Error for ClientError {}
 
-impl From<wishcast_api::client::ClientError> for ClientError {
-    fn from(e: wishcast_api::client::ClientError) -> Self {
+impl From<whip::WhipError> for ClientError {
+    fn from(e: whip::WhipError) -> Self {
         ClientError::Http { status: e.status, body: e.message }
     }
 }

@@ -66,17 +66,17 @@ pub fn router(state: AppState) -> Router {
     if cors_on { r.layer(axum::middleware::from_fn(cors::cors)) } else { r }
 }
 
-fn relay_client() -> wishcast_api::client::WhipClient {
+fn relay_client() -> wishcast_client::whip::WhipClient {
     let http = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(5))
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .unwrap_or_default();
-    wishcast_api::client::WhipClient::new(http)
+    wishcast_client::whip::WhipClient::new(http)
 }
 
 /// DELETE the remote session of every relay that ends (fire and forget).
-fn spawn_relay_hangups(media: &MediaHandle, client: wishcast_api::client::WhipClient) -> Option<AbortOnDrop> {
+fn spawn_relay_hangups(media: &MediaHandle, client: wishcast_client::whip::WhipClient) -> Option<AbortOnDrop> {
     let mut rx = media.take_relay_closed()?;
     Some(AbortOnDrop(tokio::spawn(async move {
         while let Some(r) = rx.recv().await {

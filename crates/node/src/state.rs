@@ -21,7 +21,7 @@ pub struct Inner {
     /// Random keys for hashing the token that created a session (ownership checks).
     pub owner_keys: std::hash::RandomState,
     /// HTTP client for cascade relays (connect 5 s, total 30 s).
-    pub relay_client: wishcast_api::client::WhipClient,
+    pub relay_client: wishcast_client::whip::WhipClient,
     /// Recording (None when `[recorder]` is absent or failed to open).
     pub recordings: Option<Arc<crate::recording::Recordings>>,
 }

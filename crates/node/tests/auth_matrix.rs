@@ -315,7 +315,7 @@ async fn session_owner_may_patch_and_delete_its_own_session() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
-    let loc = wishcast_api::client::resolve(&node.base, r.headers().get("location").unwrap().to_str().unwrap());
+    let loc = wishcast_client::whip::resolve(&node.base, r.headers().get("location").unwrap().to_str().unwrap());
     assert_eq!(
         with_token(&node, Method::DELETE, &loc, &Cred::Bearer(valid_jwt("s", 7)), None, String::new()).await,
         403

@@ -89,7 +89,7 @@ fn attr<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
 
 fn location(node: &TestNode, r: &Resp) -> String {
     let loc = r.headers.get("location").and_then(|v| v.to_str().ok()).expect("Location header");
-    wishcast_api::client::resolve(&node.base, loc)
+    wishcast_client::whip::resolve(&node.base, loc)
 }
 
 /// Malformed offers: `(name, body)`; every one must get 400 on WHIP and WHEP.

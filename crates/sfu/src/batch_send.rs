@@ -1,5 +1,7 @@
 //! Batched UDP send: one `sendmmsg(2)` call per burst of datagrams (a video frame fans
 //! out as dozens of packets to many subscribers). Other platforms send one by one.
+// FFI: sendmmsg and the raw mmsghdr/iovec/sockaddr buffers it reads.
+#![allow(unsafe_code)]
 
 use std::io;
 use std::net::SocketAddr;

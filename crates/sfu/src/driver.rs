@@ -286,6 +286,7 @@ const SOCKET_BUFFER: libc::c_int = 8 * 1024 * 1024;
 
 /// Best effort: raise SO_RCVBUF/SO_SNDBUF (the kernel caps them at net.core.*mem_max;
 /// as root the FORCE variants lift the cap).
+#[allow(unsafe_code)] // setsockopt
 fn set_buffers(sock: &std::net::UdpSocket, size: libc::c_int) {
     use std::os::fd::AsRawFd;
     let fd = sock.as_raw_fd();

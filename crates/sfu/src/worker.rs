@@ -82,7 +82,9 @@ pub(crate) async fn run(mut sfu: Sfu, io: WorkerIo) {
     for (s, id) in send_socks {
         // SAFETY: `s` owns its descriptor (a dup of the media socket) and the AsyncFd
         // owns `s` for its whole life, so the descriptor stays open and unchanged.
-        match unsafe { AsyncFd::register_with_interest(s, Interest::WRITABLE) } {
+        #[allow(unsafe_code)]
+        let registered = unsafe { AsyncFd::register_with_interest(s, Interest::WRITABLE) };
+        match registered {
             Ok(s) => senders.push((s, id)),
             Err(e) => tracing::error!("media socket: {e}"),
         }

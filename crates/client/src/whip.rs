@@ -1,4 +1,5 @@
-//! A minimal WHIP/WHEP HTTP client (RFC 9725): POST an offer, PATCH a fragment, DELETE.
+//! A minimal WHIP/WHEP HTTP client (RFC 9725) on reqwest: POST an offer, PATCH a
+//! fragment, DELETE. Used by the str0m peers here, the load tool and node cascading.
 
 use std::fmt;
 
@@ -14,12 +15,12 @@ pub struct Answer {
 }
 
 #[derive(Debug)]
-pub struct ClientError {
+pub struct WhipError {
     pub status: Option<u16>,
     pub message: String,
 }
 
-impl fmt::Display for ClientError {
+impl fmt::Display for WhipError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.status {
             Some(s) => write!(f, "HTTP {s}: {}", self.message),
@@ -27,10 +28,10 @@ impl fmt::Display for ClientError {
         }
     }
 }
-impl std::error::Error for ClientError {}
+impl std::error::Error for WhipError {}
 
-fn transport(e: reqwest::Error) -> ClientError {
-    ClientError { status: None, message: e.to_string() }
+fn transport(e: reqwest::Error) -> WhipError {
+    WhipError { status: None, message: e.to_string() }
 }
 
 /// WHIP/WHEP client bound to one reqwest client.
@@ -45,7 +46,7 @@ impl WhipClient {
     }
 
     /// POST an SDP offer to a WHIP or WHEP endpoint.
-    pub async fn offer(&self, url: &str, sdp: &str, token: Option<&str>) -> Result<Answer, ClientError> {
+    pub async fn offer(&self, url: &str, sdp: &str, token: Option<&str>) -> Result<Answer, WhipError> {
         self.offer_with(url, sdp, token, &[]).await
     }
 
@@ -56,7 +57,7 @@ impl WhipClient {
         sdp: &str,
         token: Option<&str>,
         headers: &[(&str, &str)],
-    ) -> Result<Answer, ClientError> {
+    ) -> Result<Answer, WhipError> {
         let mut req = self.http.post(url).header("content-type", "application/sdp").body(sdp.to_string());
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -69,12 +70,12 @@ impl WhipClient {
         let headers = resp.headers().clone();
         let body = resp.text().await.map_err(transport)?;
         if status != 201 {
-            return Err(ClientError { status: Some(status), message: body });
+            return Err(WhipError { status: Some(status), message: body });
         }
         let location = headers
             .get("location")
             .and_then(|v| v.to_str().ok())
-            .ok_or(ClientError { status: Some(status), message: "answer without Location".into() })?;
+            .ok_or(WhipError { status: Some(status), message: "answer without Location".into() })?;
         let location = resolve(url, location);
         let etag = headers.get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
         let links = headers.get_all("link").iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect();
@@ -88,7 +89,7 @@ impl WhipClient {
         frag: &str,
         etag: Option<&str>,
         token: Option<&str>,
-    ) -> Result<(u16, String), ClientError> {
+    ) -> Result<(u16, String), WhipError> {
         let mut req = self
             .http
             .patch(session_url)
@@ -106,7 +107,7 @@ impl WhipClient {
     }
 
     /// DELETE a session; returns the status code.
-    pub async fn delete(&self, session_url: &str, token: Option<&str>) -> Result<u16, ClientError> {
+    pub async fn delete(&self, session_url: &str, token: Option<&str>) -> Result<u16, WhipError> {
         let mut req = self.http.delete(session_url);
         if let Some(t) = token {
             req = req.bearer_auth(t);
