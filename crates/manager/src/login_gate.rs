@@ -43,8 +43,7 @@ pub fn client_ip(peer: Option<SocketAddr>, headers: &HeaderMap, trust_forwarded_
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter(|s| !s.trim().is_empty())
-            .last();
+            .rfind(|s| !s.trim().is_empty());
         if let Some(ip) = last.and_then(|s| s.trim().parse::<IpAddr>().ok()) {
             return ip;
         }
