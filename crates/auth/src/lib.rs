@@ -4,7 +4,7 @@
 //! the `[auth]` config section ([`AuthConfig`]), extraction of the bearer token
 //! from an `Authorization` header or a `?token=` query parameter
 //! ([`bearer_token`], [`query_token`]), validation of static tokens and
-//! hand-written HS256 JWTs ([`Authenticator`], [`sign_hs256`], [`verify_hs256`]),
+//! HS256 JWTs (on `jsonwebtoken`) ([`Authenticator`], [`sign_hs256`], [`verify_hs256`]),
 //! and the per-route permission rules ([`Principal::authorize`] over [`Access`]).
 //! It does no I/O and knows nothing about HTTP frameworks: callers map
 //! [`AuthError`] to `401` and [`Forbidden`] to `403`.

@@ -185,6 +185,63 @@ fn expiry_and_leeway() {
     assert!(verify_hs256(s, &t, u64::MAX).is_ok());
 }
 
+// What jsonwebtoken would decide differently on its own; pinned to our rules.
+
+#[test]
+fn crit_b64_true_is_refused_too() {
+    // jsonwebtoken accepts `crit: ["b64"]` with `b64: true`; we refuse every `crit`.
+    let t = forge(
+        r#"{"alg":"HS256","crit":["b64"],"b64":true}"#,
+        r#"{"id":"*","exp":1893456000,"mode":7}"#,
+        SECRET.as_bytes(),
+    );
+    assert_eq!(verify_hs256(SECRET.as_bytes(), &t, NOW), Err(AuthError::Invalid("unsupported header")));
+}
+
+#[test]
+fn registered_claims_we_never_checked_stay_unchecked() {
+    // An audience (jsonwebtoken refuses it unless told which), a future nbf and a past
+    // iat are claims Live777 tokens may carry and we ignore, as before.
+    let s = SECRET.as_bytes();
+    let h = r#"{"typ":"JWT","alg":"HS256"}"#;
+    for p in [
+        r#"{"id":"cam","exp":1893456000,"mode":4,"aud":"somewhere"}"#,
+        r#"{"id":"cam","exp":1893456000,"mode":4,"aud":["a","b"]}"#,
+        r#"{"id":"cam","exp":1893456000,"mode":4,"nbf":1893000000}"#,
+        r#"{"id":"cam","exp":1893456000,"mode":4,"iat":1,"iss":"x","sub":"y"}"#,
+    ] {
+        assert_eq!(verify_hs256(s, &forge(h, p, s), NOW), Ok(claims("cam", FAR, 4)), "{p}");
+    }
+}
+
+#[test]
+fn header_jsonwebtoken_cannot_model_is_a_malformed_token() {
+    let t = forge(r#"{"alg":"HS256","kid":5}"#, r#"{"id":"*","exp":1893456000,"mode":7}"#, SECRET.as_bytes());
+    assert_eq!(verify_hs256(SECRET.as_bytes(), &t, NOW), Err(AuthError::Invalid("malformed token")));
+}
+
+#[test]
+fn empty_key_signs_an_unverifiable_token() {
+    // jsonwebtoken refuses an empty HMAC key: the token comes back unsigned, and no
+    // secret (not even a correct empty-key MAC check) accepts it.
+    let t = sign_hs256(b"", &claims("*", FAR, 7));
+    assert!(t.ends_with('.'), "{t}");
+    assert_eq!(t.split('.').count(), 3);
+    for secret in [&b"x"[..], SECRET.as_bytes()] {
+        assert_eq!(verify_hs256(secret, &t, NOW), Err(AuthError::Invalid("bad signature")));
+    }
+    assert_eq!(verify_hs256(b"", &t, NOW), Err(AuthError::Invalid("jwt disabled")));
+}
+
+#[test]
+fn tokens_we_sign_verify_with_other_leeway_edges() {
+    // Signed by jsonwebtoken here, checked against the caller's clock (not the system's).
+    let t = sign_hs256(SECRET.as_bytes(), &claims("live", 10, 6));
+    assert_eq!(verify_hs256(SECRET.as_bytes(), &t, 0), Ok(claims("live", 10, 6)));
+    assert_eq!(verify_hs256(SECRET.as_bytes(), &t, 70), Ok(claims("live", 10, 6)));
+    assert_eq!(verify_hs256(SECRET.as_bytes(), &t, 71), Err(AuthError::Invalid("expired")));
+}
+
 #[test]
 fn empty_secret_rejects_jwt() {
     // even a token correctly "signed" with the empty key

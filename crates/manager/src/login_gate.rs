@@ -2,12 +2,12 @@
 //! peer, or the last `X-Forwarded-For` entry when `[http] trust_forwarded_for` is on),
 //! the per-address/per-username back-off of [`crate::login_limit`], and a semaphore
 //! that bounds concurrent argon2 verifications (excess requests wait briefly in a
-//! bounded queue, then get 503). Counters feed `GET /metrics`.
+//! bounded queue, then get 503). Its counters ([`LoginMetrics`]) feed `GET /metrics`.
 
 use std::hash::BuildHasher;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -16,6 +16,7 @@ use axum::http::request::Parts;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::login_limit::{LoginLimiter, LoginPolicy};
+use crate::metrics::LoginMetrics;
 
 /// Concurrent argon2 verifications (each takes ~19 MiB and one blocking thread).
 pub const MAX_CONCURRENT_VERIFY: usize = 2;
@@ -51,21 +52,12 @@ pub fn client_ip(peer: Option<SocketAddr>, headers: &HeaderMap, trust_forwarded_
     peer.map(|p| p.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
-#[derive(Default)]
-pub struct LoginCounters {
-    pub in_flight: AtomicUsize,
-    pub max_in_flight: AtomicUsize,
-    pub throttled: AtomicU64,
-    pub busy: AtomicU64,
-    pub failures: AtomicU64,
-}
-
 pub struct LoginGate {
     slots: std::sync::Arc<Semaphore>,
     waiting: AtomicUsize,
     limiter: Mutex<LoginLimiter>,
     keys: std::hash::RandomState,
-    pub counters: std::sync::Arc<LoginCounters>,
+    pub counters: std::sync::Arc<LoginMetrics>,
 }
 
 /// Why a login was not tried.
@@ -80,7 +72,7 @@ pub enum Refused {
 /// task that runs argon2, so a client that hangs up does not free the slot early.
 pub struct Slot {
     _permit: OwnedSemaphorePermit,
-    counters: std::sync::Arc<LoginCounters>,
+    counters: std::sync::Arc<LoginMetrics>,
 }
 
 impl Drop for Slot {
