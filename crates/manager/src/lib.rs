@@ -26,6 +26,7 @@ pub mod login_limit;
 pub mod metrics;
 pub mod placement;
 pub mod proxy;
+pub mod recording;
 pub mod registry;
 mod retention;
 mod routes;

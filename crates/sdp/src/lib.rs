@@ -6,8 +6,10 @@
 //! what it asks for (m-sections, codecs, direction, simulcast rids, ICE
 //! credentials, candidates) or returns an [`SdpError`] whose message names
 //! the offending line, says what was expected and how to fix it, so that
-//! client mistakes become clear 400/422 answers instead of 5xx. It does not
-//! build answers, negotiate, or do I/O, and has no dependencies.
+//! client mistakes become clear 400/422 answers instead of 5xx.
+//! [`normalize_offer`] corrects the few spec deviations real clients send
+//! before the offer goes to the WebRTC library. It does not build answers,
+//! negotiate, or do I/O, and has no dependencies.
 //!
 //! Rules, for offers and frags alike: CRLF or LF line endings, trailing
 //! whitespace and trailing empty lines are tolerated; empty input, lines
@@ -61,6 +63,7 @@ mod ice;
 mod lines;
 mod media;
 mod mline;
+mod normalize;
 mod offer;
 mod section;
 mod session;
@@ -70,5 +73,6 @@ pub use error::SdpError;
 pub use frag::{FragSection, SdpFrag};
 pub use lines::MAX_LINE_LEN;
 pub use media::{Direction, MediaKind};
+pub use normalize::normalize_offer;
 pub use offer::{MAX_MEDIA_SECTIONS, OfferInfo};
 pub use section::MediaSection;

@@ -21,7 +21,8 @@ pub struct OfferInfo {
     pub ice_ufrag: Option<String>,
     /// Session-level `a=ice-pwd`, else the first media-level one.
     pub ice_pwd: Option<String>,
-    /// True if there is an application m-section with a non-zero port.
+    /// True if there is an application m-section that is not disabled (see
+    /// [`MediaSection::disabled`]).
     pub has_datachannel: bool,
 }
 
@@ -78,7 +79,7 @@ impl OfferInfo {
                 ice_pwd = b.ice_pwd.take();
             }
             let media_type = b.mline.media;
-            match b.finish(session.direction)? {
+            match b.finish(session.direction, &session.bundle_mids)? {
                 Some(section) => media.push(section),
                 None => {
                     let t = format!("m={}", snippet(media_type));
@@ -94,7 +95,7 @@ impl OfferInfo {
                 other_types.join("`, `")
             )));
         }
-        let has_datachannel = media.iter().any(|m| m.kind == MediaKind::Application && !m.port_zero);
+        let has_datachannel = media.iter().any(|m| m.kind == MediaKind::Application && !m.disabled());
         Ok(OfferInfo { media, ice_ufrag, ice_pwd, has_datachannel })
     }
 

@@ -27,6 +27,20 @@ pub struct MediaSection {
     pub simulcast: bool,
     /// True if the m= line has port 0 (a disabled section, or bundle-only).
     pub port_zero: bool,
+    /// True if the section has `a=bundle-only` and its mid is in the offer's
+    /// `a=group:BUNDLE`: its port 0 then means "shares the transport of the
+    /// bundle" (RFC 8843 §6, RFC 8829 §5.2.1), not "disabled".
+    pub bundle_only: bool,
+}
+
+impl MediaSection {
+    /// Whether the offerer disabled this section: port 0 and not a
+    /// bundle-only member of a BUNDLE group. Answer such a section with port
+    /// 0 and do not use it.
+    #[must_use]
+    pub fn disabled(&self) -> bool {
+        self.port_zero && !self.bundle_only
+    }
 }
 
 /// Media-level line types in RFC 8866 order.
@@ -51,6 +65,7 @@ pub(crate) struct SectionBuilder<'a> {
     rids: Vec<String>,
     rid_seen: HashSet<(String, bool)>,
     simulcast: bool,
+    bundle_only: bool,
     last: char,
 }
 
@@ -68,6 +83,7 @@ impl<'a> SectionBuilder<'a> {
             rids: Vec::new(),
             rid_seen: HashSet::new(),
             simulcast: false,
+            bundle_only: false,
             last: 'm',
         }
     }
@@ -170,6 +186,7 @@ impl<'a> SectionBuilder<'a> {
                 self.ice_pwd.get_or_insert(v);
             }
             "candidate" => check_candidate(l.no, l.value)?,
+            "bundle-only" => self.bundle_only = true,
             _ => {}
         }
         Ok(())
@@ -228,8 +245,14 @@ impl<'a> SectionBuilder<'a> {
     }
 
     /// Builds the section; `None` for media types other than audio, video and
-    /// application (they are checked but not reported).
-    pub fn finish(self, session_direction: Option<Direction>) -> Result<Option<MediaSection>, SdpError> {
+    /// application (they are checked but not reported). `bundle_mids`: the
+    /// mids of the offer's BUNDLE groups.
+    pub fn finish(
+        self,
+        session_direction: Option<Direction>,
+        bundle_mids: &[String],
+    ) -> Result<Option<MediaSection>, SdpError> {
+        let bundle_only = self.bundle_only && self.mid.as_ref().is_some_and(|m| bundle_mids.contains(m));
         let mut codecs = Vec::with_capacity(self.mline.pts.len());
         for &pt in &self.mline.pts {
             let idx = usize::from(pt);
@@ -271,6 +294,7 @@ impl<'a> SectionBuilder<'a> {
             rids: self.rids,
             simulcast: self.simulcast,
             port_zero: self.mline.port_zero,
+            bundle_only,
         }))
     }
 }

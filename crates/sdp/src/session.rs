@@ -21,6 +21,8 @@ pub(crate) struct Session {
     pub ice_ufrag: Option<String>,
     pub ice_pwd: Option<String>,
     pub direction: Option<Direction>,
+    /// Mids of every `a=group:BUNDLE` line, in order.
+    pub bundle_mids: Vec<String>,
     saw_o: bool,
     saw_s: bool,
     saw_t: bool,
@@ -146,6 +148,11 @@ impl Session {
             "ice-ufrag" => self.ice_ufrag = Some(check_credential(l.no, name, value)?),
             "ice-pwd" => self.ice_pwd = Some(check_credential(l.no, name, value)?),
             "candidate" => check_candidate(l.no, l.value)?,
+            "group" => {
+                if let Some(mids) = value.and_then(|v| v.strip_prefix("BUNDLE")) {
+                    self.bundle_mids.extend(mids.split_ascii_whitespace().map(str::to_string));
+                }
+            }
             _ => {}
         }
         Ok(())
@@ -199,6 +206,14 @@ mod tests {
         assert_eq!(s.ice_ufrag.as_deref(), Some("abcd"));
         assert_eq!(s.ice_pwd.as_deref(), Some("0123456789abcdefghijkl"));
         assert_eq!(s.direction, Some(Direction::SendOnly));
+        assert_eq!(s.bundle_mids, ["0", "1"]);
+    }
+
+    #[test]
+    fn bundle_groups() {
+        let s = run(&format!("{HEAD}a=group:BUNDLE audio0 video1\na=group:LS a b\na=group:BUNDLE x\na=group:BUNDLE\n"))
+            .unwrap();
+        assert_eq!(s.bundle_mids, ["audio0", "video1", "x"]);
     }
 
     #[test]

@@ -272,3 +272,63 @@ fn exactly_64_sections_are_accepted() {
     let body: String = (0..64).map(|i| format!("m=audio 9 UDP/TLS/RTP/SAVPF 0\na=mid:{i}\n")).collect();
     assert_eq!(OfferInfo::parse(&offer_with(&body)).unwrap().media.len(), 64);
 }
+
+/// GStreamer 1.22 webrtcbin, bundle-policy max-bundle: `a=group:BUNDLE audio0 video1`
+/// and the video section as `m=video 0` + `a=bundle-only` (RFC 8843 §6). That
+/// section is part of the bundle, not disabled.
+#[test]
+fn gstreamer_webrtcbin_whip_bundle_only() {
+    for (fixture, video_pt, video_codec) in [(GST_WHIP_VP8, 96, "VP8"), (GST_WHIP_H264, 102, "H264")] {
+        let o = parse(fixture);
+        assert_eq!(o.media.len(), 2);
+        let (a, v) = (&o.media[0], &o.media[1]);
+        assert_eq!((a.kind, a.mid.as_deref(), a.direction), (MediaKind::Audio, Some("audio0"), Direction::SendOnly));
+        assert!(!a.port_zero && !a.bundle_only && !a.disabled());
+        assert_eq!((v.kind, v.mid.as_deref(), v.direction), (MediaKind::Video, Some("video1"), Direction::SendOnly));
+        assert!(v.port_zero, "the m= line has port 0");
+        assert!(v.bundle_only, "a=bundle-only with its mid in the BUNDLE group");
+        assert!(!v.disabled(), "a bundle-only section is not disabled");
+        assert_eq!(v.codecs.iter().map(|c| c.pt).collect::<Vec<_>>(), [video_pt]);
+        assert_eq!(o.codec_names(MediaKind::Video), [video_codec]);
+        assert_eq!(o.codec_names(MediaKind::Audio), ["OPUS"]);
+        assert_eq!(codec(&o, MediaKind::Audio, 111).channels, Some(2));
+        assert_eq!(o.ice_ufrag.as_ref().map(String::len), Some(32), "media-level ufrag");
+        assert!(o.ice_pwd.is_some());
+    }
+}
+
+#[test]
+fn gstreamer_webrtcbin_whep_bundle_only() {
+    let o = parse(GST_WHEP);
+    let (a, v) = (&o.media[0], &o.media[1]);
+    assert_eq!((a.direction, v.direction), (Direction::RecvOnly, Direction::RecvOnly));
+    assert!(v.port_zero && v.bundle_only && !v.disabled());
+    assert_eq!(codec(&o, MediaKind::Audio, 111).channels, None, "webrtcbin writes `OPUS/48000` without channels");
+    assert_eq!(o.codec_names(MediaKind::Video), ["VP8"]);
+}
+
+#[test]
+fn bundle_only_needs_its_mid_in_a_bundle_group() {
+    let body = "m=audio 9 UDP/TLS/RTP/SAVPF 111\na=mid:a\na=rtpmap:111 opus/48000/2\n\
+                m=video 0 UDP/TLS/RTP/SAVPF 96\na=mid:v\na=bundle-only\na=rtpmap:96 VP8/90000\n\
+                m=video 0 UDP/TLS/RTP/SAVPF 96\na=mid:w\na=rtpmap:96 VP8/90000\n";
+    // No BUNDLE group: port 0 disables the section whatever a=bundle-only says.
+    let o = parse(&offer_with(body));
+    assert!(o.media[1].port_zero && !o.media[1].bundle_only && o.media[1].disabled());
+    // In the group: bundle-only; without a=bundle-only, port 0 still disables.
+    let o = parse(&offer_with(&format!("a=group:BUNDLE a v w\n{body}")));
+    assert!(o.media[1].bundle_only && !o.media[1].disabled());
+    assert!(!o.media[2].bundle_only && o.media[2].disabled());
+    // A group that does not list the mid.
+    let o = parse(&offer_with(&format!("a=group:BUNDLE a\n{body}")));
+    assert!(o.media[1].disabled());
+}
+
+#[test]
+fn bundle_only_datachannel_is_a_datachannel() {
+    let o = parse(&offer_with(
+        "a=group:BUNDLE 0 1\nm=audio 9 UDP/TLS/RTP/SAVPF 0\na=mid:0\n\
+         m=application 0 UDP/DTLS/SCTP webrtc-datachannel\na=mid:1\na=bundle-only\n",
+    ));
+    assert!(o.has_datachannel);
+}

@@ -68,7 +68,7 @@ pub fn offer_payloads(info: &OfferInfo, remote_sends: bool) -> Vec<(MediaKind, P
     let mut out: Vec<(MediaKind, PayloadParams)> = Vec::new();
     for m in &info.media {
         let Some(kind) = kind_of(m.kind) else { continue };
-        if m.port_zero {
+        if m.disabled() {
             continue;
         }
         let dir_ok = match m.direction {
@@ -102,7 +102,7 @@ pub fn offered_names(info: &OfferInfo) -> Vec<String> {
 
 /// Whether the offer has any audio or video section at all.
 pub fn has_av(info: &OfferInfo) -> bool {
-    info.media.iter().any(|m| matches!(m.kind, SdpKind::Audio | SdpKind::Video) && !m.port_zero)
+    info.media.iter().any(|m| matches!(m.kind, SdpKind::Audio | SdpKind::Video) && !m.disabled())
 }
 
 /// The first payload of each kind: what a publisher will send with.

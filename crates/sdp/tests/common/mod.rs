@@ -6,8 +6,14 @@ pub const CHROME_WHEP: &str = include_str!("../fixtures/chrome_whep_recvonly.sdp
 pub const AIORTC: &str = include_str!("../fixtures/aiortc_sendrecv.sdp");
 pub const OBS: &str = include_str!("../fixtures/obs_libdatachannel_whip.sdp");
 pub const FIREFOX: &str = include_str!("../fixtures/firefox_whip_datachannel.sdp");
+/// GStreamer 1.22 webrtcbin (bundle-policy max-bundle): the video section is
+/// `m=video 0` + `a=bundle-only`; Opus without channels in the WHEP offer.
+pub const GST_WHIP_VP8: &str = include_str!("../fixtures/gstreamer_webrtcbin_whip_vp8.sdp");
+pub const GST_WHIP_H264: &str = include_str!("../fixtures/gstreamer_webrtcbin_whip_h264.sdp");
+pub const GST_WHEP: &str = include_str!("../fixtures/gstreamer_webrtcbin_whep.sdp");
 
-pub const ALL_OFFERS: [&str; 5] = [CHROME_WHIP, CHROME_WHEP, AIORTC, OBS, FIREFOX];
+pub const ALL_OFFERS: [&str; 8] =
+    [CHROME_WHIP, CHROME_WHEP, AIORTC, OBS, FIREFOX, GST_WHIP_VP8, GST_WHIP_H264, GST_WHEP];
 
 /// The fixture with CRLF line endings, as browsers send it.
 pub fn crlf(s: &str) -> String {

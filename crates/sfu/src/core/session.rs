@@ -77,7 +77,7 @@ fn parse_offer(offer: &str, remote_sends: bool) -> Result<(OfferInfo, SdpOffer),
     }
     let usable = info.media.iter().any(|m| {
         matches!(m.kind, SdpKind::Audio | SdpKind::Video)
-            && !m.port_zero
+            && !m.disabled()
             && match m.direction {
                 Direction::SendRecv => true,
                 Direction::SendOnly => remote_sends,
@@ -92,7 +92,7 @@ fn parse_offer(offer: &str, remote_sends: bool) -> Result<(OfferInfo, SdpOffer),
             "a WHEP offer must receive media: make its audio/video m-lines recvonly or sendrecv".into()
         }));
     }
-    let parsed = SdpOffer::from_sdp_string(offer).map_err(|e| {
+    let parsed = SdpOffer::from_sdp_string(&wishcast_sdp::normalize_offer(offer)).map_err(|e| {
         // str0m's parser messages carry internal pointers: log them, answer plainly.
         tracing::debug!("str0m rejected an offer our inspector accepted: {e}");
         SfuError::BadSdp("the offer could not be parsed as a WebRTC session description".into())
@@ -197,7 +197,7 @@ impl Sfu {
                 SdpKind::Video => MediaKind::Video,
                 SdpKind::Application => continue,
             };
-            if m.port_zero || !matches!(m.direction, Direction::SendOnly | Direction::SendRecv) {
+            if m.disabled() || !matches!(m.direction, Direction::SendOnly | Direction::SendRecv) {
                 continue;
             }
             let Some(mid) = m.mid.as_deref() else { continue };
@@ -362,7 +362,7 @@ impl Sfu {
         );
         peer.local_pwd = pwd;
         for m in &info.media {
-            if m.port_zero || !matches!(m.direction, Direction::RecvOnly | Direction::SendRecv) {
+            if m.disabled() || !matches!(m.direction, Direction::RecvOnly | Direction::SendRecv) {
                 continue;
             }
             let Some(mid) = m.mid.as_deref() else { continue };

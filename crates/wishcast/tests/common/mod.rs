@@ -11,6 +11,8 @@
 //!   external dependencies are missing, pointing at `scripts/install-test-deps`.
 #![allow(dead_code)]
 
+pub mod bg;
+pub mod netns;
 pub mod procs;
 
 use std::path::{Path, PathBuf};
