@@ -11,6 +11,7 @@ pub mod ice;
 pub mod paths;
 pub mod record;
 pub mod status;
+pub mod storage_name;
 pub mod strategy;
 pub mod stream;
 

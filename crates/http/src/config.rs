@@ -41,13 +41,22 @@ pub struct HttpConfig<P: DefaultPort> {
     /// Manager only: the URL nodes and clients use to reach it (`http://<listen>` when
     /// empty). A node reports it as an ignored key (its own is `[cluster] public_url`).
     pub public: String,
+    /// Manager only: take the client address from the last `X-Forwarded-For` entry
+    /// instead of the socket peer (login back-off). Only behind a reverse proxy that sets it.
+    pub trust_forwarded_for: bool,
     #[serde(skip)]
     pub port: PhantomData<P>,
 }
 
 impl<P: DefaultPort> Default for HttpConfig<P> {
     fn default() -> Self {
-        HttpConfig { listen: format!("0.0.0.0:{}", P::PORT), cors: false, public: String::new(), port: PhantomData }
+        HttpConfig {
+            listen: format!("0.0.0.0:{}", P::PORT),
+            cors: false,
+            public: String::new(),
+            trust_forwarded_for: false,
+            port: PhantomData,
+        }
     }
 }
 

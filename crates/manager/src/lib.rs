@@ -18,6 +18,8 @@ pub mod cascade;
 pub mod config;
 pub mod extra_ice;
 pub mod health;
+pub mod login_gate;
+pub mod login_limit;
 pub mod metrics;
 pub mod placement;
 pub mod proxy;

@@ -75,6 +75,9 @@ pub fn parse(text: &str) -> Result<(NodeConfig, Vec<String>), ConfigError> {
     if !cfg.http.public.is_empty() {
         unknown.push("http.public (a node's public URL is `cluster.public_url`)".into());
     }
+    if cfg.http.trust_forwarded_for {
+        unknown.push("http.trust_forwarded_for (only the manager reads it)".into());
+    }
     Ok((cfg, unknown))
 }
 

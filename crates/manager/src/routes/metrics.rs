@@ -6,5 +6,7 @@ use axum::response::IntoResponse;
 use crate::state::AppState;
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([("content-type", crate::metrics::CONTENT_TYPE)], crate::metrics::render(&state.metrics, &state.registry))
+    let mut text = crate::metrics::render(&state.metrics, &state.registry);
+    text.push_str(&crate::metrics::render_login(&state.login.counters));
+    ([("content-type", crate::metrics::CONTENT_TYPE)], text)
 }
