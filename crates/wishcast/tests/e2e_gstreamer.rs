@@ -130,6 +130,37 @@ fn gstreamer_publishes(codec: &str) {
     assert_eq!(r["delete_status"], 200, "{r}");
 }
 
+/// webrtcbin publishes with its own payload types (VP8 96, Opus 111, the same
+/// as Chromium's); headless Chromium views, decodes and hears the tone.
+#[test]
+fn gstreamer_publishes_vp8_chromium_plays() {
+    let _g = serial();
+    require_gstreamer();
+    common::require_browser_deps();
+    let ns = Netns::create("gst");
+    let node = node_on(&ns);
+    let stream = "gst-pub-chromium";
+    let whip = format!("{}/whip/{stream}", node.url);
+    let mut publisher = Bg::spawn(
+        "webrtcbin publisher",
+        webrtcbin(&ns, &["publish", &whip, "--codec", "VP8", "--freq", "440", "--seconds", "15"]),
+    );
+    if !publisher.wait_for_line("connection-state connected", Duration::from_secs(25)) {
+        panic!("webrtcbin did not connect to the node\n{}\n{}", publisher.logs(), node.logs());
+    }
+    common::browser_scenario(&node, "play", "VP8", &["--stream", stream, "--expect-tone", "440"]);
+    let status = publisher.finish(Duration::from_secs(30));
+    let r = result(&publisher.stdout());
+    println!("webrtcbin publisher: {r}");
+    if status.map(|s| s.success()) != Some(true) || r["ok"] != true {
+        panic!("webrtcbin publisher failed ({status:?})\n{}\n{}", publisher.logs(), node.logs());
+    }
+    assert_eq!(
+        r["answer_mlines"],
+        serde_json::json!(["m=audio 9 UDP/TLS/RTP/SAVPF 111", "m=video 9 UDP/TLS/RTP/SAVPF 96"])
+    );
+}
+
 /// aiortc publishes; webrtcbin plays.
 fn gstreamer_plays(codec: &str) {
     let _g = serial();
