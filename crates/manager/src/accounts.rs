@@ -7,7 +7,16 @@ use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::config::Account;
+use serde::{Deserialize, Serialize};
+
+/// A dashboard login (`[[auth.accounts]]`). `password` is plain text or an argon2 PHC
+/// string (`$argon2id$...`).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Account {
+    pub username: String,
+    pub password: String,
+}
 
 /// Is `hash` a parseable argon2 PHC string? (The message never echoes the hash.)
 pub fn check_hash_syntax(hash: &str) -> Result<(), String> {

@@ -7,11 +7,11 @@
 
 use std::time::Duration;
 
+use crate::proxy::Cluster;
+use crate::recording::{origin_node, recording_on, start_on};
 use crate::registry::Status;
-use crate::routes::record::{origin_node, recording_on, start_on};
-use crate::state::AppState;
 
-pub fn spawn(state: AppState, globs: Vec<String>, tick: Duration) -> Option<tokio::task::JoinHandle<()>> {
+pub fn spawn(state: Cluster, globs: Vec<String>, tick: Duration) -> Option<tokio::task::JoinHandle<()>> {
     if globs.is_empty() {
         return None;
     }
@@ -34,7 +34,7 @@ pub fn spawn(state: AppState, globs: Vec<String>, tick: Duration) -> Option<toki
                 v
             };
             for s in streams {
-                let Some(node) = origin_node(&state, &s) else { continue };
+                let Some(node) = origin_node(&state.registry, &s) else { continue };
                 match recording_on(&state, &node, &s).await {
                     Ok(true) => {}
                     Ok(false) => match start_on(&state, &node, &s).await {

@@ -9,11 +9,10 @@ use reqwest::Method;
 use serde::Serialize;
 use wishcast_api::{SessionState, Stream, paths};
 
-use crate::config::CascadeMode;
+use crate::config::{CascadeConfig, CascadeMode};
 use crate::metrics::ManagerMetrics;
-use crate::proxy::read_limited;
-use crate::registry::{NodeTarget, Relay, RelayState, Status};
-use crate::state::AppState;
+use crate::proxy::{Cluster, read_limited};
+use crate::registry::{self, NodeTarget, Relay, RelayState, Status};
 
 /// Live777's cascade body (camelCase).
 #[derive(Debug, Serialize, PartialEq)]
@@ -59,11 +58,18 @@ fn cascade_path(stream: &str) -> String {
 }
 
 /// Set up relay `relay_id` (already registered as `Starting`), then verify it.
-pub async fn establish(state: AppState, relay_id: u64, stream: String, src: NodeTarget, dst: NodeTarget) {
+pub async fn establish(
+    state: Cluster,
+    cfg: CascadeConfig,
+    relay_id: u64,
+    stream: String,
+    src: NodeTarget,
+    dst: NodeTarget,
+) {
     ManagerMetrics::inc(&state.metrics.cascades_started);
     let started = Instant::now();
-    let (caller, body) = request_for(state.cfg.cascade.mode, &stream, &src, &dst);
-    tracing::info!(stream = %stream, "cascade {} -> {} ({:?})", src.alias, dst.alias, state.cfg.cascade.mode);
+    let (caller, body) = request_for(cfg.mode, &stream, &src, &dst);
+    tracing::info!(stream = %stream, "cascade {} -> {} ({:?})", src.alias, dst.alias, cfg.mode);
     let rb = state.nodes.request(Method::POST, caller, &cascade_path(&stream)).json(&body);
     let failed = match state.nodes.send(rb, caller, &state.metrics).await {
         Ok(resp) if resp.status().is_success() => None,
@@ -86,7 +92,7 @@ pub async fn establish(state: AppState, relay_id: u64, stream: String, src: Node
         return;
     }
     state.registry.set_relay_state(relay_id, RelayState::Up);
-    for attempt in 0..state.cfg.cascade.check_attempts {
+    for attempt in 0..cfg.check_attempts {
         tokio::time::sleep(if attempt == 0 { Duration::from_millis(250) } else { Duration::from_secs(1) }).await;
         if relay_connected(&state, &dst, &stream).await {
             tracing::info!(
@@ -104,15 +110,15 @@ pub async fn establish(state: AppState, relay_id: u64, stream: String, src: Node
         "cascade {} -> {}: relay not connected after {} checks; tearing it down",
         src.alias,
         dst.alias,
-        state.cfg.cascade.check_attempts
+        cfg.check_attempts
     );
     ManagerMetrics::inc(&state.metrics.cascades_failed);
     if let Some(r) = state.registry.remove_relay(relay_id) {
-        teardown(&state, &r, false).await;
+        teardown(&state, cfg.mode, &r, false).await;
     }
 }
 
-async fn fetch_stream(state: &AppState, node: &NodeTarget, stream: &str) -> Option<Stream> {
+async fn fetch_stream(state: &Cluster, node: &NodeTarget, stream: &str) -> Option<Stream> {
     let rb = state.nodes.request(Method::GET, node, &paths::stream(stream)).timeout(Duration::from_secs(2));
     let resp = rb.send().await.ok()?;
     if !resp.status().is_success() {
@@ -122,7 +128,7 @@ async fn fetch_stream(state: &AppState, node: &NodeTarget, stream: &str) -> Opti
     serde_json::from_slice(&body).ok()
 }
 
-async fn relay_connected(state: &AppState, dst: &NodeTarget, stream: &str) -> bool {
+async fn relay_connected(state: &Cluster, dst: &NodeTarget, stream: &str) -> bool {
     fetch_stream(state, dst, stream)
         .await
         .is_some_and(|s| s.publish.sessions.first().is_some_and(|p| p.state == SessionState::Connected))
@@ -130,7 +136,7 @@ async fn relay_connected(state: &AppState, dst: &NodeTarget, stream: &str) -> bo
 
 /// Remove a relay from the nodes: its copy on `dst` (the whole stream when
 /// `delete_stream`, else only the relay publisher) and its upstream session on `src`.
-pub async fn teardown(state: &AppState, r: &Relay, delete_stream: bool) {
+pub async fn teardown(state: &Cluster, mode: CascadeMode, r: &Relay, delete_stream: bool) {
     ManagerMetrics::inc(&state.metrics.relays_torn_down);
     let src = state.registry.target(&r.src);
     let dst = state.registry.target(&r.dst);
@@ -153,7 +159,7 @@ pub async fn teardown(state: &AppState, r: &Relay, delete_stream: bool) {
         }
     }
     if let (Some(src), Some(dst)) = (&src, &dst)
-        && state.cfg.cascade.mode == CascadeMode::Push
+        && mode == CascadeMode::Push
         && let Some(copy) = fetch_stream(state, src, &r.stream).await
     {
         for p in &copy.subscribe.sessions {
@@ -182,12 +188,20 @@ pub async fn teardown(state: &AppState, r: &Relay, delete_stream: bool) {
 
 /// Periodic sweep: relays without viewers for `maximum_idle_time`, or whose origin has
 /// no publisher for that long (or is gone), are torn down.
-pub async fn sweep(state: &AppState) {
-    let now = Instant::now();
-    let max_idle = Duration::from_millis(state.cfg.cascade.maximum_idle_time);
+pub async fn sweep(state: &Cluster, cfg: &CascadeConfig) {
+    let max_idle = Duration::from_millis(cfg.maximum_idle_time);
+    let doomed = doomed_relays(&mut state.registry.lock(), Instant::now(), max_idle);
+    for (r, delete_stream, why) in doomed {
+        tracing::info!(stream = %r.stream, "tearing down relay {} -> {}: {why}", r.src, r.dst);
+        teardown(state, cfg.mode, &r, delete_stream).await;
+    }
+}
+
+/// The decision half of [`sweep`] (pure, on the registry): removes the relays to tear
+/// down from `g` and returns them with "delete the whole copy" and the reason.
+pub fn doomed_relays(g: &mut registry::Inner, now: Instant, max_idle: Duration) -> Vec<(Relay, bool, &'static str)> {
     let mut doomed: Vec<(Relay, bool, &'static str)> = Vec::new();
     {
-        let mut g = state.registry.lock();
         let views = g.views();
         let view = |alias: &str| views.iter().find(|v| v.alias == alias);
         let mut keep = Vec::with_capacity(g.relays.len());
@@ -242,25 +256,89 @@ pub async fn sweep(state: &AppState) {
         }
         g.relays = keep;
     }
-    for (r, delete_stream, why) in doomed {
-        tracing::info!(stream = %r.stream, "tearing down relay {} -> {}: {why}", r.src, r.dst);
-        teardown(state, &r, delete_stream).await;
-    }
+    doomed
 }
 
 /// Run [`sweep`] every `cascade.check_tick_time`.
-pub async fn sweeper(state: AppState) {
-    let mut iv = tokio::time::interval(Duration::from_millis(state.cfg.cascade.check_tick_time));
+pub async fn sweeper(state: Cluster, cfg: CascadeConfig) {
+    let mut iv = tokio::time::interval(Duration::from_millis(cfg.check_tick_time));
     iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         iv.tick().await;
-        sweep(&state).await;
+        sweep(&state, &cfg).await;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{HealthConfig, NodeEntry};
+    use crate::registry::Registry;
+    use wishcast_api::{PubSub, Session};
+
+    fn session(id: &str) -> Session {
+        Session {
+            id: id.into(),
+            created_at: 0,
+            leave_at: 0,
+            state: SessionState::Connected,
+            cascade: None,
+            has_data_channel: false,
+            stats: Default::default(),
+        }
+    }
+
+    fn stream(publishers: &[&str], subscribers: &[&str]) -> Stream {
+        Stream {
+            id: "cam".into(),
+            publish: PubSub { leave_at: 0, sessions: publishers.iter().map(|s| session(s)).collect() },
+            subscribe: PubSub { leave_at: 0, sessions: subscribers.iter().map(|s| session(s)).collect() },
+            ..Default::default()
+        }
+    }
+
+    fn relay(id: u64, dst: &str, state: RelayState, created: Instant) -> Relay {
+        Relay {
+            id,
+            stream: "cam".into(),
+            src: "a".into(),
+            dst: dst.into(),
+            state,
+            created,
+            idle_since: None,
+            orphan_since: None,
+        }
+    }
+
+    /// The sweep's decisions on a registry alone (no node, no database).
+    #[test]
+    fn sweep_tears_down_stopped_idle_and_stuck_relays_and_keeps_watched_ones() {
+        let entry = |a: &str| NodeEntry { alias: a.into(), url: format!("http://{a}:7777"), ..Default::default() };
+        let r = Registry::new(&[entry("a"), entry("b"), entry("c"), entry("e")], HealthConfig::default());
+        let t = Duration::from_millis(1);
+        r.apply_snapshot("a", vec![stream(&["origin"], &["up1", "up3"])], None, t);
+        r.apply_snapshot("b", vec![stream(&["relay1"], &["viewer"])], None, t);
+        r.apply_snapshot("e", vec![stream(&["relay3"], &[])], None, t);
+        // `c` was never polled: stopped.
+        let created = Instant::now();
+        {
+            let mut g = r.lock();
+            g.relays.push(relay(1, "b", RelayState::Up, created));
+            g.relays.push(relay(2, "c", RelayState::Up, created));
+            g.relays.push(relay(3, "e", RelayState::Up, created));
+            g.relays.push(relay(4, "b", RelayState::Starting, created));
+        }
+        let later = created + Duration::from_secs(121);
+        let mut doomed: Vec<(u64, bool, &str)> = doomed_relays(&mut r.lock(), later, Duration::ZERO)
+            .into_iter()
+            .map(|(x, delete_stream, why)| (x.id, delete_stream, why))
+            .collect();
+        doomed.sort();
+        assert_eq!(doomed, [(2, true, "destination node stopped"), (3, true, "idle"), (4, true, "stuck starting")]);
+        assert_eq!(r.lock().relays.iter().map(|x| x.id).collect::<Vec<_>>(), [1]);
+        // A second sweep keeps the watched relay.
+        assert!(doomed_relays(&mut r.lock(), later, Duration::ZERO).is_empty());
+    }
 
     fn t(alias: &str, token: Option<&str>) -> NodeTarget {
         NodeTarget { alias: alias.into(), url: format!("http://{alias}:7777"), token: token.map(str::to_string) }

@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 use wishcast_auth::AuthConfig;
 
+pub use crate::accounts::Account;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ManagerConfig {
@@ -72,14 +74,6 @@ impl std::fmt::Debug for ManagerAuth {
     }
 }
 
-/// A dashboard login. `password` is plain text or an argon2 PHC string (`$argon2id$...`).
-#[derive(Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Account {
-    pub username: String,
-    pub password: String,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LogConfig {
@@ -90,6 +84,15 @@ impl Default for LogConfig {
     fn default() -> Self {
         LogConfig { level: "info".into() }
     }
+}
+
+/// Aliases: 1-64 characters of `A-Z a-z 0-9 - _ .`.
+pub fn check_alias(a: &str) -> Result<(), String> {
+    if a.is_empty() || a.len() > 64 || !a.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err(format!("alias `{a}` must be 1-64 characters of A-Z a-z 0-9 - _ ."));
+    }
+    Ok(())
 }
 
 /// A static `[[nodes]]` entry.
@@ -476,8 +479,7 @@ impl ManagerConfig {
         }
         let mut seen = std::collections::HashSet::new();
         for (i, n) in self.nodes.iter().enumerate() {
-            crate::registry::check_alias(&n.alias)
-                .map_err(|e| ConfigError(format!("config key `nodes[{i}].alias`: {e}")))?;
+            check_alias(&n.alias).map_err(|e| ConfigError(format!("config key `nodes[{i}].alias`: {e}")))?;
             if !seen.insert(n.alias.as_str()) {
                 return err(format!(
                     "config key `nodes[{i}].alias`: `{}` is used twice; aliases must be unique",

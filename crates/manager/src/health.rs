@@ -9,12 +9,11 @@ use reqwest::Method;
 use tokio::task::JoinHandle;
 use wishcast_api::{Strategy, Stream};
 
-use crate::proxy::{MAX_JSON, read_limited};
+use crate::proxy::{Cluster, MAX_JSON, read_limited};
 use crate::registry::{NodeKind, NodeTarget};
-use crate::state::AppState;
 
 /// Start a poller per static node and the registry sweeper.
-pub fn spawn(state: &AppState) -> Vec<JoinHandle<()>> {
+pub fn spawn(state: &Cluster) -> Vec<JoinHandle<()>> {
     let statics: Vec<String> = {
         let g = state.registry.lock();
         g.nodes.values().filter(|n| n.kind == NodeKind::Static).map(|n| n.alias.clone()).collect()
@@ -32,7 +31,7 @@ pub fn spawn(state: &AppState) -> Vec<JoinHandle<()>> {
     tasks
 }
 
-async fn poll_loop(state: AppState, alias: String) {
+async fn poll_loop(state: Cluster, alias: String) {
     let health = state.registry.health().clone();
     let mut iv = tokio::time::interval(Duration::from_millis(health.interval_ms));
     iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -63,7 +62,7 @@ async fn poll_loop(state: AppState, alias: String) {
 }
 
 async fn get_json<T: serde::de::DeserializeOwned>(
-    state: &AppState,
+    state: &Cluster,
     node: &NodeTarget,
     path: &str,
     timeout: Duration,
@@ -88,7 +87,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
 
 /// One poll: the stream list, and the strategy when asked.
 pub async fn poll_once(
-    state: &AppState,
+    state: &Cluster,
     node: &NodeTarget,
     with_strategy: bool,
     timeout: Duration,

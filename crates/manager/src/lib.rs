@@ -24,6 +24,7 @@ pub mod health;
 pub mod metrics;
 pub mod placement;
 pub mod proxy;
+pub mod recording;
 pub mod registry;
 mod retention;
 mod routes;

@@ -1,10 +1,12 @@
 //! Talking to nodes: requests carry the node's token (never the client's), transport
 //! failures map to 502 and timeouts to 504 with a body naming the node, response bodies
 //! are read with a size cap or streamed through, and [`OrphanGuard`] DELETEs a node
-//! session whose creator never received it.
+//! session whose creator never received it. [`Cluster`] is what the logic that talks to
+//! nodes takes (registry, client, counters) instead of the whole `AppState`.
 
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -16,8 +18,7 @@ use reqwest::Method;
 
 use crate::error::ApiError;
 use crate::metrics::ManagerMetrics;
-use crate::registry::NodeTarget;
-use crate::state::AppState;
+use crate::registry::{NodeTarget, Registry};
 
 /// SDP offers, answers and trickle fragments are limited to this.
 pub const MAX_SDP: usize = 64 * 1024;
@@ -52,6 +53,23 @@ pub fn stream_body(resp: reqwest::Response) -> Body {
         }
     });
     Body::from_stream(s)
+}
+
+/// The nodes as the cascade, health, recording and proxy logic see them: the registry,
+/// the HTTP client towards them and the counters. No database, auth or config: built
+/// from an `AppState` with `state.cluster()`, or on its own in tests.
+#[derive(Clone)]
+pub struct Cluster {
+    pub registry: Arc<Registry>,
+    pub nodes: NodeClient,
+    pub metrics: Arc<ManagerMetrics>,
+}
+
+impl Cluster {
+    /// Send `rb` to `node`, mapping transport failures to 502/504 (counted).
+    pub async fn send(&self, rb: reqwest::RequestBuilder, node: &NodeTarget) -> Result<reqwest::Response, ApiError> {
+        self.nodes.send(rb, node, &self.metrics).await
+    }
 }
 
 /// The manager's HTTP client towards nodes.
@@ -133,7 +151,7 @@ pub fn node_error(node: &NodeTarget, e: &reqwest::Error, metrics: &ManagerMetric
 /// Deletes a node session on drop unless disarmed: used while a freshly created
 /// session travels back to the client.
 pub struct OrphanGuard {
-    pub state: AppState,
+    pub cluster: Cluster,
     pub node: NodeTarget,
     /// `/session/{stream}/{id}` on the node.
     pub path: String,
@@ -153,7 +171,7 @@ impl Drop for OrphanGuard {
         if !self.armed {
             return;
         }
-        let state = self.state.clone();
+        let state = self.cluster.clone();
         let node = self.node.clone();
         let path = std::mem::take(&mut self.path);
         let (stream, session) = (std::mem::take(&mut self.stream), std::mem::take(&mut self.session));

@@ -193,15 +193,6 @@ pub struct Placement {
     pub reservation: Reservation,
 }
 
-/// Aliases: 1-64 characters of `A-Z a-z 0-9 - _ .`.
-pub fn check_alias(a: &str) -> Result<(), String> {
-    if a.is_empty() || a.len() > 64 || !a.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    {
-        return Err(format!("alias `{a}` must be 1-64 characters of A-Z a-z 0-9 - _ ."));
-    }
-    Ok(())
-}
-
 /// The session id a cascade `sessionUrl` points at (its last path segment).
 fn session_id_of_url(url: &str) -> Option<String> {
     let path = url.split(['?', '#']).next()?;
@@ -477,7 +468,7 @@ impl Registry {
 
     /// A heartbeat from a self-registered node: registers it, or refreshes it.
     pub fn heartbeat(&self, hb: Heartbeat) -> Result<(), String> {
-        check_alias(&hb.alias)?;
+        crate::config::check_alias(&hb.alias)?;
         let mut g = self.lock();
         let interval = Duration::from_millis(hb.interval_ms.clamp(100, 1000));
         let strategy_sub = hb.strategy.as_ref().map(|s| s.each_stream_max_sub);

@@ -16,7 +16,6 @@ use wishcast_auth::Authenticator;
 
 use crate::config::ManagerConfig;
 use crate::extra_ice::ExtraIce;
-use crate::metrics::ManagerMetrics;
 use crate::proxy::{MAX_SDP, NodeClient};
 use crate::registry::Registry;
 use crate::routes;
@@ -127,7 +126,7 @@ pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
             auth: Authenticator::new(&cfg.auth.auth_config()),
             extra_ice: ExtraIce::new(cfg.extra_ice.clone(), nodes.http.clone()),
             nodes,
-            metrics: ManagerMetrics::default(),
+            metrics: Default::default(),
             owner_keys: std::hash::RandomState::new(),
             public_url: public_url.clone(),
             index,
@@ -135,11 +134,11 @@ pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
             cfg,
         }),
     };
-    let mut tasks = crate::health::spawn(&state);
-    tasks.push(tokio::spawn(crate::cascade::sweeper(state.clone())));
+    let mut tasks = crate::health::spawn(&state.cluster());
+    tasks.push(tokio::spawn(crate::cascade::sweeper(state.cluster(), state.cfg.cascade.clone())));
     let globs = state.cfg.auto_record_globs();
     let tick = Duration::from_millis(state.cfg.auto_record.tick_ms);
-    tasks.extend(crate::auto_record::spawn(state.clone(), globs, tick));
+    tasks.extend(crate::auto_record::spawn(state.cluster(), globs, tick));
     tasks.extend(crate::retention::spawn(state.clone(), state.cfg.recorder.retention_days));
     let app = router(state);
     let task = tokio::spawn(async move { axum::serve(listener, app).await });

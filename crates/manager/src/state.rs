@@ -7,7 +7,7 @@ use wishcast_auth::Authenticator;
 use crate::config::ManagerConfig;
 use crate::extra_ice::ExtraIce;
 use crate::metrics::ManagerMetrics;
-use crate::proxy::NodeClient;
+use crate::proxy::{Cluster, NodeClient};
 use crate::registry::Registry;
 
 #[derive(Clone)]
@@ -21,7 +21,7 @@ pub struct Inner {
     pub auth: Authenticator,
     pub nodes: NodeClient,
     pub extra_ice: ExtraIce,
-    pub metrics: ManagerMetrics,
+    pub metrics: Arc<ManagerMetrics>,
     /// Random keys for hashing the token that created a session (ownership checks).
     pub owner_keys: std::hash::RandomState,
     /// URL clients and nodes use to reach this manager.
@@ -30,6 +30,13 @@ pub struct Inner {
     pub index: wishcast_index::Index,
     /// Recording storage (`[recorder.storage]`); None if it cannot be opened (logged).
     pub store: Option<wishcast_storage::Store>,
+}
+
+impl Inner {
+    /// The registry, node client and counters, for logic that needs nothing else.
+    pub fn cluster(&self) -> Cluster {
+        Cluster { registry: self.registry.clone(), nodes: self.nodes.clone(), metrics: self.metrics.clone() }
+    }
 }
 
 impl std::ops::Deref for AppState {

@@ -156,7 +156,8 @@ async fn offer(
     }
 
     if let Some((src, relay_id)) = cascade {
-        tokio::spawn(crate::cascade::establish(state.clone(), relay_id, stream.clone(), src, node.clone()));
+        let cfg = state.cfg.cascade.clone();
+        tokio::spawn(crate::cascade::establish(state.cluster(), cfg, relay_id, stream.clone(), src, node.clone()));
     }
 
     // The node exchange runs on its own task: if the client goes away meanwhile, the
@@ -200,7 +201,7 @@ async fn forward_offer(
     let upstream = resp.headers().clone();
     let session = upstream.get("location").and_then(|v| v.to_str().ok()).and_then(session_of);
     let mut guard = session.as_ref().filter(|_| status.is_success()).map(|id| OrphanGuard {
-        state: state.clone(),
+        cluster: state.cluster(),
         node: node.clone(),
         path: paths::session(&stream, id),
         stream: stream.clone(),
