@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use libfuzzer_sys::fuzz_target;
 use wishcast_sdp::SdpFrag;
-use wishcast_sfu::core::PatchOutcome;
+use wishcast_sfu::PatchOutcome;
 use wishcast_sfu::str0m::media::MediaKind;
 use wishcast_sfu::str0m::net::Protocol;
 

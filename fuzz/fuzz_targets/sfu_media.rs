@@ -202,7 +202,7 @@ fn setup(flags: u8) -> Option<(Net, [Mid; 2], [Mid; 2])> {
 
 fn new_sfu_udp(now: Instant) -> Sfu {
     let cfg = wishcast_sfu::SfuConfig { udp_candidates: vec![LOCAL_UDP.parse().unwrap()], ..Default::default() };
-    Sfu::new(cfg, now, 1_700_000_000_000, std::sync::Arc::new(wishcast_sfu::metrics::Metrics::default()))
+    Sfu::new(cfg, now, 1_700_000_000_000, std::sync::Arc::new(wishcast_sfu::Metrics::default()))
 }
 
 fuzz_target!(|input: &[u8]| {

@@ -1,4 +1,4 @@
-//! RFC 4571 framing (`wishcast_sfu::tcp_framing`): a `FrameReader` fed the same
+//! RFC 4571 framing (`wishcast_sfu::{FrameReader, frame}`): a `FrameReader` fed the same
 //! byte stream in arbitrary chunks must yield exactly the frames a one-shot
 //! reference parser finds, and `frame()` must round-trip.
 //!
@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wishcast_sfu::tcp_framing::{FrameReader, frame};
+use wishcast_sfu::{FrameReader, frame};
 
 /// Whole frames in `buf`, zero-length ones skipped, plus the unconsumed tail length.
 fn reference(buf: &[u8]) -> (Vec<&[u8]>, usize) {

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use wishcast_api::cluster::{HEARTBEAT_PATH, Heartbeat, Load};
 use wishcast_auth::{Authenticator, Claims, MODE_ADMIN, MODE_PUBLISH, MODE_SUBSCRIBE};
-use wishcast_sfu::driver::MediaHandle;
-use wishcast_sfu::metrics::Metrics;
+use wishcast_sfu::MediaHandle;
+use wishcast_sfu::Metrics;
 
 use crate::config::NodeConfig;
 
@@ -123,7 +123,7 @@ fn own_url(cfg: &ClusterConfig, http: SocketAddr) -> String {
         return cfg.public_url.trim_end_matches('/').to_string();
     }
     let ip = if http.ip().is_unspecified() {
-        wishcast_sfu::addrs::interface_ips(http.is_ipv6())
+        wishcast_sfu::interface_ips(http.is_ipv6())
             .into_iter()
             .find(|ip| !ip.is_loopback())
             .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))

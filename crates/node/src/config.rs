@@ -158,11 +158,11 @@ impl NodeConfig {
         } else {
             Some(addr("webrtc.tcp_listen", &self.webrtc.tcp_listen)?)
         };
-        if self.webrtc.workers > wishcast_sfu::placement::MAX_WORKERS {
+        if self.webrtc.workers > wishcast_sfu::MAX_WORKERS {
             return Err(ConfigError(format!(
                 "config key `webrtc.workers`: {} is more than the {} media workers a node can run; use 0 for one per core",
                 self.webrtc.workers,
-                wishcast_sfu::placement::MAX_WORKERS
+                wishcast_sfu::MAX_WORKERS
             )));
         }
         if !self.webrtc.advertise_udp && tcp.is_none() {

@@ -9,8 +9,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use wishcast_auth::Authenticator;
-use wishcast_sfu::addrs;
-use wishcast_sfu::driver::{self, DriverConfig, MediaHandle};
+use wishcast_sfu::{DriverConfig, MediaHandle};
 
 use crate::config::NodeConfig;
 use crate::state::{AppState, Inner};
@@ -160,13 +159,13 @@ fn open_recordings(
 pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
     let addrs_cfg = cfg.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     let v6 = addrs_cfg.udp.is_ipv6();
-    let ifs = addrs::interface_ips(v6);
-    let udp = addrs::plan(addrs_cfg.udp, &addrs_cfg.public_ips, &ifs);
+    let ifs = wishcast_sfu::interface_ips(v6);
+    let udp = wishcast_sfu::plan(addrs_cfg.udp, &addrs_cfg.public_ips, &ifs);
     let tcp = match addrs_cfg.tcp {
-        Some(t) => addrs::plan(t, &addrs_cfg.public_ips, &addrs::interface_ips(t.is_ipv6())),
+        Some(t) => wishcast_sfu::plan(t, &addrs_cfg.public_ips, &wishcast_sfu::interface_ips(t.is_ipv6())),
         None => Vec::new(),
     };
-    let media = driver::start(DriverConfig {
+    let media = wishcast_sfu::start(DriverConfig {
         udp,
         tcp,
         advertise_udp: cfg.webrtc.advertise_udp,

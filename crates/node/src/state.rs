@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use wishcast_auth::Authenticator;
-use wishcast_sfu::driver::MediaHandle;
+use wishcast_sfu::MediaHandle;
 
 use crate::config::NodeConfig;
 

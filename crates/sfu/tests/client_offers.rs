@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use wishcast_sfu::metrics::Metrics;
+use wishcast_sfu::Metrics;
 use wishcast_sfu::{Sfu, SfuConfig};
 
 const GST_WHIP_VP8: &str = include_str!("../../sdp/tests/fixtures/gstreamer_webrtcbin_whip_vp8.sdp");

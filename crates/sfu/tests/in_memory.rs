@@ -13,7 +13,7 @@ use str0m::change::SdpAnswer;
 use str0m::media::{Direction, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
-use wishcast_sfu::metrics::Metrics;
+use wishcast_sfu::Metrics;
 use wishcast_sfu::{Sfu, SfuConfig};
 
 const SERVER: &str = "10.0.0.1:7777";

@@ -1,229 +1,20 @@
-//! Several media workers in memory: one `Sfu` per worker, bridge messages carried
-//! between them by the test, str0m clients under a virtual clock. Proves frames reach
-//! subscribers on every worker, keyframe requests from a remote worker reach the
-//! publisher, GOP replay on a remote worker, republish continuity across workers and
-//! DataChannel relay both ways.
+//! Several media workers in memory (see `common::net`): one `Sfu` per worker, bridge
+//! messages carried between them by the test, str0m clients under a virtual clock.
+//! Proves frames reach subscribers on every worker, keyframe requests from a remote
+//! worker reach the publisher, GOP replay on a remote worker, republish continuity
+//! across workers, DataChannel relay both ways, and that a subscriber on any worker is
+//! answered and written with its own payload types (`payload_types` below).
 
 mod common;
 
-use common::{frame_no, vp8_frame};
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use common::net::{Net, STREAM, Spec};
+use common::{frame_no, h264_frame, h264_no, vp8_frame};
+use std::time::Duration;
+use wishcast_sfu::SfuError;
 
-use str0m::change::SdpAnswer;
-use str0m::media::{Direction, MediaKind, MediaTime, Mid};
-use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, Input, Output, Rtc};
-use wishcast_sfu::metrics::Metrics;
-use wishcast_sfu::placement::home_of;
-use wishcast_sfu::{Sfu, SfuConfig};
-
-const SERVER: &str = "10.0.0.1:7777";
-const STREAM: &str = "s";
-
-fn server() -> SocketAddr {
-    SERVER.parse().unwrap()
-}
-
-struct Client {
-    rtc: Rtc,
-    addr: SocketAddr,
-    mid: Mid,
-    worker: usize,
-    session: String,
-    received: Vec<(Vec<u8>, u64, bool)>,
-    keyframe_requests: usize,
-    channel: Option<str0m::channel::ChannelId>,
-    messages: Vec<Vec<u8>>,
-}
-
-struct Net {
-    sfus: Vec<Sfu>,
-    clients: Vec<Client>,
-    now: Instant,
-    metrics: Arc<Metrics>,
-}
-
-impl Net {
-    fn new(workers: usize) -> Net {
-        let now = Instant::now();
-        let metrics = Arc::new(Metrics::default());
-        let sfus = (0..workers)
-            .map(|w| {
-                let cfg = SfuConfig { udp_candidates: vec![server()], worker: w, workers, ..Default::default() };
-                Sfu::new(cfg, now, 1_700_000_000_000, metrics.clone())
-            })
-            .collect();
-        Net { sfus, clients: Vec::new(), now, metrics }
-    }
-
-    fn home(&self) -> usize {
-        home_of(STREAM, self.sfus.len())
-    }
-
-    /// Another worker than the home one (the `k`-th).
-    fn remote(&self, k: usize) -> usize {
-        (self.home() + 1 + k) % self.sfus.len()
-    }
-
-    fn client(
-        &mut self,
-        port: u16,
-        dir: Direction,
-        data_channel: bool,
-    ) -> (Rtc, SocketAddr, String, str0m::change::SdpPendingOffer, Mid) {
-        let addr: SocketAddr = format!("10.0.0.2:{port}").parse().unwrap();
-        let mut rtc = Rtc::builder().clear_codecs().enable_vp8(true).build(self.now);
-        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
-        let mut api = rtc.sdp_api();
-        let mid = api.add_media(MediaKind::Video, dir, None, None, None);
-        if data_channel {
-            api.add_channel("chat".into());
-        }
-        let (offer, pending) = api.apply().unwrap();
-        (rtc, addr, offer.to_sdp_string(), pending, mid)
-    }
-
-    fn attach(
-        &mut self,
-        rtc: Rtc,
-        addr: SocketAddr,
-        mid: Mid,
-        worker: usize,
-        answer: wishcast_sfu::SessionAnswer,
-        pending: str0m::change::SdpPendingOffer,
-    ) -> usize {
-        let mut rtc = rtc;
-        rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(&answer.sdp).unwrap()).unwrap();
-        self.clients.push(Client {
-            rtc,
-            addr,
-            mid,
-            worker,
-            session: answer.session_id,
-            received: Vec::new(),
-            keyframe_requests: 0,
-            channel: None,
-            messages: Vec::new(),
-        });
-        self.clients.len() - 1
-    }
-
-    fn publish(&mut self, port: u16, dc: bool) -> usize {
-        let (rtc, addr, offer, pending, mid) = self.client(port, Direction::SendOnly, dc);
-        let home = self.home();
-        let a = self.sfus[home].publish(self.now, STREAM, &offer, None).expect("publish accepted");
-        self.attach(rtc, addr, mid, home, a, pending)
-    }
-
-    /// A subscriber on worker `w`, admitted the way the node's handle does it.
-    fn subscribe(&mut self, port: u16, w: usize, dc: bool) -> usize {
-        let (rtc, addr, offer, pending, mid) = self.client(port, Direction::RecvOnly, dc);
-        let home = self.home();
-        let now = self.now;
-        let a = if w == home {
-            self.sfus[w].subscribe(now, STREAM, &offer, None)
-        } else {
-            let info = self.sfus[home].upstream_info(STREAM);
-            self.sfus[w].subscribe_upstream(now, STREAM, &offer, None, false, Some(&info))
-        }
-        .expect("subscribe accepted");
-        self.attach(rtc, addr, mid, w, a, pending)
-    }
-
-    fn pump_client(&mut self, i: usize) {
-        loop {
-            let c = &mut self.clients[i];
-            match c.rtc.poll_output().unwrap() {
-                Output::Timeout(_) => break,
-                Output::Transmit(t) => {
-                    let (w, src) = (c.worker, c.addr);
-                    self.sfus[w].handle_datagram(self.now, Protocol::Udp, src, server(), &t.contents);
-                }
-                Output::Event(Event::MediaData(d)) => {
-                    let key = d.is_keyframe();
-                    c.received.push((d.data.to_vec(), d.time.numer(), key));
-                }
-                Output::Event(Event::KeyframeRequest(_)) => c.keyframe_requests += 1,
-                Output::Event(Event::ChannelOpen(id, _)) => c.channel = Some(id),
-                Output::Event(Event::ChannelData(d)) => c.messages.push(d.data),
-                Output::Event(_) => {}
-            }
-        }
-    }
-
-    /// Carry bridge messages until every worker is quiet.
-    fn pump_bridge(&mut self) {
-        loop {
-            let mut any = false;
-            for w in 0..self.sfus.len() {
-                for (dest, msg) in self.sfus[w].take_bridge() {
-                    any = true;
-                    let now = self.now;
-                    self.sfus[dest].handle_bridge(now, w, msg);
-                }
-            }
-            if !any {
-                return;
-            }
-        }
-    }
-
-    fn deliver(&mut self) {
-        for w in 0..self.sfus.len() {
-            while let Some(t) = self.sfus[w].poll_transmit() {
-                if let Some(i) = self.clients.iter().position(|c| c.addr == t.destination) {
-                    let input = Input::Receive(
-                        self.now,
-                        Receive::new(Protocol::Udp, server(), t.destination, &t.contents).unwrap(),
-                    );
-                    if self.clients[i].rtc.accepts(&input) {
-                        self.clients[i].rtc.handle_input(input).unwrap();
-                    }
-                    self.pump_client(i);
-                }
-            }
-        }
-    }
-
-    fn run(&mut self, dur: Duration) {
-        let end = self.now + dur;
-        while self.now < end {
-            self.now += Duration::from_millis(1);
-            for i in 0..self.clients.len() {
-                let now = self.now;
-                self.clients[i].rtc.handle_input(Input::Timeout(now)).unwrap();
-                self.pump_client(i);
-            }
-            for w in 0..self.sfus.len() {
-                let now = self.now;
-                self.sfus[w].handle_timeout(now);
-            }
-            // Bridge traffic may produce transmits and client input may produce
-            // bridge traffic: settle both.
-            for _ in 0..4 {
-                self.pump_bridge();
-                self.deliver();
-            }
-        }
-    }
-
-    fn send(&mut self, i: usize, n: u32, key: bool) {
-        let now = self.now;
-        let c = &mut self.clients[i];
-        let w = c.rtc.writer(c.mid).expect("writer");
-        let pt = w.payload_params().next().expect("a negotiated payload").pt();
-        let rtp = MediaTime::from_90khz(10_000 + n as u64 * 3000);
-        w.write(pt, now, rtp, vp8_frame(n, key, 3000)).unwrap();
-        self.pump_client(i);
-        self.run(Duration::from_millis(33));
-    }
-
-    fn nums(&self, i: usize) -> Vec<u32> {
-        self.clients[i].received.iter().map(|(d, _, k)| frame_no(d, *k)).collect()
-    }
-}
+use str0m::Rtc;
+use str0m::format::{Codec, FormatParams};
+use str0m::media::{Direction, Frequency, MediaTime};
 
 #[test]
 fn frames_reach_subscribers_on_every_worker() {
@@ -235,7 +26,7 @@ fn frames_reach_subscribers_on_every_worker() {
         assert!(net.clients[i].rtc.is_connected(), "client {i} connected");
     }
     for n in 0..30u32 {
-        net.send(p, n, n % 10 == 0);
+        net.send(p, n, n.is_multiple_of(10));
     }
     net.run(Duration::from_millis(200));
     for &i in &subs {
@@ -257,7 +48,7 @@ fn frames_reach_subscribers_on_every_worker() {
     assert_eq!(net.sfus[net.home()].upstream_info(STREAM).viewers, 3);
     // The node's merged view lists every session once.
     let parts: Vec<_> = net.sfus.iter().map(|s| s.streams_view(&[])).collect();
-    let merged = wishcast_sfu::merge::merge_streams(parts);
+    let merged = wishcast_sfu::merge_streams(parts);
     assert_eq!(merged.len(), 1);
     assert_eq!(merged[0].publish.sessions.len(), 1);
     assert_eq!(merged[0].subscribe.sessions.len(), 3);
@@ -298,7 +89,7 @@ fn gop_is_replayed_on_a_remote_worker() {
     let p = net.publish(5200, false);
     net.run(Duration::from_millis(400));
     for n in 0..30u32 {
-        net.send(p, n, n % 10 == 0);
+        net.send(p, n, n.is_multiple_of(10));
     }
     let requests = net.clients[p].keyframe_requests;
     let s = net.subscribe(5201, net.remote(0), false);
@@ -381,4 +172,249 @@ fn deleting_the_stream_on_its_home_closes_subscribers_everywhere() {
     net.run(Duration::from_millis(50));
     assert_eq!(net.sfus[remote].session_count(), 0, "the remote subscriber was closed");
     assert!(net.sfus.iter().all(|s| s.streams_view(&[]).is_empty()));
+}
+
+/// Payload types per m-line kind ("audio"/"video") of an SDP.
+fn sdp_pts(sdp: &str) -> Vec<(String, Vec<u8>)> {
+    sdp.lines()
+        .filter_map(|l| l.trim().strip_prefix("m="))
+        .map(|m| {
+            let f: Vec<&str> = m.split_whitespace().collect();
+            (f[0].to_string(), f.iter().skip(3).filter_map(|p| p.parse().ok()).collect())
+        })
+        .collect()
+}
+
+/// The PT an SDP maps to `codec` (first rtpmap, case-insensitive).
+fn rtpmap_pt(sdp: &str, codec: &str) -> Option<u8> {
+    sdp.lines().filter_map(|l| l.trim().strip_prefix("a=rtpmap:")).find_map(|r| {
+        let (pt, name) = r.split_once(' ')?;
+        name.to_ascii_lowercase().starts_with(&format!("{}/", codec.to_ascii_lowercase())).then(|| pt.parse().ok())?
+    })
+}
+
+/// A Chrome-like H.264 simulcast publisher: H.264 on PT 102 (RTX 103), Opus on 109.
+fn h264_simulcast_publisher() -> Spec {
+    let mut config = Rtc::builder().clear_codecs();
+    config.codec_config().add_h264(102.into(), Some(103.into()), true, 0x42e01f);
+    config.codec_config().add_config(
+        109.into(),
+        None,
+        Codec::Opus,
+        Frequency::FORTY_EIGHT_KHZ,
+        Some(2),
+        FormatParams { min_p_time: Some(10), use_inband_fec: Some(true), ..Default::default() },
+    );
+    Spec { config, video: true, audio: true, simulcast: Some(vec!["q", "h", "f"]), data_channel: false }
+}
+
+/// The node's recorder: a str0m client offering every codec with str0m's own numbers
+/// (H.264 on 127/125/108..., H.265 on 102, Opus on 111).
+fn every_codec_viewer() -> Spec {
+    let config = Rtc::builder()
+        .clear_codecs()
+        .enable_h264(true)
+        .enable_vp8(true)
+        .enable_vp9(true)
+        .enable_av1(true)
+        .enable_h265(true)
+        .enable_opus(true, false)
+        .enable_g722(true, false)
+        .enable_pcmu(true, false)
+        .enable_pcma(true, false);
+    Spec { config, video: true, audio: true, simulcast: None, data_channel: false }
+}
+
+/// One access unit on each layer and one Opus packet; layers differ in size and tag.
+fn send_h264_layers(net: &mut Net, p: usize, n: u32, key: bool) {
+    let (mid, audio) = (net.clients[p].mid, net.clients[p].audio_mid.expect("audio"));
+    for (i, r) in ["q", "h", "f"].iter().enumerate() {
+        let rtp = MediaTime::from_90khz(10_000 + n as u64 * 3000);
+        net.write(p, mid, Some(r), rtp, h264_frame(n, key, 600 * (1 + 3 * i), b"qhf"[i]));
+    }
+    let opus = format!("opus#{n:08}").into_bytes();
+    net.write(p, audio, None, MediaTime::new(960 * n as u64, Frequency::FORTY_EIGHT_KHZ), opus);
+    net.run(Duration::from_millis(33));
+}
+
+#[test]
+fn every_codec_relay_viewer_gets_h264_simulcast_in_its_own_payload_types_on_any_worker() {
+    let mut net = Net::new(3);
+    let p = net.publish_with(6000, h264_simulcast_publisher());
+    net.run(Duration::from_millis(300));
+    assert!(net.clients[p].rtc.is_connected());
+    // Frames flow first, so every other worker already mirrors the stream (with the
+    // publisher's negotiated payloads) when the viewers arrive.
+    for n in 0..10u32 {
+        send_h264_layers(&mut net, p, n, n == 0);
+    }
+    let workers = [net.home(), net.remote(0), net.remote(1)];
+    let mut viewers = Vec::new();
+    for (k, w) in workers.into_iter().enumerate() {
+        let o = net.offer(6001 + k as u16, Direction::RecvOnly, every_codec_viewer());
+        let a = net.try_subscribe(&o, w, true).expect("relay viewer accepted");
+        // The answer uses only the viewer's own numbers, in each m-line.
+        let offered = sdp_pts(&o.sdp);
+        for (kind, pts) in sdp_pts(&a.sdp) {
+            let mine = &offered.iter().find(|(k, _)| *k == kind).expect("same m-lines").1;
+            assert!(pts.iter().all(|pt| mine.contains(pt)), "worker {w}: {kind} answer {pts:?} not within {mine:?}");
+        }
+        let h264 = rtpmap_pt(&a.sdp, "H264").expect("H.264 answered");
+        assert_ne!(h264, 102, "worker {w}: the publisher's H.264 number leaked into the answer");
+        assert_eq!(rtpmap_pt(&a.sdp, "opus"), Some(111), "worker {w}: Opus on the viewer's 111");
+        viewers.push((net.attach(o, w, a), h264));
+    }
+    net.run(Duration::from_millis(400));
+    for n in 10..40u32 {
+        send_h264_layers(&mut net, p, n, n.is_multiple_of(10));
+    }
+    net.run(Duration::from_millis(200));
+    for &(v, h264) in &viewers {
+        let c = &net.clients[v];
+        let w = c.worker;
+        assert!(c.rtc.is_connected(), "viewer on worker {w} connected");
+        assert!(c.video.len() >= 20, "viewer on worker {w} got {} video frames", c.video.len());
+        let nums: Vec<u32> = c.video.iter().map(|g| h264_no(&g.data).expect("a frame of ours")).collect();
+        assert!(nums.windows(2).all(|x| x[1] > x[0]), "worker {w}: frames in order {nums:?}");
+        assert_eq!(*nums.last().unwrap(), 39, "worker {w}: up to the last frame");
+        assert!(c.video[0].key, "worker {w}: starts at a keyframe");
+        for g in &c.video {
+            let n = h264_no(&g.data).unwrap();
+            let tag = *g.data.last().unwrap();
+            let i = b"qhf".iter().position(|t| *t == tag).expect("a layer tag");
+            assert_eq!(
+                g.data,
+                h264_frame(n, n.is_multiple_of(10), 600 * (1 + 3 * i), tag),
+                "worker {w}: frame {n} intact"
+            );
+            assert_eq!(*g.pt, h264, "worker {w}: written with the answered PT");
+        }
+        assert!(c.audio.len() >= 20, "viewer on worker {w} got {} audio packets", c.audio.len());
+        assert!(c.audio.iter().all(|g| *g.pt == 111), "worker {w}: Opus on the viewer's own PT");
+        let last = c.audio.last().unwrap();
+        assert_eq!(last.data, b"opus#00000039".to_vec(), "worker {w}: audio intact");
+    }
+}
+
+fn opus(pt: u8) -> (u8, Codec, Frequency, Option<u8>, FormatParams) {
+    (pt, Codec::Opus, Frequency::FORTY_EIGHT_KHZ, Some(2), FormatParams { min_p_time: Some(10), ..Default::default() })
+}
+
+fn spec_of(video: &[(u8, Option<u8>, Codec, FormatParams)], audio_pt: u8) -> Spec {
+    let mut config = Rtc::builder().clear_codecs();
+    let (pt, codec, clock, channels, fmtp) = opus(audio_pt);
+    config.codec_config().add_config(pt.into(), None, codec, clock, channels, fmtp);
+    for (pt, rtx, codec, fmtp) in video {
+        config.codec_config().add_config((*pt).into(), rtx.map(Into::into), *codec, Frequency::NINETY_KHZ, None, *fmtp);
+    }
+    let config = config.enable_pcmu(true, false).enable_pcma(true, false);
+    Spec { config, video: true, audio: true, simulcast: None, data_channel: false }
+}
+
+fn h264(profile: u32) -> FormatParams {
+    FormatParams {
+        level_asymmetry_allowed: Some(true),
+        packetization_mode: Some(1),
+        profile_level_id: Some(profile),
+        ..Default::default()
+    }
+}
+
+/// aiortc's numbering: Opus 96, VP8 97 (RTX 98), H.264 99/100 and 101/102.
+fn aiortc() -> Spec {
+    spec_of(
+        &[
+            (97, Some(98), Codec::Vp8, FormatParams::default()),
+            (99, Some(100), Codec::H264, h264(0x42001f)),
+            (101, Some(102), Codec::H264, h264(0x42e01f)),
+        ],
+        96,
+    )
+}
+
+/// webrtc-rs (Live777's whipinto/whepfrom): Opus 111, VP8 96 (RTX 97), VP9 98/99,
+/// H.264 102/103.
+fn webrtc_rs() -> Spec {
+    spec_of(
+        &[
+            (96, Some(97), Codec::Vp8, FormatParams::default()),
+            (98, Some(99), Codec::Vp9, FormatParams { profile_id: Some(0), ..Default::default() }),
+            (102, Some(103), Codec::H264, h264(0x42001f)),
+        ],
+        111,
+    )
+}
+
+/// Issue 11 items 2 and 3: a viewer whose numbers differ from the publisher's is
+/// answered and written with its own numbers for the stream's codecs, on the home
+/// worker and on another one. aiortc viewing a whipinto stream used to get a 201
+/// without VP8/Opus; whepfrom viewing an aiortc stream used to panic str0m
+/// ("Pt locked multiple times: 98": the publisher's VP8 RTX 98 vs the viewer's VP9 98).
+#[test]
+fn renumbered_viewers_get_the_stream_in_their_own_numbers() {
+    type Make = fn() -> Spec;
+    let cases: [(&str, Make, Make, u8, u8); 2] =
+        [("whipinto → aiortc", webrtc_rs, aiortc, 97, 96), ("aiortc → whepfrom", aiortc, webrtc_rs, 96, 111)];
+    for (name, publisher, viewer, vp8_pt, opus_pt) in cases {
+        let mut net = Net::new(2);
+        let p = net.publish_with(6100, publisher());
+        net.run(Duration::from_millis(300));
+        let audio = net.clients[p].audio_mid.expect("audio");
+        let av = |net: &mut Net, n: u32| {
+            net.write(p, audio, None, MediaTime::new(960 * n as u64, Frequency::FORTY_EIGHT_KHZ), vec![0xfc, n as u8]);
+            net.send(p, n, n.is_multiple_of(10));
+        };
+        for n in 0..10u32 {
+            av(&mut net, n);
+        }
+        let mut viewers = Vec::new();
+        for (k, w) in [net.home(), net.remote(0)].into_iter().enumerate() {
+            let o = net.offer(6101 + k as u16, Direction::RecvOnly, viewer());
+            let a = net.try_subscribe(&o, w, false).unwrap_or_else(|e| panic!("{name}, worker {w}: {e}"));
+            assert_eq!(rtpmap_pt(&a.sdp, "VP8"), Some(vp8_pt), "{name}, worker {w}: VP8 in the viewer's number");
+            assert_eq!(rtpmap_pt(&a.sdp, "opus"), Some(opus_pt), "{name}, worker {w}: Opus in the viewer's number");
+            viewers.push(net.attach(o, w, a));
+        }
+        net.run(Duration::from_millis(400));
+        for n in 10..30u32 {
+            av(&mut net, n);
+        }
+        for &v in &viewers {
+            let c = &net.clients[v];
+            let w = c.worker;
+            let nums: Vec<u32> = c.video.iter().map(|g| frame_no(&g.data, g.key)).collect();
+            assert_eq!(nums, (0..30).collect::<Vec<_>>(), "{name}, worker {w}: the cached GOP, then live");
+            assert!(c.video.iter().all(|g| *g.pt == vp8_pt), "{name}, worker {w}: VP8 written with PT {vp8_pt}");
+            assert!(c.audio.len() >= 15, "{name}, worker {w}: {} audio packets", c.audio.len());
+            assert!(c.audio.iter().all(|g| *g.pt == opus_pt), "{name}, worker {w}: Opus written with PT {opus_pt}");
+            assert_eq!(c.audio.last().map(|g| g.data.clone()), Some(vec![0xfc, 29]), "{name}, worker {w}");
+        }
+    }
+}
+
+/// No codec in common with the stream: 422, never a 201 with other codecs, on any worker.
+#[test]
+fn a_viewer_without_the_streams_codecs_gets_422_on_any_worker() {
+    let mut net = Net::new(2);
+    let p = net.publish(6200, false);
+    net.run(Duration::from_millis(300));
+    for n in 0..5u32 {
+        net.send(p, n, n == 0);
+    }
+    let h264_only = || Spec {
+        config: Rtc::builder().clear_codecs().enable_h264(true),
+        video: true,
+        audio: false,
+        simulcast: None,
+        data_channel: false,
+    };
+    for w in [net.home(), net.remote(0)] {
+        let o = net.offer(6201, Direction::RecvOnly, h264_only());
+        match net.try_subscribe(&o, w, false) {
+            Err(e @ SfuError::NoCommonCodec { .. }) => {
+                assert!(e.to_string().contains("VP8"), "worker {w}: names the stream's codec: {e}")
+            }
+            other => panic!("worker {w}: expected 422, got {:?}", other.map(|a| a.sdp)),
+        }
+    }
 }

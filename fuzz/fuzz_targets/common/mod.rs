@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
-use wishcast_sfu::metrics::Metrics;
+use wishcast_sfu::Metrics;
 use wishcast_sfu::{Sfu, SfuConfig};
 
 /// Realistic offers (copies of crates/sdp/tests/fixtures, kept here so the

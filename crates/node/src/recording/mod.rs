@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 use wishcast_api::record::RecordStarted;
-use wishcast_sfu::core::SfuEvent;
+use wishcast_sfu::SfuEvent;
 use wishcast_storage::{MoverHandle, MoverOptions, Spool, Store};
 
 pub use config::RecorderConfig;

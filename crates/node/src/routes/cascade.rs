@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wishcast_auth::Access;
-use wishcast_sfu::core::RelayKind;
+use wishcast_sfu::RelayKind;
 
 use super::{check_content_type, check_name};
 use crate::error::{ApiError, ApiResult};
@@ -52,23 +52,19 @@ pub async fn cascade(
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("`{url}` is not an http(s) URL")));
     }
     let token = req.token.filter(|t| !t.is_empty());
-    let (s, u, t) = (stream.clone(), url.clone(), token.clone());
-    let (session, offer) =
-        state.media.call_home(&stream, move |sfu, now| sfu.relay_offer(now, &s, kind, &u, t)).await??;
+    let (session, offer) = state.media.relay_offer(stream.clone(), kind, url.clone(), token.clone()).await?;
     let extra: &[(&str, &str)] = if kind == RelayKind::Pull { &[(wishcast_api::RELAY_HEADER, "1")] } else { &[] };
     let answer = match state.relay_client.offer_with(&url, &offer, token.as_deref(), extra).await {
         Ok(a) => a,
         Err(e) => {
-            let sid = session.clone();
-            let _ = state.media.call_session(move |sfu, now| sfu.relay_abort(now, &sid)).await;
+            let _ = state.media.relay_abort(session.clone()).await;
             let status = if e.status.is_some() { StatusCode::BAD_GATEWAY } else { StatusCode::GATEWAY_TIMEOUT };
             return Err(ApiError::new(status, format!("cascade to {url} failed: {e}")));
         }
     };
     let location = answer.location.clone();
     let remote_session = location.clone();
-    let sid = session.clone();
-    let result = state.media.call_session(move |sfu, now| sfu.relay_answer(now, &sid, &answer.sdp, &location)).await;
+    let result = state.media.relay_answer(session.clone(), answer.sdp, location).await;
     if let Err(e) = result {
         // The remote session exists but we could not use it: hang it up.
         let _ = state.relay_client.delete(&remote_session, token.as_deref()).await;

@@ -56,7 +56,7 @@ pub async fn get(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
-    let layers = state.media.call_session(move |sfu, _| sfu.layers(&stream, &session, owner)).await?;
+    let layers = state.media.layers(stream, session, owner).await?;
     let v: Vec<LayerJson> =
         layers.into_iter().map(|l| LayerJson { encoding_id: l.rid, bitrate: l.bitrate, active: l.active }).collect();
     Ok(Json(v).into_response())
@@ -72,7 +72,7 @@ pub async fn select(
     let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
     let req: SelectLayer = json(&headers, &body)?;
     let rid = req.encoding_id;
-    state.media.call_session(move |sfu, now| sfu.select_layer(now, &stream, &session, rid.as_deref(), owner)).await?;
+    state.media.select_layer(stream, session, rid, owner).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -83,7 +83,7 @@ pub async fn disable(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
-    state.media.call_session(move |sfu, _| sfu.disable_video_layer(&stream, &session, owner)).await?;
+    state.media.disable_video(stream, session, owner).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -106,11 +106,7 @@ pub async fn mute(
             ));
         }
     };
-    let enabled = req.enabled;
-    state
-        .media
-        .call_session(move |sfu, now| sfu.set_kind_enabled(now, &stream, &session, kind, enabled, owner))
-        .await?;
+    state.media.set_enabled(stream, session, kind, req.enabled, owner).await?;
     Ok((StatusCode::OK, Json(serde_json::json!({}))).into_response())
 }
 
@@ -127,6 +123,6 @@ pub async fn bwe_cap(
     crate::guard::require(&state, &headers, &uri, Access::Admin)?;
     let req: BweCap = json(&headers, &body)?;
     let bps = req.bps;
-    state.media.call_session(move |sfu, _| sfu.set_bwe_cap(&stream, &session, bps)).await?;
+    state.media.set_bwe_cap(stream, session, bps).await?;
     Ok(StatusCode::OK.into_response())
 }

@@ -1,6 +1,6 @@
 //! `GET /metrics`: Prometheus text exposition (0.0.4, no auth, like Live777) through
 //! `prometheus-client`. The media plane counts in plain atomics
-//! ([`wishcast_sfu::metrics::Metrics`]); a collector reads them at scrape time, so
+//! ([`wishcast_sfu::Metrics`]); a collector reads them at scrape time, so
 //! the packet path pays nothing for the exposition.
 
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
-use wishcast_sfu::metrics::{KEYFRAME_WAIT_BUCKETS_MS, Metrics};
+use wishcast_sfu::{KEYFRAME_WAIT_BUCKETS_MS, Metrics};
 
 use crate::state::AppState;
 

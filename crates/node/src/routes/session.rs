@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_auth::Access;
 use wishcast_sdp::SdpFrag;
-use wishcast_sfu::core::PatchOutcome;
+use wishcast_sfu::PatchOutcome;
 
 use super::{check_content_type, utf8};
 use crate::error::{ApiError, ApiResult};
@@ -25,10 +25,7 @@ pub async fn patch(
     let frag = SdpFrag::parse(utf8(&body)?)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid sdpfrag: {e}")))?;
     let if_match = headers.get("if-match").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let outcome = state
-        .media
-        .call_session(move |sfu, now| sfu.patch(now, &stream, &session, &frag, if_match.as_deref(), owner))
-        .await?;
+    let outcome = state.media.patch(stream, session, frag, if_match, owner).await?;
     Ok(match outcome {
         PatchOutcome::Trickled => StatusCode::NO_CONTENT.into_response(),
         PatchOutcome::Restarted { frag, etag } => {
@@ -49,6 +46,6 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
-    state.media.call_session(move |sfu, now| sfu.delete_session_as(now, &stream, &session, owner)).await?;
+    state.media.delete_session(stream, session, owner).await?;
     Ok(StatusCode::OK.into_response())
 }

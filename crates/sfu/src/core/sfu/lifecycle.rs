@@ -4,8 +4,11 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-use super::{Sfu, SfuEvent};
-use crate::peer::{PeerId, Role};
+use super::Sfu;
+use crate::core::bridge::Bridge;
+use crate::core::config::SfuEvent;
+use crate::core::peer::{PeerId, Role};
+use crate::core::relay::RelayClosed;
 
 /// An auto-created stream nobody uses is reaped after this long.
 const ORPHAN_AFTER: Duration = Duration::from_secs(5);
@@ -41,7 +44,7 @@ impl Sfu {
         if let Some(r) = peer.relay.take()
             && let Some(url) = r.session_url
         {
-            self.closed_relays.push(super::relay::RelayClosed { session_url: url, token: r.token });
+            self.closed_relays.push(RelayClosed { session_url: url, token: r.token });
         }
         peer.rtc.disconnect();
         // Flush whatever the close produced (e.g. DTLS close_notify).
@@ -72,7 +75,7 @@ impl Sfu {
                         self.events.push(SfuEvent::PublishStopped { stream: peer.stream.clone(), reason });
                         if self.multi() {
                             let id = peer.stream.clone();
-                            self.send_to_others(|| super::Bridge::Unpublished { stream: id.clone() });
+                            self.send_to_others(|| Bridge::Unpublished { stream: id.clone() });
                         }
                     }
                 }
@@ -110,7 +113,7 @@ impl Sfu {
         if self.multi() && self.is_home(stream) {
             // Subscribers on other workers go with it.
             let id = stream.to_string();
-            self.send_to_others(|| super::Bridge::Destroyed { stream: id.clone(), reason });
+            self.send_to_others(|| Bridge::Destroyed { stream: id.clone(), reason });
         }
     }
 

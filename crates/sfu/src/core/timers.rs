@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;
 
-use crate::peer::PeerId;
+use crate::core::peer::PeerId;
 
 #[derive(Default)]
 pub struct Timers {
@@ -38,9 +38,5 @@ impl Timers {
 
     pub fn len(&self) -> usize {
         self.heap.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
     }
 }

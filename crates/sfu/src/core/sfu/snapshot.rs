@@ -6,8 +6,9 @@ use str0m::media::MediaKind;
 use wishcast_api::{Codec, PubSub, Session, Stats, Stream, StreamStats};
 
 use super::Sfu;
-use crate::codec::{codec_name, fmtp_string};
-use crate::peer::{Peer, PeerId};
+use crate::core::codec::{codec_name, fmtp_string};
+use crate::core::peer::{Peer, PeerId};
+use crate::core::relay::cascade_view;
 
 impl Sfu {
     fn session_view(p: &Peer) -> Session {
@@ -16,7 +17,7 @@ impl Sfu {
             created_at: p.created_at_ms,
             leave_at: 0,
             state: p.state,
-            cascade: p.relay.as_ref().map(super::relay::cascade_view),
+            cascade: p.relay.as_ref().map(cascade_view),
             has_data_channel: !p.channels.is_empty(),
             stats: Stats { bytes: p.total_bytes(), packets: p.total_packets(), bitrate: p.bitrate },
         }

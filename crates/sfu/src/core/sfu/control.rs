@@ -6,17 +6,9 @@ use std::time::Instant;
 use str0m::media::{MediaKind, Rid};
 
 use super::Sfu;
-use crate::error::SfuError;
-use crate::peer::{PeerId, Role};
-
-/// A layer as listed by `GET /session/{stream}/{id}/layer`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerView {
-    pub rid: String,
-    pub bitrate: u64,
-    /// This subscriber currently receives it.
-    pub active: bool,
-}
+use crate::core::command::LayerView;
+use crate::core::error::SfuError;
+use crate::core::peer::{PeerId, Role};
 
 impl Sfu {
     fn subscriber(&self, stream: &str, session: &str, caller: Option<u64>) -> Result<PeerId, SfuError> {

@@ -6,8 +6,8 @@ use std::time::Instant;
 use str0m::format::PayloadParams;
 use str0m::media::{MediaKind, Rid};
 
-use crate::gop::GopCache;
-use crate::peer::PeerId;
+use crate::core::gop::GopCache;
+use crate::core::peer::PeerId;
 
 pub struct Stream {
     pub id: String,

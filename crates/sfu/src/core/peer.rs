@@ -9,9 +9,9 @@ use str0m::media::{MediaKind, Mid, Rid};
 use str0m::net::Protocol;
 use wishcast_api::SessionState;
 
-use crate::keyframe::KeyframeLimiter;
-use crate::layers::Selector;
-use crate::timeline::Timeline;
+use crate::core::keyframe::KeyframeLimiter;
+use crate::core::layers::Selector;
+use crate::core::timeline::Timeline;
 
 /// Slot index plus generation, so a stale id never reaches a reused slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -136,7 +136,7 @@ pub struct Peer {
     /// A WHEP session opened by another node's cascade relay (not a viewer).
     pub relay_viewer: bool,
     /// Set for cascade relays (this node is the WebRTC client).
-    pub relay: Option<crate::core::RelayInfo>,
+    pub relay: Option<crate::core::relay::RelayInfo>,
     /// Publisher generation (increments per publisher on a stream).
     pub generation: u64,
 }

@@ -1,5 +1,5 @@
 //! One media worker: a thread with its own [`Sfu`], driven by a current-thread tokio
-//! runtime. It takes commands from the control plane, bridge messages from the other
+//! runtime. It takes [`Command`]s from the control plane, bridge messages from the other
 //! workers, datagrams routed to it (worker 0 reads the sockets and routes), and
 //! ICE-TCP frames; it sends its own UDP output with `sendmmsg`.
 
@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
 use std::task::Poll;
 use std::time::Instant;
 
@@ -14,14 +15,27 @@ use str0m::net::{Protocol, Transmit};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::net::UdpSocket;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::batch_send::SendBatch;
-use crate::core::{Bridge, RelayClosed, Sfu, SfuEvent};
-use crate::driver::{Routes, TcpIn, guard};
-use crate::tcp_framing::frame;
+use crate::core::Sfu;
+use crate::core::bridge::Bridge;
+use crate::core::command::{Command, Reply};
+use crate::core::config::SfuEvent;
+use crate::core::error::SfuError;
+use crate::core::placement::worker_of_stun;
+use crate::core::relay::RelayClosed;
+use crate::core::tcp_framing::frame;
+use crate::io::batch_send::SendBatch;
+use crate::io::tcp::TcpIn;
 
-pub(crate) type Cmd = Box<dyn FnOnce(&mut Sfu, Instant) + Send>;
+/// Source address → worker, for datagrams that are not STUN checks.
+pub(crate) type Routes = Arc<RwLock<HashMap<SocketAddr, usize>>>;
+
+/// A control-plane command and where its answer goes.
+pub(crate) struct Cmd {
+    pub cmd: Command,
+    pub reply: oneshot::Sender<Result<Reply, SfuError>>,
+}
 
 /// Bridge messages a worker may have queued before senders drop (frames are dropped,
 /// never waited for: two workers must not block on each other).
@@ -160,7 +174,10 @@ pub(crate) async fn run(mut sfu: Sfu, io: WorkerIo) {
         tokio::select! {
             biased;
             cmd = cmds.recv() => match cmd {
-                Some(cmd) => guard("command", || cmd(&mut sfu, Instant::now())),
+                Some(Cmd { cmd, reply }) => guard("command", || {
+                    // A panic drops `reply`: the caller gets "media plane stopped".
+                    let _ = reply.send(sfu.handle(cmd, Instant::now()));
+                }),
                 None => return,
             },
             m = bridge_rx.recv() => {
@@ -199,7 +216,7 @@ pub(crate) async fn run(mut sfu: Sfu, io: WorkerIo) {
                     let mut dispatch = |sfu: &mut Sfu, src: SocketAddr, data: &[u8]| {
                         let w = match &table {
                             None => 0,
-                            Some(t) => crate::placement::worker_of_stun(data, workers)
+                            Some(t) => worker_of_stun(data, workers)
                                 .or_else(|| t.get(&src).copied())
                                 .unwrap_or(0),
                         };
@@ -260,6 +277,22 @@ async fn send_all(sock: &AsyncFd<std::net::UdpSocket>, batch: &mut SendBatch, ms
                 }
             }
             Err(_) => off += 1,
+        }
+    }
+}
+
+/// Run one step of the media plane; a panic inside (a library bug reached by some
+/// input) is logged and contained so one bad peer cannot stop media for everyone.
+pub(crate) fn guard(what: &str, f: impl FnOnce()) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(()) => {}
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!("media plane panic contained ({what}): {msg}");
         }
     }
 }

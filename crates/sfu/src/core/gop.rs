@@ -46,10 +46,6 @@ impl GopCache {
         if self.valid { &self.frames } else { &[] }
     }
 
-    pub fn len(&self) -> usize {
-        self.frames.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.frames.is_empty()
     }

@@ -4,7 +4,7 @@
 //!   publisher per stream", stale takeover and relays stay single-threaded decisions.
 //! * A session's local ICE ufrag starts with its worker's character, so the socket
 //!   reader routes a STUN check to the right worker without a shared table; later
-//!   datagrams route by the address that check proved (see [`crate::driver`]).
+//!   datagrams route by the address that check proved (see `crate::io`).
 
 use str0m::IceCreds;
 use str0m::ice::StunMessage;
@@ -33,6 +33,32 @@ pub fn ice_creds(worker: usize, workers: usize) -> IceCreds {
         c.ufrag = format!("{ch}{}", c.ufrag);
     }
     c
+}
+
+/// A new session id: a UUIDv4 (as the API documents) whose last byte is the
+/// session's worker when there is more than one, so a session route reaches its
+/// worker in one hop ([`session_worker`]). The version and variant bits are kept; 114
+/// random bits remain. Clients still treat the id as an opaque string.
+pub fn session_id(worker: usize, workers: usize) -> String {
+    let mut b = *uuid::Uuid::new_v4().as_bytes();
+    if workers > 1 {
+        b[15] = worker.min(MAX_WORKERS - 1) as u8;
+    }
+    uuid::Uuid::from_bytes(b).to_string()
+}
+
+/// The worker a session id names (see [`session_id`]); `None` for ids no worker of
+/// `workers` could have issued.
+pub fn session_worker(id: &str, workers: usize) -> Option<usize> {
+    if id.len() != 36 {
+        return None;
+    }
+    let u = uuid::Uuid::try_parse(id).ok()?;
+    if workers <= 1 {
+        return Some(0);
+    }
+    let w = u.as_bytes()[15] as usize;
+    (w < workers).then_some(w)
 }
 
 /// The worker named by a local ufrag, if it names one of `workers`.
@@ -83,6 +109,25 @@ mod tests {
         assert_eq!(worker_of_ufrag("", 2), None);
         assert_eq!(worker_of_ufrag("5abc", 2), None, "worker 5 of 2 does not exist");
         assert_eq!(worker_of_ufrag("~abc", 2), None);
+    }
+
+    #[test]
+    fn session_ids_are_uuids_naming_their_worker() {
+        for workers in [1, 2, 3, MAX_WORKERS] {
+            for w in 0..workers {
+                let id = session_id(w, workers);
+                let u = uuid::Uuid::parse_str(&id).expect("a UUID");
+                assert_eq!(u.get_version_num(), 4, "{id}");
+                assert_eq!(u.get_variant(), uuid::Variant::RFC4122, "{id}");
+                assert_eq!(id, u.hyphenated().to_string(), "hyphenated lowercase");
+                assert_eq!(session_worker(&id, workers), Some(w), "{id}");
+            }
+        }
+        assert_ne!(session_id(1, 2), session_id(1, 2));
+        assert_eq!(session_worker("not-a-session", 2), None);
+        assert_eq!(session_worker("", 1), None);
+        assert_eq!(session_worker("0f0e0d0c-0b0a-4908-8706-050403020105", 2), None, "worker 5 of 2");
+        assert_eq!(session_worker("0f0e0d0c0b0a490887060504030201050000", 2), None, "not hyphenated");
     }
 
     #[test]

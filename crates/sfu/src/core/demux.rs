@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use str0m::ice::StunMessage;
 use str0m::net::Protocol;
 
-use crate::peer::PeerId;
+use crate::core::peer::PeerId;
 
 fn hmac_sha1(key: &[u8], parts: &[&[u8]]) -> [u8; 20] {
     use hmac::{Hmac, Mac};
@@ -71,10 +71,6 @@ impl Demux {
             }
         }
         self.by_addr.get(&(proto, source)).map(|p| (*p, false))
-    }
-
-    pub fn len(&self) -> (usize, usize) {
-        (self.by_ufrag.len(), self.by_addr.len())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Codec negotiation: turning an offer's payload types into str0m payload params,
 //! and choosing what a subscriber may receive (the publisher's codec and parameters).
 
-use str0m::format::{Codec, CodecSpec, FormatParams, PayloadParams};
+use str0m::format::{Codec, CodecConfig, CodecSpec, FormatParams, PayloadParams};
 use str0m::media::Frequency;
 use str0m::media::{MediaKind, Pt};
 use wishcast_sdp::{CodecDesc, Direction, MediaKind as SdpKind, OfferInfo};
@@ -93,6 +93,53 @@ pub fn offer_payloads(info: &OfferInfo, remote_sends: bool) -> Vec<(MediaKind, P
     out
 }
 
+/// What a subscriber's session is configured with, all in the subscriber's own
+/// payload numbers (payload types are per session; the SFU rewrites them when it
+/// writes): for each of the publisher's codecs the offered payload that matches it
+/// best, then the offer's other codecs (one per codec, so a republish with another
+/// codec still reaches the subscriber). Empty when the publisher is known and none of
+/// its codecs is offered (422). Unknown publisher: everything offered.
+///
+/// Only the offer's own parameters are used, never the publisher's: those carry the
+/// publisher's PTs and, once negotiated, str0m's lock, which would make the answer
+/// keep the publisher's numbers ("Ignore remote PT change") and clash with the
+/// subscriber's.
+pub fn subscriber_payloads(
+    offered: &[(MediaKind, PayloadParams)],
+    publisher: &[(MediaKind, PayloadParams)],
+) -> Vec<PayloadParams> {
+    if publisher.is_empty() {
+        return offered.iter().map(|(_, p)| *p).collect();
+    }
+    let cfg = CodecConfig::new_from_payload_params(offered.iter().map(|(_, p)| *p).collect());
+    let mut out: Vec<PayloadParams> = Vec::new();
+    for (_, p) in publisher {
+        if let Some(o) = cfg.match_params(*p)
+            && !out.iter().any(|q| q.pt() == o.pt())
+        {
+            out.push(*o);
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    for (_, p) in offered {
+        if !out.iter().any(|q| q.pt() == p.pt() || q.spec().codec == p.spec().codec) {
+            out.push(*p);
+        }
+    }
+    out
+}
+
+/// Whether an answer negotiated at least one of `codecs` (by rtpmap name).
+pub fn answer_carries(sdp: &str, codecs: &[(MediaKind, PayloadParams)]) -> bool {
+    sdp.lines()
+        .filter_map(|l| l.trim().strip_prefix("a=rtpmap:"))
+        .filter_map(|r| r.split_once(' ')?.1.split('/').next())
+        .filter_map(codec_from_name)
+        .any(|c| codecs.iter().any(|(_, p)| p.spec().codec == c))
+}
+
 /// Canonical names of the supported codecs offered for a kind.
 pub fn offered_names(info: &OfferInfo) -> Vec<String> {
     let mut v = info.codec_names(SdpKind::Video);
@@ -154,6 +201,52 @@ mod tests {
         let all = vec![desc(9, "G722", 8000, None, None)];
         let p = to_payload(&all[0], &all).expect("g722");
         assert_eq!(p.spec().clock_rate.get(), 16000);
+    }
+
+    #[test]
+    fn answers_are_checked_for_the_streams_codecs() {
+        let vp8 = PayloadParams::new(
+            Pt::from(96),
+            None,
+            CodecSpec {
+                codec: Codec::Vp8,
+                clock_rate: Frequency::NINETY_KHZ,
+                channels: None,
+                format: FormatParams::default(),
+            },
+        );
+        let ans = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 97 98\r\na=rtpmap:97 VP8/90000\r\na=rtpmap:98 rtx/90000\r\n";
+        assert!(answer_carries(ans, &[(MediaKind::Video, vp8)]));
+        let other = "m=video 9 UDP/TLS/RTP/SAVPF 99\r\na=rtpmap:99 H264/90000\r\na=rtpmap:9 G722/8000\r\n";
+        assert!(!answer_carries(other, &[(MediaKind::Video, vp8)]));
+    }
+
+    #[test]
+    fn subscriber_payloads_use_the_subscribers_numbers() {
+        let p = |pt: u8, rtx: Option<u8>, codec: Codec, clock: Frequency, ch: Option<u8>| {
+            PayloadParams::new(
+                Pt::from(pt),
+                rtx.map(Pt::from),
+                CodecSpec { codec, clock_rate: clock, channels: ch, format: FormatParams::default() },
+            )
+        };
+        let k90 = Frequency::NINETY_KHZ;
+        let k48 = Frequency::FORTY_EIGHT_KHZ;
+        // Publisher: aiortc numbers. Viewer: webrtc-rs numbers (VP9 on the publisher's VP8 RTX).
+        let publisher = [
+            (MediaKind::Video, p(97, Some(98), Codec::Vp8, k90, None)),
+            (MediaKind::Audio, p(96, None, Codec::Opus, k48, Some(2))),
+        ];
+        let offered = [
+            (MediaKind::Audio, p(111, None, Codec::Opus, k48, Some(2))),
+            (MediaKind::Video, p(96, Some(97), Codec::Vp8, k90, None)),
+            (MediaKind::Video, p(98, Some(99), Codec::Vp9, k90, None)),
+        ];
+        let got: Vec<(u8, Option<u8>)> =
+            subscriber_payloads(&offered, &publisher).iter().map(|p| (*p.pt(), p.resend().map(|r| *r))).collect();
+        assert_eq!(got, [(96, Some(97)), (111, None), (98, Some(99))], "stream codecs first, all in offered numbers");
+        assert!(subscriber_payloads(&offered[2..], &publisher[..1]).is_empty(), "no VP8 offered: nothing");
+        assert_eq!(subscriber_payloads(&offered, &[]).len(), 3, "no publisher yet: everything offered");
     }
 
     #[test]

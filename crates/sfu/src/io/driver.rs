@@ -1,7 +1,7 @@
 //! The I/O edge of the media plane: binds the UDP sockets and the passive ICE-TCP
-//! listeners and starts the media workers ([`crate::worker`]), each a thread with its
+//! listeners and starts the media workers ([`crate::io::worker`]), each a thread with its
 //! own [`Sfu`] on a current-thread tokio runtime. The control plane talks to them
-//! through [`MediaHandle`] ([`crate::handle`]).
+//! through [`MediaHandle`] ([`crate::io::handle`]).
 //!
 //! Socket layout: one reader per UDP socket (worker 0) routes each datagram to its
 //! worker: a STUN check by the worker character its ufrag starts with, anything else
@@ -17,18 +17,18 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
 use wishcast_api::Strategy;
 
-use crate::addrs::{Binding, with_port};
-use crate::core::{Sfu, SfuConfig};
-use crate::metrics::Metrics;
-use crate::tcp_framing::FrameReader;
-use crate::worker::{self, WorkerIo};
-
-pub use crate::handle::MediaHandle;
+use crate::core::Sfu;
+use crate::core::config::SfuConfig;
+use crate::core::metrics::Metrics;
+use crate::core::placement::MAX_WORKERS;
+use crate::io::addrs::{Binding, with_port};
+use crate::io::handle::MediaHandle;
+use crate::io::tcp::{TcpIn, accept_loop};
+use crate::io::worker::{self, Routes, WorkerIo};
 
 /// What to bind and advertise.
 #[derive(Debug, Clone)]
@@ -42,15 +42,6 @@ pub struct DriverConfig {
     pub workers: usize,
 }
 
-/// Source address → worker, for datagrams that are not STUN checks.
-pub type Routes = Arc<RwLock<HashMap<SocketAddr, usize>>>;
-
-pub(crate) enum TcpIn {
-    Open(SocketAddr, mpsc::Sender<Vec<u8>>),
-    Frame { remote: SocketAddr, local: SocketAddr, data: Vec<u8> },
-    Closed(SocketAddr),
-}
-
 fn unix_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
@@ -58,7 +49,7 @@ fn unix_ms() -> u64 {
 /// The worker count `webrtc.workers = n` means on this machine.
 pub fn effective_workers(n: usize) -> usize {
     let n = if n == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { n };
-    n.clamp(1, crate::placement::MAX_WORKERS)
+    n.clamp(1, MAX_WORKERS)
 }
 
 /// Bind every socket, then start the media workers.
@@ -208,76 +199,6 @@ pub async fn start(cfg: DriverConfig) -> io::Result<MediaHandle> {
         tcp_addrs,
         relay_rx,
     ))
-}
-
-async fn accept_loop(l: TcpListener, local: SocketAddr, to_workers: Vec<mpsc::Sender<TcpIn>>) {
-    loop {
-        let Ok((stream, remote)) = l.accept().await else { continue };
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(tcp_conn(stream, remote, local, to_workers.clone()));
-    }
-}
-
-/// One ICE-TCP connection. It belongs to the worker its first STUN check names.
-async fn tcp_conn(stream: TcpStream, remote: SocketAddr, local: SocketAddr, to_workers: Vec<mpsc::Sender<TcpIn>>) {
-    let (mut rd, mut wr) = stream.into_split();
-    let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(1024);
-    let writer = tokio::spawn(async move {
-        while let Some(buf) = out_rx.recv().await {
-            if wr.write_all(&buf).await.is_err() {
-                break;
-            }
-        }
-    });
-    let mut reader = FrameReader::default();
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut out_tx = Some(out_tx);
-    let mut to_core: Option<mpsc::Sender<TcpIn>> = None;
-    'read: loop {
-        match rd.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                reader.extend(&buf[..n]);
-                while let Some(data) = reader.next_frame() {
-                    if to_core.is_none() {
-                        let w = crate::placement::worker_of_stun(&data, to_workers.len()).unwrap_or(0);
-                        let Some(tx) = to_workers.get(w).cloned() else { break 'read };
-                        if let Some(o) = out_tx.take()
-                            && tx.send(TcpIn::Open(remote, o)).await.is_err()
-                        {
-                            break 'read;
-                        }
-                        to_core = Some(tx);
-                    }
-                    if let Some(tx) = &to_core
-                        && tx.send(TcpIn::Frame { remote, local, data }).await.is_err()
-                    {
-                        break 'read;
-                    }
-                }
-            }
-        }
-    }
-    writer.abort();
-    if let Some(tx) = to_core {
-        let _ = tx.send(TcpIn::Closed(remote)).await;
-    }
-}
-
-/// Run one step of the media plane; a panic inside (a library bug reached by some
-/// input) is logged and contained so one bad peer cannot stop media for everyone.
-pub(crate) fn guard(what: &str, f: impl FnOnce()) {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(()) => {}
-        Err(p) => {
-            let msg = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            tracing::error!("media plane panic contained ({what}): {msg}");
-        }
-    }
 }
 
 /// Kernel buffer size asked for on media sockets: a keyframe fanned out to hundreds of

@@ -11,30 +11,15 @@ use str0m::media::{MediaKind, Mid, Rid};
 use str0m::{Candidate, IceCreds, Rtc};
 use wishcast_sdp::{Direction, MediaKind as SdpKind, OfferInfo, SdpFrag};
 
-use super::{Sfu, SfuEvent};
-use crate::codec;
-use crate::error::SfuError;
-use crate::peer::{LayerIn, Peer, PeerId, Role, TrackIn, etag_for};
-use crate::stream::Stream;
-
-/// A created session, ready for the 201 response.
-#[derive(Debug, Clone)]
-pub struct SessionAnswer {
-    pub session_id: String,
-    pub sdp: String,
-    pub etag: String,
-    /// The publisher is sending simulcast.
-    pub simulcast: bool,
-}
-
-/// The outcome of a PATCH.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PatchOutcome {
-    /// Candidates applied (204).
-    Trickled,
-    /// ICE restarted (200) with the server's new fragment and ETag.
-    Restarted { frag: String, etag: String },
-}
+use super::Sfu;
+use crate::core::bridge::UpstreamInfo;
+use crate::core::codec;
+use crate::core::command::{PatchOutcome, SessionAnswer};
+use crate::core::config::SfuEvent;
+use crate::core::error::SfuError;
+use crate::core::peer::{LayerIn, Peer, PeerId, Role, TrackIn, etag_for};
+use crate::core::placement::{ice_creds, session_id};
+use crate::core::stream::Stream;
 
 /// Packets of video history per subscriber for answering NACKs (str0m's default is
 /// 1000, about 1.2 MB per subscriber; 300 is over a second of a 2 Mbit/s stream).
@@ -143,7 +128,7 @@ impl Sfu {
     }
 
     /// WHIP: attach a publisher to `stream`.
-    /// `owner`: see [`crate::peer::Peer::owner`].
+    /// `owner`: see [`crate::core::peer::Peer::owner`].
     pub fn publish(
         &mut self,
         now: Instant,
@@ -177,7 +162,7 @@ impl Sfu {
                 available: codec::SUPPORTED.iter().map(|s| s.to_string()).collect(),
             });
         }
-        let creds = crate::placement::ice_creds(self.cfg.worker, self.cfg.workers);
+        let creds = ice_creds(self.cfg.worker, self.cfg.workers);
         let ufrag = creds.ufrag.clone();
         let pwd = creds.pass.clone();
         let params = payloads.iter().map(|(_, p)| *p).collect();
@@ -186,7 +171,7 @@ impl Sfu {
 
         self.ensure_stream(stream, now, true)?;
         let pid = self.alloc_id();
-        let session_id = uuid::Uuid::new_v4().to_string();
+        let session_id = session_id(self.cfg.worker, self.cfg.workers);
         let mut peer =
             Peer::new(pid, session_id.clone(), stream.to_string(), Role::Publisher, rtc, ufrag, now, self.unix_ms(now));
         peer.local_pwd = pwd;
@@ -271,7 +256,7 @@ impl Sfu {
         offer: &str,
         owner: Option<u64>,
         relay: bool,
-        upstream: Option<&super::UpstreamInfo>,
+        upstream: Option<&UpstreamInfo>,
     ) -> Result<SessionAnswer, SfuError> {
         let (info, parsed) = parse_offer(offer, false)?;
         let local = self.streams.contains_key(stream);
@@ -305,39 +290,28 @@ impl Sfu {
             return Err(SfuError::StreamFull { stream: stream.to_string(), max });
         }
         let offered = codec::offer_payloads(&info, false);
-        let params: Vec<_> = if publisher_codecs.is_empty() {
-            offered.iter().map(|(_, p)| *p).collect()
-        } else {
-            // The publisher's codec and parameters first, for each kind the offer can
-            // receive; then the offer's other codecs, so a republish with another codec
-            // still reaches this subscriber.
-            let cfg = CodecConfig::new_from_payload_params(offered.iter().map(|(_, p)| *p).collect());
-            let mut v: Vec<_> =
-                publisher_codecs.iter().filter(|(_, p)| cfg.match_params(*p).is_some()).map(|(_, p)| *p).collect();
-            if !v.is_empty() {
-                for (_, p) in &offered {
-                    let clash = v.iter().any(|q| q.pt() == p.pt() || q.spec().codec == p.spec().codec);
-                    if !clash {
-                        v.push(*p);
-                    }
-                }
-            }
-            v
-        };
-        if params.is_empty() {
+        let params = codec::subscriber_payloads(&offered, &publisher_codecs);
+        let no_common = || {
             let available = if publisher_codecs.is_empty() {
                 codec::SUPPORTED.iter().map(|s| s.to_string()).collect()
             } else {
                 publisher_codecs.iter().map(|(_, p)| codec::codec_name(p.spec().codec).to_ascii_uppercase()).collect()
             };
-            return Err(SfuError::NoCommonCodec { offered: codec::offered_names(&info), available });
+            SfuError::NoCommonCodec { offered: codec::offered_names(&info), available }
+        };
+        if params.is_empty() {
+            return Err(no_common());
         }
-        let creds = crate::placement::ice_creds(self.cfg.worker, self.cfg.workers);
+        let creds = ice_creds(self.cfg.worker, self.cfg.workers);
         let ufrag = creds.ufrag.clone();
         let pwd = creds.pass.clone();
         let mut rtc =
             new_rtc(now, creds, CodecConfig::new_from_payload_params(params), simulcast, self.dtls_cert.as_ref());
         let sdp = self.accept(&mut rtc, parsed)?;
+        if !publisher_codecs.is_empty() && !codec::answer_carries(&sdp, &publisher_codecs) {
+            // Never a 201 whose media the stream cannot fill.
+            return Err(no_common());
+        }
 
         if !local && elsewhere {
             // The stream lives on its home worker; here it is a mirror (no events).
@@ -349,7 +323,7 @@ impl Sfu {
         }
         self.ensure_stream(stream, now, true)?;
         let pid = self.alloc_id();
-        let session_id = uuid::Uuid::new_v4().to_string();
+        let session_id = session_id(self.cfg.worker, self.cfg.workers);
         let mut peer = Peer::new(
             pid,
             session_id.clone(),
@@ -440,7 +414,7 @@ impl Sfu {
         };
         let mut outcome = PatchOutcome::Trickled;
         if let Some((ufrag, pass)) = restart {
-            let local = crate::placement::ice_creds(worker, workers);
+            let local = ice_creds(worker, workers);
             let mut api = peer.rtc.direct_api();
             api.set_remote_ice_credentials(IceCreds { ufrag: ufrag.clone(), pass });
             api.set_local_ice_credentials(local.clone());

@@ -11,9 +11,11 @@ use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, MediaTime, Rid};
 use str0m::{Event, IceConnectionState};
 use wishcast_api::SessionState;
 
-use super::{Sfu, SfuEvent};
-use crate::layers::{Layer, UP_FACTOR};
-use crate::peer::{MediaCounter, PeerId, Role};
+use super::Sfu;
+use crate::core::bridge::Bridge;
+use crate::core::config::SfuEvent;
+use crate::core::layers::{Layer, UP_FACTOR};
+use crate::core::peer::{MediaCounter, PeerId, Role};
 
 impl Sfu {
     /// Handle queued events until none are left.
@@ -171,7 +173,7 @@ impl Sfu {
         let Some(pub_id) = self.streams.get(stream).and_then(|s| s.publisher) else {
             // The publisher lives on the stream's home worker: ask there (it coalesces).
             if self.multi() && !self.is_home(stream) {
-                self.send_to_home(stream, super::Bridge::Keyframe { stream: stream.to_string(), kind, only });
+                self.send_to_home(stream, Bridge::Keyframe { stream: stream.to_string(), kind, only });
             }
             return;
         };
@@ -255,12 +257,7 @@ impl Sfu {
         if self.multi() {
             // Every other worker gets the frame (an Arc: no payload copy) for its own
             // subscribers and GOP copy.
-            self.send_to_others(|| super::Bridge::Frame {
-                stream: stream_id.clone(),
-                generation,
-                kind,
-                data: data.clone(),
-            });
+            self.send_to_others(|| Bridge::Frame { stream: stream_id.clone(), generation, kind, data: data.clone() });
         }
     }
 
@@ -443,14 +440,14 @@ impl Sfu {
         if self.multi() {
             // Subscribers on other workers; a publisher on the home worker.
             match role {
-                Role::Publisher => self.send_to_others(|| super::Bridge::ChannelDown {
+                Role::Publisher => self.send_to_others(|| Bridge::ChannelDown {
                     stream: stream.clone(),
                     binary: d.binary,
                     data: d.data.clone(),
                 }),
                 Role::Subscriber if targets.is_empty() => self.send_to_home(
                     &stream,
-                    super::Bridge::ChannelUp { stream: stream.clone(), binary: d.binary, data: d.data.clone() },
+                    Bridge::ChannelUp { stream: stream.clone(), binary: d.binary, data: d.data.clone() },
                 ),
                 Role::Subscriber => {}
             }

@@ -34,6 +34,7 @@ impl KeyframeLimiter {
     }
 
     /// When the deferred request (if any) may go out.
+    #[cfg(test)]
     pub fn deadline(&self) -> Option<Instant> {
         if self.pending { self.last.map(|t| t + MIN_INTERVAL) } else { None }
     }

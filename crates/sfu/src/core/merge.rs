@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use wishcast_api::Stream;
 
-use crate::error::SfuError;
+use crate::core::error::SfuError;
 
 /// Merge the streams each worker reported (sorted by id). Sessions are concatenated,
 /// stats summed, codecs taken from the worker that has the publisher.
