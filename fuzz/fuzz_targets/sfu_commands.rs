@@ -9,7 +9,8 @@
 //! Invariants besides "no panic": no `Internal` error, every `Ok` reply is the
 //! variant its command answers, session ids are UUIDs naming the worker that
 //! created them, and the merged stream views list exactly the sessions the workers
-//! hold.
+//! hold. `SFU_COMMANDS_TRACE=1` prints each command's outcome (to check what a seed
+//! reaches).
 #![no_main]
 
 #[path = "common/mod.rs"]
@@ -22,7 +23,9 @@ use common::*;
 use libfuzzer_sys::fuzz_target;
 use wishcast_sdp::SdpFrag;
 use wishcast_sfu::str0m::media::MediaKind;
-use wishcast_sfu::{Command, Metrics, RelayKind, Reply, Sfu, SfuConfig, SfuError, home_of, merge_streams, session_worker};
+use wishcast_sfu::{
+    Command, Metrics, RelayKind, Reply, Sfu, SfuConfig, SfuError, home_of, merge_streams, session_worker,
+};
 
 const WORKERS: usize = 3;
 const STREAMS: [&str; 4] = ["a", "b", "live", "x/y"];
@@ -79,9 +82,11 @@ impl World {
         let name = cmd.name();
         let now = self.now;
         let w = match &cmd {
-            Command::Publish { stream, .. } | Command::RelayOffer { stream, .. } | Command::CreateStream { stream } => {
-                home_of(stream, WORKERS)
-            }
+            // DeleteStream: the home worker closes the stream everywhere (bridge).
+            Command::Publish { stream, .. }
+            | Command::RelayOffer { stream, .. }
+            | Command::CreateStream { stream }
+            | Command::DeleteStream { stream } => home_of(stream, WORKERS),
             Command::Subscribe { .. } => sub_worker,
             c => match c.session().and_then(|s| session_worker(s, WORKERS)) {
                 Some(w) => w,
@@ -102,6 +107,9 @@ impl World {
             c => c,
         };
         let r = self.sfus[w].handle(cmd.clone(), now);
+        if std::env::var_os("SFU_COMMANDS_TRACE").is_some() {
+            eprintln!("{name} on {w}: {:?}", r.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        }
         match &r {
             Err(SfuError::Internal(m)) => panic!("{name}: internal error {m}"),
             Err(e) => assert!(!e.to_string().is_empty()),
