@@ -10,6 +10,7 @@ pub mod glob;
 pub mod ice;
 pub mod paths;
 pub mod record;
+pub mod storage_name;
 pub mod strategy;
 pub mod stream;
 

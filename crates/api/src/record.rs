@@ -123,22 +123,14 @@ pub fn utc_day(t: std::time::SystemTime) -> (i32, u32, u32) {
     ((yoe + era * 400 + i64::from(m <= 2)) as i32, m, d)
 }
 
-/// A stream or session id as a storage path component: keeps `[A-Za-z0-9._~-]`,
-/// replaces anything else with `_`, and never returns an empty string, `.` or `..`
-/// (the recorder lays files out with exactly this rule).
+/// A stream or session id as a storage path component: the one-to-one encoding of
+/// [`crate::storage_name::encode_segment`] (`cam 1` is `cam~201`, `cam_1` stays `cam_1`).
 pub fn path_component(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | '-') { c } else { '_' })
-        .collect();
-    if out.chars().all(|c| c == '.') {
-        out = format!("_{}", out.replace('.', "_"));
-    }
-    out
+    crate::storage_name::encode_segment(s)
 }
 
-/// Storage-relative folder of a stream's day: `{stream}/{YYYY}/{MM}/{DD}` (stream made
-/// safe with [`path_component`]).
+/// Storage-relative folder of a stream's day: `{stream}/{YYYY}/{MM}/{DD}` (stream
+/// encoded with [`path_component`]).
 pub fn day_dir(stream: &str, year: i32, month: u32, day: u32) -> String {
     format!("{}/{year:04}/{month:02}/{day:02}", path_component(stream))
 }
@@ -146,6 +138,28 @@ pub fn day_dir(stream: &str, year: i32, month: u32, day: u32) -> String {
 /// Storage-relative path of a day's manifest: `{stream}/{YYYY}/{MM}/{DD}/manifest.mpd`.
 pub fn day_manifest_path(stream: &str, year: i32, month: u32, day: u32) -> String {
     format!("{}/manifest.mpd", day_dir(stream, year, month, day))
+}
+
+/// The manifest path the first layout used (lossy names, see
+/// [`crate::storage_name::legacy_path_component`]); old index rows carry it.
+pub fn legacy_day_manifest_path(stream: &str, year: i32, month: u32, day: u32) -> String {
+    let c = crate::storage_name::legacy_path_component(stream);
+    format!("{c}/{year:04}/{month:02}/{day:02}/manifest.mpd")
+}
+
+/// The stream a storage path belongs to: its first segment decoded, or None if that
+/// segment is not an encoded stream name (then only admins may read it).
+pub fn stream_of_path(path: &str) -> Option<String> {
+    crate::storage_name::decode_segment(path.split('/').next()?)
+}
+
+/// The manifest path of the day folder an object path lies in
+/// (`{stream}/{YYYY}/{MM}/{DD}/...` → `{stream}/{YYYY}/{MM}/{DD}/manifest.mpd`), or None
+/// for a path shallower than a day folder.
+pub fn day_manifest_of_object(path: &str) -> Option<String> {
+    let mut it = path.split('/');
+    let (s, y, m, d) = (it.next()?, it.next()?, it.next()?, it.next()?);
+    Some(format!("{s}/{y}/{m}/{d}/manifest.mpd"))
 }
 
 /// Parse the `{YYYY}/{MM}/{DD}` of an export or playback route.
@@ -204,9 +218,20 @@ mod tests {
         assert_eq!(utc_day(t(1_753_401_599)), (2025, 7, 24));
         assert_eq!(utc_day(t(1_753_401_600)), (2025, 7, 25));
         assert_eq!(day_manifest_path("cam01", 2025, 7, 24), "cam01/2025/07/24/manifest.mpd");
-        assert_eq!(day_manifest_path("lobby cam/é", 2025, 7, 24), "lobby_cam__/2025/07/24/manifest.mpd");
-        assert_eq!(path_component(".."), "___");
-        assert_eq!(path_component(""), "_");
+        assert_eq!(legacy_day_manifest_path("lobby cam/é", 2025, 7, 24), "lobby_cam__/2025/07/24/manifest.mpd");
+        assert_eq!(crate::storage_name::legacy_path_component(".."), "___");
+        assert_eq!(crate::storage_name::legacy_path_component(""), "_");
+        assert_eq!(day_manifest_path("lobby cam/é", 2025, 7, 24), "lobby~20cam~2F~C3~A9/2025/07/24/manifest.mpd");
+        assert_eq!(path_component(".."), "~2E.");
+        assert_eq!(stream_of_path("cam~201/2025/07/24/manifest.mpd").as_deref(), Some("cam 1"));
+        assert_eq!(stream_of_path("cam_1/2025").as_deref(), Some("cam_1"));
+        assert_eq!(stream_of_path("cam 1/2025"), None);
+        assert_eq!(
+            day_manifest_of_object("cam_1/2025/07/24/s1/v_seg_1.m4s").as_deref(),
+            Some("cam_1/2025/07/24/manifest.mpd")
+        );
+        assert_eq!(day_manifest_of_object("cam_1/2025/07/24").as_deref(), Some("cam_1/2025/07/24/manifest.mpd"));
+        assert_eq!(day_manifest_of_object("cam_1/2025/07"), None);
     }
 
     #[test]

@@ -77,18 +77,32 @@ fn sessions_by_day() -> IndexCreateStatement {
         .to_owned()
 }
 
+/// Object reads look sessions up by manifest path (is a folder shared by several
+/// streams? see `Index::folder_has_other_stream`).
+fn sessions_by_mpd_path() -> IndexCreateStatement {
+    Index::create().if_not_exists().name("idx_recording_sessions_mpd_path").table(SESSIONS).col("mpd_path").to_owned()
+}
+
 /// One migration: a name (sorted by it) and its statements.
 struct Migration {
     version: &'static str,
     up: fn(DbBackend) -> Vec<sea_orm::Statement>,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: "m20261121_000001_create_recordings_and_sessions",
-    up: |b| {
-        vec![b.build(&recordings()), b.build(&recordings_unique()), b.build(&sessions()), b.build(&sessions_by_day())]
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: "m20261121_000001_create_recordings_and_sessions",
+        up: |b| {
+            vec![
+                b.build(&recordings()),
+                b.build(&recordings_unique()),
+                b.build(&sessions()),
+                b.build(&sessions_by_day()),
+            ]
+        },
     },
-}];
+    Migration { version: "m20261206_000001_sessions_by_mpd_path", up: |b| vec![b.build(&sessions_by_mpd_path())] },
+];
 
 fn q(e: sea_orm::DbErr) -> IndexError {
     IndexError::Migrate(e.to_string())

@@ -405,6 +405,20 @@ impl Index {
         txn.commit().await.map_err(classify)
     }
 
+    /// True if a session of a stream other than `stream` writes into the day folder of
+    /// `mpd_path` (`{folder}/{YYYY}/{MM}/{DD}/manifest.mpd`): a folder of the old,
+    /// lossy layout that several streams share, which only admins may read.
+    pub async fn folder_has_other_stream(&self, mpd_path: &str, stream: &str) -> Result<bool, IndexError> {
+        let q = Query::select()
+            .column("id")
+            .from(SESSIONS)
+            .and_where(Expr::col("mpd_path").eq(mpd_path))
+            .and_where(Expr::col("stream").ne(stream))
+            .limit(1)
+            .to_owned();
+        Ok(!self.db.query_all(&q).await.map_err(classify)?.is_empty())
+    }
+
     /// Check the database answers.
     pub async fn ping(&self) -> Result<(), IndexError> {
         self.db.ping().await.map_err(classify)

@@ -30,22 +30,16 @@ pub fn mpd_path(stream: &str, year: i32, month: u32, day: u32) -> String {
     wishcast_api::record::day_manifest_path(stream, year, month, day)
 }
 
-/// Stream names as the recorder uses them in storage paths: 1-256 bytes, no `/`,
-/// `\` or control characters, not `.` or `..`.
+/// Stream names as the recorder uses them in storage paths: what
+/// `wishcast_api::storage_name::stream_name_problem` accepts (non-empty, no `/` or
+/// control characters, at most 255 bytes once encoded), and also not `.`, `..` or with
+/// a `\\`.
 pub fn check_stream(stream: &str) -> Result<(), FieldError> {
-    if stream.is_empty()
-        || stream.len() > 256
-        || stream == "."
-        || stream == ".."
-        || stream.chars().any(|c| c.is_control() || c == '/' || c == '\\')
-    {
-        return bad(
-            "stream",
-            format!(
-                "`{}` must be 1-256 characters without `/`, `\\` or control characters, and not `.` or `..`",
-                stream.escape_debug()
-            ),
-        );
+    if stream == "." || stream == ".." || stream.contains('\\') {
+        return bad("stream", format!("`{}` must not be `.` or `..` or contain `\\`", stream.escape_debug()));
+    }
+    if let Some(problem) = wishcast_api::storage_name::stream_name_problem(stream) {
+        return bad("stream", format!("`{}`: {problem}", stream.escape_debug()));
     }
     Ok(())
 }
@@ -98,7 +92,11 @@ pub fn check_report(r: &RecordingReport) -> Result<(), FieldError> {
     check_stream(&r.stream)?;
     check_date(r.year, r.month, r.day)?;
     let want = mpd_path(&r.stream, r.year, r.month, r.day);
-    if r.mpd_path != want {
+    // A session recorded before names were encoded (reported again from a node's
+    // journal) carries the old layout's path; it is indexed as it is (see
+    // docs/recording.md, "Old layout": such folders are readable by admins only).
+    let legacy = wishcast_api::record::legacy_day_manifest_path(&r.stream, r.year, r.month, r.day);
+    if r.mpd_path != want && r.mpd_path != legacy {
         return bad(
             "mpdPath",
             format!(

@@ -42,11 +42,14 @@ pub struct HttpConfig {
     pub cors: bool,
     /// URL nodes and clients use to reach the manager (`http://<listen>` when empty).
     pub public: String,
+    /// Take the client address from the last `X-Forwarded-For` entry instead of the
+    /// socket peer (login back-off). Only behind a reverse proxy that sets it.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { listen: "0.0.0.0:8888".into(), cors: false, public: String::new() }
+        HttpConfig { listen: "0.0.0.0:8888".into(), cors: false, public: String::new(), trust_forwarded_for: false }
     }
 }
 

@@ -21,6 +21,8 @@ pub mod error;
 pub mod extra_ice;
 mod guard;
 pub mod health;
+pub mod login_gate;
+pub mod login_limit;
 pub mod metrics;
 pub mod placement;
 pub mod proxy;

@@ -36,6 +36,63 @@ impl ManagerMetrics {
     }
 }
 
+/// Counters of `POST /api/login` (bumped by `crate::login_gate`).
+#[derive(Default)]
+pub struct LoginMetrics {
+    /// argon2 verifications running now.
+    pub in_flight: AtomicU64,
+    /// Most verifications at once since start (bounded by the login semaphore).
+    pub max_in_flight: AtomicU64,
+    /// Refused by the back-off (429).
+    pub throttled: AtomicU64,
+    /// Refused because every verification slot was busy (503).
+    pub busy: AtomicU64,
+    /// Wrong credentials.
+    pub failures: AtomicU64,
+}
+
+#[derive(Debug)]
+struct LoginSnapshot([u64; 5]);
+
+impl Collector for LoginSnapshot {
+    fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
+        let [in_flight, max, throttled, busy, failures] = self.0;
+        let e = &mut e;
+        let gauge = |e: &mut DescriptorEncoder, name: &str, help: &str, v: u64| {
+            ConstGauge::new(v).encode(e.encode_descriptor(name, help, None, MetricType::Gauge)?)
+        };
+        gauge(e, "wishcast_manager_login_verifications_in_flight", "argon2 runs now.", in_flight)?;
+        gauge(
+            e,
+            "wishcast_manager_login_verifications_max_in_flight",
+            "Most argon2 runs at once since start (bounded by the login semaphore).",
+            max,
+        )?;
+        let refused = [("throttled", throttled), ("busy", busy)];
+        family(
+            e,
+            MetricType::Counter,
+            "wishcast_manager_login_refused",
+            "Logins refused before argon2.",
+            "reason",
+            &refused,
+        )?;
+        counter(e, "wishcast_manager_login_failures", "Wrong credentials.", failures)
+    }
+}
+
+/// The Prometheus text of the login counters (appended to [`render`]'s).
+pub fn render_login(m: &LoginMetrics) -> String {
+    let g = |c: &AtomicU64| c.load(Relaxed);
+    let s = LoginSnapshot([g(&m.in_flight), g(&m.max_in_flight), g(&m.throttled), g(&m.busy), g(&m.failures)]);
+    let mut registry = prometheus_client::registry::Registry::default();
+    registry.register_collector(Box::new(s));
+    let mut o = String::with_capacity(1024);
+    // Writing into a String cannot fail.
+    let _ = prometheus_text::encode(&mut o, &registry);
+    o
+}
+
 /// Everything one scrape exposes, read once.
 #[derive(Debug, Default)]
 struct Snapshot {
@@ -230,5 +287,28 @@ wishcast_manager_heartbeats_total 11
 "#;
         assert_eq!(text, want);
         assert!(CONTENT_TYPE.starts_with("text/plain; version=0.0.4"));
+    }
+
+    #[test]
+    fn login_exposition() {
+        let m = LoginMetrics::default();
+        for (i, c) in [&m.in_flight, &m.max_in_flight, &m.throttled, &m.busy, &m.failures].into_iter().enumerate() {
+            c.store(i as u64, Relaxed);
+        }
+        let want = r#"# HELP wishcast_manager_login_verifications_in_flight argon2 runs now.
+# TYPE wishcast_manager_login_verifications_in_flight gauge
+wishcast_manager_login_verifications_in_flight 0
+# HELP wishcast_manager_login_verifications_max_in_flight Most argon2 runs at once since start (bounded by the login semaphore).
+# TYPE wishcast_manager_login_verifications_max_in_flight gauge
+wishcast_manager_login_verifications_max_in_flight 1
+# HELP wishcast_manager_login_refused_total Logins refused before argon2.
+# TYPE wishcast_manager_login_refused_total counter
+wishcast_manager_login_refused_total{reason="throttled"} 2
+wishcast_manager_login_refused_total{reason="busy"} 3
+# HELP wishcast_manager_login_failures_total Wrong credentials.
+# TYPE wishcast_manager_login_failures_total counter
+wishcast_manager_login_failures_total 4
+"#;
+        assert_eq!(render_login(&m), want);
     }
 }

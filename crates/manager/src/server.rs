@@ -131,6 +131,7 @@ pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
             public_url: public_url.clone(),
             index,
             store,
+            login: Default::default(),
             cfg,
         }),
     };
@@ -141,6 +142,10 @@ pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
     tasks.extend(crate::auto_record::spawn(state.cluster(), globs, tick));
     tasks.extend(crate::retention::spawn(state.clone(), state.cfg.recorder.retention_days));
     let app = router(state);
-    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    // Connect info: the login back-off keys on the client's socket address.
+    let task =
+        tokio::spawn(
+            async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await },
+        );
     Ok(RunningManager { http_addr, public_url, registry, task: Some(task), tasks })
 }

@@ -30,6 +30,8 @@ pub struct Inner {
     pub index: wishcast_index::Index,
     /// Recording storage (`[recorder.storage]`); None if it cannot be opened (logged).
     pub store: Option<wishcast_storage::Store>,
+    /// Back-off and concurrency bound of `POST /api/login`.
+    pub login: crate::login_gate::LoginGate,
 }
 
 impl Inner {

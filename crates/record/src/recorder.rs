@@ -60,19 +60,10 @@ pub struct Recorder {
     warned: Vec<&'static str>,
 }
 
-/// Keeps `[A-Za-z0-9._~-]`, replaces anything else with `_`, and never returns
-/// an empty string, `.` or `..`. Must stay identical to
-/// `wishcast_api::record::path_component` (the manager derives paths with it; a test
-/// in `tests/layout.rs` checks they agree).
+/// A stream or session id as a storage path segment: the one-to-one encoding the
+/// manager and the node also use (`wishcast_api::storage_name::encode_segment`).
 fn safe_component(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | '-') { c } else { '_' })
-        .collect();
-    if out.chars().all(|c| c == '.') {
-        out = format!("_{}", out.replace('.', "_"));
-    }
-    out
+    wishcast_api::storage_name::encode_segment(s)
 }
 
 impl Recorder {
@@ -621,11 +612,20 @@ mod tests {
 
     #[test]
     fn path_components_are_safe() {
+        // The first layout's lossy rule (kept to recognise old folders).
+        let legacy = wishcast_api::storage_name::legacy_path_component;
+        assert_eq!(legacy("cam-01.main"), "cam-01.main");
+        assert_eq!(legacy("../x"), ".._x");
+        assert_eq!(legacy(".."), "___");
+        assert_eq!(legacy("."), "__");
+        assert_eq!(legacy(""), "_");
+        assert_eq!(legacy("/abs"), "_abs");
+        // The encoding used now: one-to-one, never a dot segment, never a `/`.
         assert_eq!(safe_component("cam-01.main"), "cam-01.main");
-        assert_eq!(safe_component("../x"), ".._x");
-        assert_eq!(safe_component(".."), "___");
-        assert_eq!(safe_component("."), "__");
-        assert_eq!(safe_component(""), "_");
-        assert_eq!(safe_component("/abs"), "_abs");
+        assert_eq!(safe_component("../x"), "~2E.~2Fx");
+        assert_eq!(safe_component(".."), "~2E.");
+        assert_eq!(safe_component("."), "~2E");
+        assert_eq!(safe_component("/abs"), "~2Fabs");
+        assert_ne!(safe_component("cam 1"), safe_component("cam_1"));
     }
 }

@@ -44,6 +44,20 @@ enum Command {
     Export(export::ExportArgs),
 }
 
+/// `wishcast run` listens on loopback unless told otherwise (docs/auth.md, "Threat model").
+const DEFAULT_RUN_LISTEN: &str = "127.0.0.1:8888";
+
+/// The startup warning for a server with auth off on an address other machines can reach.
+fn open_warning(what: &str, addr: SocketAddr, auth_enabled: bool) -> Option<String> {
+    if auth_enabled || addr.ip().is_loopback() {
+        return None;
+    }
+    Some(format!(
+        "warning: {what} listens on {addr} with auth off: anyone who can reach it may publish, watch, record and \
+         administer. Set `[auth] secret`/`tokens`, or listen on 127.0.0.1"
+    ))
+}
+
 #[derive(Args, Clone)]
 struct RunArgs {
     /// Number of media nodes.
@@ -55,8 +69,9 @@ struct RunArgs {
     /// Node config used as the template for every node (listen addresses and `[cluster]` are set by `run`).
     #[arg(long)]
     node_config: Option<PathBuf>,
-    /// Manager HTTP address.
-    #[arg(long, default_value = "0.0.0.0:8888")]
+    /// Manager HTTP address; the nodes listen on the same IP. Loopback by default: pass
+    /// `--listen 0.0.0.0:8888` to serve other machines (then set `[auth]`).
+    #[arg(long, default_value = DEFAULT_RUN_LISTEN)]
     listen: String,
     /// Node i uses HTTP and UDP port base+10*i and ICE-TCP port base+10*i+1; 0 = any free ports.
     #[arg(long, default_value_t = 7777)]
@@ -72,7 +87,7 @@ impl Default for RunArgs {
             nodes: 2,
             config: None,
             node_config: None,
-            listen: "0.0.0.0:8888".into(),
+            listen: DEFAULT_RUN_LISTEN.into(),
             base_port: 7777,
             region: String::new(),
         }
@@ -191,11 +206,15 @@ fn node(config: Option<PathBuf>) -> ExitCode {
         Ok(rt) => rt,
         Err(c) => return c,
     };
+    let auth_on = cfg.auth.enabled();
     rt.block_on(async move {
         let node = match wishcast_node::start(cfg).await {
             Ok(n) => n,
             Err(e) => return fail(e),
         };
+        if let Some(w) = open_warning("the node", node.http_addr, auth_on) {
+            eprintln!("{w}");
+        }
         println!("wishcast node listening on http://{}", node.http_addr);
         println!(
             "  WHIP: http://{0}/whip/<stream>   WHEP: http://{0}/whep/<stream>   media UDP {1:?} TCP {2:?}",
@@ -245,11 +264,15 @@ fn manager(config: Option<PathBuf>) -> ExitCode {
         Ok(rt) => rt,
         Err(c) => return c,
     };
+    let auth_on = cfg.auth.auth_config().enabled();
     rt.block_on(async move {
         let m = match wishcast_manager::start(cfg).await {
             Ok(m) => m,
             Err(e) => return fail(e),
         };
+        if let Some(w) = open_warning("the manager", m.http_addr, auth_on) {
+            eprintln!("{w}");
+        }
         print_manager(&m);
         serve_manager(m).await
     })
@@ -303,6 +326,9 @@ fn run(args: RunArgs) -> ExitCode {
             wishcast_auth::sign_hs256(mcfg.auth.secret.as_bytes(), &claims)
         });
         let auth = mcfg.auth.auth_config();
+        if let Some(w) = open_warning("`wishcast run` (the manager and its nodes)", listen, auth.enabled()) {
+            eprintln!("{w}");
+        }
         let recorder_storage = mcfg.recorder.storage.clone();
         let m = match wishcast_manager::start(mcfg).await {
             Ok(m) => m,
@@ -368,4 +394,31 @@ fn run(args: RunArgs) -> ExitCode {
         }
         code
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_listens_on_loopback_unless_told_otherwise() {
+        let parsed = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Some(Command::Run(a)) => a.listen,
+            _ => panic!("not run"),
+        };
+        assert_eq!(parsed(&["wishcast", "run"]), "127.0.0.1:8888");
+        assert_eq!(RunArgs::default().listen, "127.0.0.1:8888", "`wishcast` alone is `wishcast run`");
+        assert_eq!(parsed(&["wishcast", "run", "--listen", "0.0.0.0:8888"]), "0.0.0.0:8888");
+    }
+
+    #[test]
+    fn auth_off_on_a_reachable_address_is_warned_about() {
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(open_warning("x", a("0.0.0.0:8888"), false).is_some_and(|w| w.contains("auth off")));
+        assert!(open_warning("x", a("192.0.2.1:8888"), false).is_some());
+        assert!(open_warning("x", a("[::]:8888"), false).is_some());
+        assert_eq!(open_warning("x", a("127.0.0.1:8888"), false), None);
+        assert_eq!(open_warning("x", a("[::1]:8888"), false), None);
+        assert_eq!(open_warning("x", a("0.0.0.0:8888"), true), None);
+    }
 }

@@ -34,13 +34,14 @@ pub fn check_content_type(headers: &HeaderMap, expected: &str) -> Result<(), Api
     }
 }
 
-/// Stream and session names: 1-256 bytes, no control characters, no `/`.
+/// Stream names: non-empty, no control characters, no `/`, and at most 255 bytes once
+/// encoded for storage (`wishcast_api::storage_name`; each byte other than
+/// `A-Z a-z 0-9 . _ -` counts 3), so every later use (storage path segment, DB rows,
+/// metrics labels, `Location` headers) accepts them.
 pub fn check_name(what: &str, v: &str) -> Result<(), ApiError> {
-    if v.is_empty() || v.len() > 256 || v.chars().any(|c| c.is_control() || c == '/') {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("{what} name must be 1-256 characters without `/` or control characters"),
-        ));
+    if let Some(problem) = wishcast_api::storage_name::stream_name_problem(v) {
+        let problem = problem.strip_prefix("stream name ").unwrap_or(&problem);
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("{what} name {problem}")));
     }
     Ok(())
 }

@@ -3,8 +3,9 @@
 //! `[playback] signed_redirect` is on and the storage can presign), the MP4 export of
 //! one day (`GET /api/record/export/{stream}/{YYYY}/{MM}/{DD}?from=&to=`), and the
 //! storage helpers Liveman offers nodes (`POST /api/storage/presign`,
-//! `GET /api/storage/ping`). Reading needs read access to the stream the path starts
-//! with, so a scoped token (`{"id": stream, "mode": r}`) grants one stream's recordings.
+//! `GET /api/storage/ping`). Reading needs read access to the stream the path's first
+//! segment encodes (`wishcast_api::storage_name`), so a scoped token
+//! (`{"id": stream, "mode": r}`) grants one stream's recordings.
 
 use std::time::Duration;
 
@@ -37,12 +38,39 @@ pub async fn object(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let stream = path.split('/').next().unwrap_or("");
-    require(&state, &headers, &uri, Access::RecordRead(stream))?;
+    authorize_object(&state, &path, &uri, &headers).await?;
     let store = store(&state)?;
     let redirect =
         state.cfg.playback.signed_redirect.then(|| Duration::from_secs(state.cfg.playback.signed_ttl_seconds.max(1)));
     Ok(wishcast_playback::object(store, None, &path, &headers, redirect).await)
+}
+
+/// Who may read an object: its first segment decoded is the stream it belongs to
+/// (`cam~201/...` is `cam 1`'s); a path whose first segment is not an encoded stream
+/// name, or a day folder of the old lossy layout that several streams share, is for
+/// admins only.
+async fn authorize_object(state: &AppState, path: &str, uri: &Uri, headers: &HeaderMap) -> ApiResult<()> {
+    let Some(stream) = wishcast_api::record::stream_of_path(path) else {
+        require(state, headers, uri, Access::Admin)?;
+        return Ok(());
+    };
+    let who = require(state, headers, uri, Access::RecordRead(&stream))?;
+    if who.is_admin() {
+        return Ok(());
+    }
+    if let Some(mpd) = wishcast_api::record::day_manifest_of_object(path) {
+        let shared = state.index.folder_has_other_stream(&mpd, &stream).await.map_err(|e| {
+            tracing::warn!("recordings index: {e}");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the recordings index is not available")
+        })?;
+        if shared {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden: this day folder of the old storage layout holds several streams; only admins may read it",
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub async fn export(
@@ -51,6 +79,7 @@ pub async fn export(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    super::check_name("stream", &stream)?;
     require(&state, &headers, &uri, Access::RecordRead(&stream))?;
     let (year, month, day) =
         wishcast_api::record::parse_day(&y, &m, &d).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;

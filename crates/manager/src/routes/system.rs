@@ -18,5 +18,7 @@ pub async fn info() -> Json<Info> {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([("content-type", crate::metrics::CONTENT_TYPE)], crate::metrics::render(&state.metrics, &state.registry))
+    let mut text = crate::metrics::render(&state.metrics, &state.registry);
+    text.push_str(&crate::metrics::render_login(&state.login.counters));
+    ([("content-type", crate::metrics::CONTENT_TYPE)], text)
 }

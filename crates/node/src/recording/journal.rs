@@ -188,6 +188,12 @@ impl Journal {
         v
     }
 
+    /// True if a session of a stream other than `stream` writes into the day folder
+    /// of `mpd_path` (a folder of the old, lossy layout that several streams share).
+    pub fn folder_has_other_stream(&self, mpd_path: &str, stream: &str) -> bool {
+        self.lock().entries.values().any(|e| e.report.mpd_path == mpd_path && e.report.stream != stream)
+    }
+
     pub fn sessions(&self) -> Vec<RecordingReport> {
         self.lock().entries.values().map(|e| e.report.clone()).collect()
     }

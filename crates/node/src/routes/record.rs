@@ -119,8 +119,26 @@ pub async fn object(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<axum::response::Response> {
-    let stream = path.split('/').next().unwrap_or("");
-    require(&state, &headers, &uri, Access::RecordRead(stream))?;
+    // The stream is the first segment decoded (`cam~201/...` is `cam 1`'s); anything
+    // else, and a day folder of the old lossy layout that several streams share, is
+    // for admins only.
+    match wishcast_api::record::stream_of_path(&path) {
+        None => {
+            require(&state, &headers, &uri, Access::Admin)?;
+        }
+        Some(stream) => {
+            let who = require(&state, &headers, &uri, Access::RecordRead(&stream))?;
+            if !who.is_admin()
+                && let Some(mpd) = wishcast_api::record::day_manifest_of_object(&path)
+                && recordings(&state)?.journal.folder_has_other_stream(&mpd, &stream)
+            {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden: this day folder of the old storage layout holds several streams; only admins may read it",
+                ));
+            }
+        }
+    }
     let rec = recordings(&state)?;
     Ok(wishcast_playback::object(&rec.store, Some(&rec.spool), &path, &headers, None).await)
 }
