@@ -17,7 +17,8 @@ import { wc, sleep, waitStats, median, Check, runScenario, parseCli, cliFail, ar
 const USAGE =
   'usage: node tests/browser/e2e.mjs --base http://127.0.0.1:PORT --scenario ' +
   '{fanout|early-subscribe|republish|republish-pcclose|republish-abrupt|tcp|datachannel|join-latency} ' +
-  '[--codec VP8|VP9|H264|AV1] [--token T] [--no-wait-ice] [--stream NAME] [--max-median-ms N] [--timeout-s N]';
+  '[--codec VP8|VP9|H264|AV1] [--token T] [--no-wait-ice] [--stream NAME] [--max-median-ms N] [--timeout-s N] ' +
+  '[--expect-tone HZ]';
 const usage = cliFail('e2e.mjs', USAGE);
 
 function parseArgs(argv) {
@@ -34,6 +35,7 @@ function parseArgs(argv) {
       '--no-wait-ice': ['waitIce', false],
       '--max-median-ms': ['maxMedianMs', arg.num],
       '--timeout-s': ['timeoutS', arg.num],
+      '--expect-tone': ['expectTone', arg.num],
     },
   });
   if (!o.base) usage('--base is required');
@@ -160,6 +162,29 @@ async function apiStreams(ctx) {
   }
 }
 
+/** The loudest frequency (Hz) of a player's received audio over `ms`, by WebAudio FFT. */
+async function toneHz(page, id, ms = 2000) {
+  return page.evaluate(
+    async ([i, m]) => {
+      const s = window.wc.sessions.get(i);
+      const ac = new AudioContext();
+      await ac.resume();
+      const an = ac.createAnalyser();
+      an.fftSize = 32768;
+      an.smoothingTimeConstant = 0.5;
+      ac.createMediaStreamSource(new MediaStream(s.stream.getAudioTracks())).connect(an);
+      await new Promise((r) => setTimeout(r, m));
+      const bins = new Float32Array(an.frequencyBinCount);
+      an.getFloatFrequencyData(bins);
+      let best = 1;
+      for (let k = 2; k < bins.length; k++) if (bins[k] > bins[best]) best = k;
+      await ac.close();
+      return { hz: (best * ac.sampleRate) / an.fftSize, db: bins[best] };
+    },
+    [id, ms],
+  );
+}
+
 // ---------------------------------------------------------------------------
 
 const scenarios = {
@@ -186,6 +211,19 @@ const scenarios = {
       }
     } catch (e) {
       ctx.check.that(false, String(e.message || e));
+    }
+  },
+
+  /** Plays a stream someone else publishes (`--stream`), optionally checking its tone. */
+  async play(ctx) {
+    if (!ctx.opts.stream) throw new Error('the play scenario needs --stream NAME (a stream published by another client)');
+    const player = await ctx.player('player');
+    ctx.result.player = await assertPlaying(ctx, player);
+    if (ctx.opts.expectTone) {
+      const want = ctx.opts.expectTone;
+      const t = await toneHz(player.page, player.id);
+      ctx.result.player.tone = t;
+      ctx.check.that(Math.abs(t.hz - want) <= want * 0.03 && t.db > -80, `player: loudest tone ${t.hz.toFixed(1)} Hz at ${t.db.toFixed(1)} dB, expected ${want} Hz`);
     }
   },
 

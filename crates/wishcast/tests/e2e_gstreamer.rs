@@ -71,10 +71,11 @@ fn aiortc(args: &[&str]) -> Command {
     c
 }
 
-/// webrtcbin's payload types in these tests: aiortc's fixed ones (VP8 97,
-/// H.264 42e01f 101, Opus 96), so that the SFU does not have to renumber
-/// payload types between publisher and viewer: that is issue 11 item 2, tested
-/// on its own. webrtcbin's defaults here would be VP8 96, H.264 102, Opus 111.
+/// webrtcbin's payload types in most of these tests: aiortc's fixed ones (VP8
+/// 97, H.264 42e01f 101, Opus 96), so that they test GStreamer interop alone.
+/// webrtcbin's defaults (VP8 96, H.264 102, Opus 111), which the SFU renumbers
+/// for an aiortc viewer (issue 11 item 2), are in
+/// `gstreamer_publishes_vp8_own_payload_types` and the Chromium test.
 fn aiortc_pts(codec: &str) -> [&'static str; 4] {
     let video = if codec == "VP8" { "97" } else { "101" };
     ["--video-pt", video, "--audio-pt", "96"]
@@ -94,6 +95,12 @@ fn assert_tone(what: &str, r: &serde_json::Value, hz: f64) {
 
 /// webrtcbin publishes; aiortc (an independent stack) views.
 fn gstreamer_publishes(codec: &str) {
+    gstreamer_publishes_with(codec, true);
+}
+
+/// `aiortc_numbers`: webrtcbin uses aiortc's payload types, else its own
+/// (then the SFU renumbers them for the viewer).
+fn gstreamer_publishes_with(codec: &str, aiortc_numbers: bool) {
     let _g = serial();
     require_gstreamer();
     require_aiortc();
@@ -105,7 +112,9 @@ fn gstreamer_publishes(codec: &str) {
 
     let pts = aiortc_pts(codec);
     let mut args = vec!["publish", &whip, "--codec", codec, "--freq", "440", "--seconds", "12"];
-    args.extend(pts);
+    if aiortc_numbers {
+        args.extend(pts);
+    }
     let mut publisher = Bg::spawn("webrtcbin publisher", webrtcbin(&ns, &args));
     if !publisher.wait_for_line("connection-state connected", Duration::from_secs(25)) {
         panic!("webrtcbin did not connect to the node\n{}\n{}", publisher.logs(), node.logs());
@@ -128,6 +137,37 @@ fn gstreamer_publishes(codec: &str) {
     let mlines: Vec<&str> = r["answer_mlines"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
     assert!(mlines.iter().all(|m| !m.contains(" 0 UDP")), "no rejected m-line: {mlines:?}");
     assert_eq!(r["delete_status"], 200, "{r}");
+}
+
+/// webrtcbin publishes with its own payload types (VP8 96, Opus 111, the same
+/// as Chromium's); headless Chromium views, decodes and hears the tone.
+#[test]
+fn gstreamer_publishes_vp8_chromium_plays() {
+    let _g = serial();
+    require_gstreamer();
+    common::require_browser_deps();
+    let ns = Netns::create("gst");
+    let node = node_on(&ns);
+    let stream = "gst-pub-chromium";
+    let whip = format!("{}/whip/{stream}", node.url);
+    let mut publisher = Bg::spawn(
+        "webrtcbin publisher",
+        webrtcbin(&ns, &["publish", &whip, "--codec", "VP8", "--freq", "440", "--seconds", "15"]),
+    );
+    if !publisher.wait_for_line("connection-state connected", Duration::from_secs(25)) {
+        panic!("webrtcbin did not connect to the node\n{}\n{}", publisher.logs(), node.logs());
+    }
+    common::browser_scenario(&node, "play", "VP8", &["--stream", stream, "--expect-tone", "440"]);
+    let status = publisher.finish(Duration::from_secs(30));
+    let r = result(&publisher.stdout());
+    println!("webrtcbin publisher: {r}");
+    if status.map(|s| s.success()) != Some(true) || r["ok"] != true {
+        panic!("webrtcbin publisher failed ({status:?})\n{}\n{}", publisher.logs(), node.logs());
+    }
+    assert_eq!(
+        r["answer_mlines"],
+        serde_json::json!(["m=audio 9 UDP/TLS/RTP/SAVPF 111", "m=video 9 UDP/TLS/RTP/SAVPF 96"])
+    );
 }
 
 /// aiortc publishes; webrtcbin plays.
@@ -164,6 +204,13 @@ fn gstreamer_plays(codec: &str) {
 #[test]
 fn gstreamer_publishes_vp8() {
     gstreamer_publishes("VP8");
+}
+
+/// webrtcbin's own payload types (VP8 96, Opus 111); the aiortc viewer offers
+/// VP8 97 and Opus 96.
+#[test]
+fn gstreamer_publishes_vp8_own_payload_types() {
+    gstreamer_publishes_with("VP8", false);
 }
 
 #[test]
