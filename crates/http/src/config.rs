@@ -3,9 +3,12 @@
 
 use std::marker::PhantomData;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use crate::serve::ServeLimits;
 
 /// A configuration problem, naming the key.
 #[derive(Debug)]
@@ -44,6 +47,13 @@ pub struct HttpConfig<P: DefaultPort> {
     /// Manager only: take the client address from the last `X-Forwarded-For` entry
     /// instead of the socket peer (login back-off). Only behind a reverse proxy that sets it.
     pub trust_forwarded_for: bool,
+    /// Time a client has for a request's headers, from the connection or the previous
+    /// response (so it also closes idle keep-alive connections).
+    pub header_timeout_ms: u64,
+    /// Longest pause while a request body is being sent.
+    pub body_timeout_ms: u64,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
     #[serde(skip)]
     pub port: PhantomData<P>,
 }
@@ -55,6 +65,9 @@ impl<P: DefaultPort> Default for HttpConfig<P> {
             cors: false,
             public: String::new(),
             trust_forwarded_for: false,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
+            max_connections: 1024,
             port: PhantomData,
         }
     }
@@ -69,6 +82,26 @@ impl<P: DefaultPort> HttpConfig<P> {
                 self.listen,
                 port = P::PORT
             ))
+        })
+    }
+}
+
+impl<P: DefaultPort> HttpConfig<P> {
+    /// The connection bounds, or an error naming the key that is 0.
+    pub fn serve_limits(&self) -> Result<ServeLimits, ConfigError> {
+        for (key, v) in [
+            ("header_timeout_ms", self.header_timeout_ms),
+            ("body_timeout_ms", self.body_timeout_ms),
+            ("max_connections", self.max_connections as u64),
+        ] {
+            if v == 0 {
+                return Err(ConfigError(format!("config key `http.{key}`: must be at least 1")));
+            }
+        }
+        Ok(ServeLimits {
+            header_read: Duration::from_millis(self.header_timeout_ms),
+            body_read: Duration::from_millis(self.body_timeout_ms),
+            max_connections: self.max_connections,
         })
     }
 }
@@ -188,6 +221,10 @@ mod tests {
         let (c, _) = parse_toml::<Cfg>("[http]\nlisten = \"x\"\n[log]\nlevel = \"loud\"\n", &[]).unwrap();
         assert!(c.http.listen_addr().unwrap_err().to_string().contains("http.listen"));
         assert!(c.log.validate().unwrap_err().to_string().contains("log.level"));
+        let (c, _) = parse_toml::<Cfg>("[http]\nmax_connections = 0\n", &[]).unwrap();
+        assert!(c.http.serve_limits().unwrap_err().to_string().contains("http.max_connections"));
+        let (c, _) = parse_toml::<Cfg>("[http]\nheader_timeout_ms = 500\n", &[]).unwrap();
+        assert_eq!(c.http.serve_limits().unwrap().header_read, Duration::from_millis(500));
     }
 
     #[test]

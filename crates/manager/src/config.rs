@@ -401,6 +401,7 @@ impl ManagerConfig {
     /// Check every value; returns the HTTP listen address.
     pub fn validate(&self) -> Result<SocketAddr, ConfigError> {
         let listen = self.http.listen_addr()?;
+        self.http.serve_limits()?;
         if !self.http.public.is_empty() {
             http_url("http.public", &self.http.public)?;
         }

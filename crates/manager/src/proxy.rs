@@ -67,7 +67,9 @@ impl NodeClient {
     pub fn new(request_timeout: Duration) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
-            .pool_idle_timeout(Duration::from_secs(30))
+            // Below the nodes' `http.header_timeout_ms` (10 s by default), after which a
+            // node closes an idle connection: never reuse one the node is closing.
+            .pool_idle_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();

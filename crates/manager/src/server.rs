@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Router {
 /// Validate the config, bind, and serve in the background.
 pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
     let listen = cfg.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    let limits = cfg.http.serve_limits().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     let index = wishcast_index::Index::connect(&cfg.database.index_config())
         .await
         .map_err(|e| io::Error::other(format!("recordings index ([database]): {e}")))?;
@@ -145,10 +146,7 @@ pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
     tasks.extend(crate::auto_record::spawn(state.cluster(), globs, tick));
     tasks.extend(crate::retention::spawn(state.clone(), state.cfg.recorder.retention_days));
     let app = router(state);
-    // Connect info: the login back-off keys on the client's socket address.
-    let task =
-        tokio::spawn(
-            async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await },
-        );
+    // The serve loop hands handlers the peer as ConnectInfo (the login back-off keys on it).
+    let task = tokio::spawn(wishcast_http::serve::serve(listener, app, limits));
     Ok(RunningManager { http_addr, public_url, registry, task: Some(task), tasks })
 }

@@ -540,3 +540,28 @@ async fn push_mode_asks_the_source_with_the_destination_token() {
     let body: serde_json::Value = serde_json::from_str(&c.body).unwrap();
     assert_eq!(body, serde_json::json!({"targetUrl": format!("{}/whip/s", b.base), "token": "tb"}));
 }
+
+/// Slowloris on the manager: half a header, or 3 of 100 body bytes, is cut off after
+/// `http.header_timeout_ms` / `http.body_timeout_ms`.
+#[tokio::test]
+async fn stalled_headers_and_bodies_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let m = start_manager(|c| {
+        c.http.header_timeout_ms = 400;
+        c.http.body_timeout_ms = 400;
+    })
+    .await;
+    let addr = m.m.http_addr;
+    let body = b"POST /whip/s HTTP/1.1\r\nHost: m\r\nContent-Type: application/sdp\r\nContent-Length: 100\r\n\r\nv=0";
+    for bytes in [&b"POST /whip/s HTTP/1.1\r\nHost: m\r\nContent-Ty"[..], &body[..]] {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let t0 = Instant::now();
+        s.write_all(bytes).await.unwrap();
+        let mut out = Vec::new();
+        let r = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+        assert!(r.is_ok(), "the manager kept a stalled connection open");
+        assert!(t0.elapsed() >= Duration::from_millis(300), "{:?}", t0.elapsed());
+        assert!(!String::from_utf8_lossy(&out).contains(" 201 "));
+    }
+    assert_eq!(m.http.get(m.url("/api/info")).send().await.unwrap().status(), 200);
+}

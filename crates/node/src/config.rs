@@ -109,6 +109,7 @@ fn addr(key: &str, v: &str) -> Result<SocketAddr, ConfigError> {
 impl NodeConfig {
     pub fn validate(&self) -> Result<ResolvedAddrs, ConfigError> {
         let http = self.http.listen_addr()?;
+        self.http.serve_limits()?;
         let udp = addr("webrtc.listen", &self.webrtc.listen)?;
         let tcp = if self.webrtc.tcp_listen.trim().is_empty() {
             None

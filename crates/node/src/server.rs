@@ -159,6 +159,7 @@ fn open_recordings(
 /// Bind everything and serve in the background.
 pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
     let addrs_cfg = cfg.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    let limits = cfg.http.serve_limits().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     let v6 = addrs_cfg.udp.is_ipv6();
     let ifs = wishcast_sfu::interface_ips(v6);
     let udp = wishcast_sfu::plan(addrs_cfg.udp, &addrs_cfg.public_ips, &ifs);
@@ -202,7 +203,7 @@ pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
         let _hangups = hangups;
         let _auto_record = auto_record.map(AbortOnDrop);
         let _reporter = reporter.map(AbortOnDrop);
-        axum::serve(listener, app).await
+        wishcast_http::serve::serve(listener, app, limits).await
     });
     Ok(RunningNode { http_addr, media, recordings: running_recordings, task })
 }

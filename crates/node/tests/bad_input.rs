@@ -393,3 +393,36 @@ async fn error_bodies_do_not_leak_internals() {
     }
     c.finish();
 }
+
+/// Send `bytes` on a raw connection and wait (at most 5 s) until the server closes it;
+/// returns what it answered and how long that took.
+async fn raw_until_closed(addr: std::net::SocketAddr, bytes: &[u8]) -> (String, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let t0 = std::time::Instant::now();
+    s.write_all(bytes).await.unwrap();
+    let mut out = Vec::new();
+    let r = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    assert!(r.is_ok(), "the node kept a stalled connection open: {:?}", String::from_utf8_lossy(&out));
+    (String::from_utf8_lossy(&out).into_owned(), t0.elapsed())
+}
+
+/// Slowloris: half a header, or 3 of 100 body bytes, is cut off after
+/// `http.header_timeout_ms` / `http.body_timeout_ms` instead of holding the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_headers_and_bodies_are_cut_off() {
+    let node = common::start_with(|c| {
+        c.http.header_timeout_ms = 400;
+        c.http.body_timeout_ms = 400;
+    })
+    .await;
+    let addr = node.node.http_addr;
+    let (got, took) = raw_until_closed(addr, b"POST /whip/s HTTP/1.1\r\nHost: n\r\nContent-Ty").await;
+    assert!(took >= Duration::from_millis(300) && !got.contains(" 201 "), "{took:?} {got}");
+    let body = b"POST /whip/s HTTP/1.1\r\nHost: n\r\nContent-Type: application/sdp\r\nContent-Length: 100\r\n\r\nv=0";
+    let (got, took) = raw_until_closed(addr, body).await;
+    assert!(took >= Duration::from_millis(300) && !got.contains(" 201 "), "{took:?} {got}");
+    // A complete request is still served.
+    let r = node.http.get(node.url("/api/info")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
