@@ -10,9 +10,11 @@ pub mod glob;
 pub mod ice;
 pub mod paths;
 pub mod record;
+pub mod status;
 pub mod storage_name;
 pub mod strategy;
 pub mod stream;
 
+pub use status::HttpStatus;
 pub use strategy::Strategy;
 pub use stream::{Codec, Info, PubSub, Session, SessionState, Stats, Stream, StreamStats};

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde::Serialize;
 use wishcast_api::{SessionState, Stream, paths};
+use wishcast_http::body::read_limited;
 
 use crate::config::{CascadeConfig, CascadeMode};
 use crate::metrics::ManagerMetrics;
-use crate::proxy::{Cluster, read_limited};
+use crate::proxy::Cluster;
 use crate::registry::{self, NodeTarget, Relay, RelayState, Status};
 
 /// Live777's cascade body (camelCase).

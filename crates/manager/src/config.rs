@@ -7,6 +7,11 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 use wishcast_auth::AuthConfig;
+use wishcast_http::config::Port;
+pub use wishcast_http::config::{ConfigError, LogConfig};
+
+/// `[http]`: `listen` (default `0.0.0.0:8888`), `cors` and `public`.
+pub type HttpConfig = wishcast_http::config::HttpConfig<Port<8888>>;
 
 pub use crate::accounts::Account;
 
@@ -35,24 +40,6 @@ pub struct ManagerConfig {
     pub liveion: Option<toml::Value>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct HttpConfig {
-    pub listen: String,
-    pub cors: bool,
-    /// URL nodes and clients use to reach the manager (`http://<listen>` when empty).
-    pub public: String,
-    /// Take the client address from the last `X-Forwarded-For` entry instead of the
-    /// socket peer (login back-off). Only behind a reverse proxy that sets it.
-    pub trust_forwarded_for: bool,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig { listen: "0.0.0.0:8888".into(), cors: false, public: String::new(), trust_forwarded_for: false }
-    }
-}
-
 /// `[auth]`: the node's `secret`/`tokens` plus Liveman's `[[auth.accounts]]`.
 #[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -74,18 +61,6 @@ impl std::fmt::Debug for ManagerAuth {
             .field("auth", &self.auth_config())
             .field("accounts", &self.accounts.iter().map(|a| a.username.as_str()).collect::<Vec<_>>())
             .finish()
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LogConfig {
-    pub level: String,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        LogConfig { level: "info".into() }
     }
 }
 
@@ -373,17 +348,6 @@ impl ManagerConfig {
     }
 }
 
-/// A configuration problem, naming the key.
-#[derive(Debug)]
-pub struct ConfigError(pub String);
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for ConfigError {}
-
 fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError(msg.into()))
 }
@@ -391,15 +355,7 @@ fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
 /// Parse TOML text. Returns the config and the keys that were ignored (unknown, or
 /// Liveman features not implemented yet).
 pub fn parse(text: &str) -> Result<(ManagerConfig, Vec<String>), ConfigError> {
-    let de = toml::Deserializer::parse(text).map_err(|e| ConfigError(format!("invalid TOML: {e}")))?;
-    let mut unknown = Vec::new();
-    let mut track = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
-    let ignored = serde_ignored::Deserializer::new(de, &mut track);
-    let cfg: ManagerConfig = serde_path_to_error::deserialize(ignored).map_err(|e| {
-        let inner = e.inner().to_string();
-        let first = inner.lines().last().unwrap_or("").trim().to_string();
-        ConfigError(format!("config key `{}`: {}", e.path(), if first.is_empty() { inner } else { first }))
-    })?;
+    let (cfg, mut unknown) = wishcast_http::config::parse_toml::<ManagerConfig>(text, &[])?;
     for (present, key) in [(cfg.net4mqtt.is_some(), "net4mqtt")] {
         if present {
             unknown.push(format!("{key} (Liveman feature not implemented by wishcast yet)"));
@@ -413,15 +369,7 @@ pub fn parse(text: &str) -> Result<(ManagerConfig, Vec<String>), ConfigError> {
 
 /// Environment overrides: `PORT`, `LOG_LEVEL`, `DATABASE_URL`.
 pub fn apply_env(cfg: &mut ManagerConfig, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-    if let Some(port) = get("PORT") {
-        let p: u16 =
-            port.parse().map_err(|_| ConfigError(format!("env PORT: `{port}` is not a port number (0-65535)")))?;
-        let host = cfg.http.listen.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or("0.0.0.0".into());
-        cfg.http.listen = format!("{host}:{p}");
-    }
-    if let Some(l) = get("LOG_LEVEL") {
-        cfg.log.level = l;
-    }
+    wishcast_http::config::apply_env(&mut cfg.http, &mut cfg.log, &get)?;
     if let Some(u) = get("DATABASE_URL") {
         cfg.database.url = u;
     }
@@ -452,21 +400,11 @@ fn ice_urls(key: &str, urls: &[String]) -> Result<(), ConfigError> {
 impl ManagerConfig {
     /// Check every value; returns the HTTP listen address.
     pub fn validate(&self) -> Result<SocketAddr, ConfigError> {
-        let listen: SocketAddr = self.http.listen.parse().map_err(|_| {
-            ConfigError(format!(
-                "config key `http.listen`: `{}` is not an address like \"0.0.0.0:8888\"",
-                self.http.listen
-            ))
-        })?;
+        let listen = self.http.listen_addr()?;
         if !self.http.public.is_empty() {
             http_url("http.public", &self.http.public)?;
         }
-        if !matches!(self.log.level.to_ascii_lowercase().as_str(), "error" | "warn" | "info" | "debug" | "trace") {
-            return err(format!(
-                "config key `log.level`: `{}` is not one of error, warn, info, debug, trace",
-                self.log.level
-            ));
-        }
+        self.log.validate()?;
         self.auth.auth_config().validate().map_err(|e| ConfigError(format!("config: {e}")))?;
         for (i, a) in self.auth.accounts.iter().enumerate() {
             if a.username.is_empty() || a.password.is_empty() {

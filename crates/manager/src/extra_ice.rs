@@ -152,8 +152,9 @@ impl ExtraIce {
                 "Cloudflare TURN API answered {status}; check extra_ice.cloudflare.key_id and api_token"
             ));
         }
-        let body =
-            crate::proxy::read_limited(resp, 256 * 1024).await.map_err(|e| format!("Cloudflare TURN API: {e}"))?;
+        let body = wishcast_http::body::read_limited(resp, 256 * 1024)
+            .await
+            .map_err(|e| format!("Cloudflare TURN API: {e}"))?;
         let parsed: CfResponse =
             serde_json::from_slice(&body).map_err(|e| format!("Cloudflare TURN API: unexpected answer ({e})"))?;
         let servers: Vec<IceServer> = match parsed.ice_servers {

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use tokio::task::JoinHandle;
 use wishcast_api::{Strategy, Stream};
+use wishcast_http::body::read_limited;
 
-use crate::proxy::{Cluster, MAX_JSON, read_limited};
+use crate::proxy::{Cluster, MAX_JSON};
 use crate::registry::{NodeKind, NodeTarget};
 
 /// Start a poller per static node and the registry sweeper.

@@ -15,8 +15,9 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use futures_util::Stream;
 use reqwest::Method;
+use wishcast_api::paths::decode;
+use wishcast_http::ApiError;
 
-use crate::error::ApiError;
 use crate::metrics::ManagerMetrics;
 use crate::registry::{NodeTarget, Registry};
 
@@ -24,23 +25,6 @@ use crate::registry::{NodeTarget, Registry};
 pub const MAX_SDP: usize = 64 * 1024;
 /// JSON read from nodes (stream lists) is limited to this.
 pub const MAX_JSON: usize = 16 * 1024 * 1024;
-
-/// Read a response body, failing beyond `limit` bytes (never buffers more).
-pub async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Bytes, String> {
-    if resp.content_length().is_some_and(|l| l as usize > limit) {
-        return Err(format!("response body larger than {limit} bytes"));
-    }
-    let mut buf = bytes::BytesMut::new();
-    while let Some(chunk) =
-        resp.chunk().await.map_err(|e| format!("reading the response failed: {}", e.without_url()))?
-    {
-        if buf.len() + chunk.len() > limit {
-            return Err(format!("response body larger than {limit} bytes"));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
-}
 
 /// Stream a response body through without buffering it.
 pub fn stream_body(resp: reqwest::Response) -> Body {
@@ -217,38 +201,19 @@ impl Stream for GuardedBody {
 }
 
 /// The query string without `token=` (the client's credential stays at the manager)
-/// and without the manager's own placement parameters.
+/// and without the manager's own placement parameters. Keys are compared decoded, as
+/// the token is read (`?%74oken=` is a token too).
 pub fn forward_query(query: Option<&str>) -> String {
     let kept: Vec<&str> = query
         .unwrap_or("")
         .split('&')
         .filter(|p| !p.is_empty())
         .filter(|p| {
-            let k = p.split('=').next().unwrap_or("");
-            !matches!(k, "token" | "region" | "nodes")
+            let k = decode(p.split('=').next().unwrap_or(""));
+            !matches!(k.as_str(), "token" | "region" | "nodes")
         })
         .collect();
     if kept.is_empty() { String::new() } else { format!("?{}", kept.join("&")) }
-}
-
-/// Percent-decode a path segment (invalid escapes are kept literally).
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(v) = hex {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Values of a repeatable query parameter (`?nodes=a&nodes=b`; a comma list is split too).
@@ -256,9 +221,9 @@ pub fn query_values(query: Option<&str>, key: &str) -> Vec<String> {
     let mut out = Vec::new();
     for pair in query.unwrap_or("").split('&') {
         if let Some((k, v)) = pair.split_once('=')
-            && k == key
+            && decode(k) == key
         {
-            for part in percent_decode(v).split(',') {
+            for part in decode(v).split(',') {
                 let p = part.trim();
                 if !p.is_empty() {
                     out.push(p.to_string());
@@ -278,6 +243,7 @@ mod tests {
         assert_eq!(forward_query(Some("token=abc&region=eu&x=1&nodes=a")), "?x=1");
         assert_eq!(forward_query(Some("token=abc")), "");
         assert_eq!(forward_query(None), "");
+        assert_eq!(forward_query(Some("%74oken=jwt&x=1&%54oken=keep&re%67ion=eu")), "?x=1&%54oken=keep");
     }
 
     #[test]
@@ -288,8 +254,8 @@ mod tests {
 
     #[test]
     fn percent_decoding() {
-        assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
-        assert_eq!(percent_decode("%"), "%");
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(decode("a%20b%2Fc"), "a b/c");
+        assert_eq!(decode("%"), "%");
+        assert_eq!(decode("%zz%4"), "%zz%4");
     }
 }

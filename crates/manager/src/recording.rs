@@ -7,9 +7,10 @@ use reqwest::Method;
 use wishcast_api::paths;
 use wishcast_api::record::{RecordStarted, RecordState};
 
-use crate::error::ApiError;
-use crate::proxy::{Cluster, read_limited};
+use crate::proxy::Cluster;
 use crate::registry::{NodeTarget, Registry, Status};
+use wishcast_http::ApiError;
+use wishcast_http::body::read_limited;
 
 /// The node holding the stream's origin publisher (not a cascade relay), else any holder.
 pub fn origin_node(registry: &Registry, stream: &str) -> Option<NodeTarget> {

@@ -12,7 +12,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use wishcast_auth::Authenticator;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::config::ManagerConfig;
 use crate::extra_ice::ExtraIce;
@@ -52,22 +52,18 @@ pub fn router(state: AppState) -> Router {
         .delete(routes::session::session)
         .post(routes::session::session);
     let r = Router::new()
-        .route("/whip/{stream}", post(routes::offer::whip))
-        .route("/whep/{stream}", post(routes::offer::whep))
+        .route("/whip/{stream}", post(routes::whip::whip))
+        .route("/whep/{stream}", post(routes::whip::whep))
         .route("/session/{stream}/{session}", session)
         .route(
             "/session/{stream}/{session}/layer",
             get(routes::session::layer).post(routes::session::layer).delete(routes::session::layer),
         )
-        .route("/api/whip/{alias}/{stream}", post(routes::offer::whip_on))
-        .route("/api/whep/{alias}/{stream}", post(routes::offer::whep_on))
+        .route("/api/whip/{alias}/{stream}", post(routes::whip::whip_on))
+        .route("/api/whep/{alias}/{stream}", post(routes::whip::whep_on))
         .route("/api/nodes/", get(routes::nodes::list))
         .route("/api/nodes/{alias}/drain", post(routes::nodes::drain))
         .route("/api/nodes/{alias}/undrain", post(routes::nodes::undrain))
-        .route(
-            wishcast_api::cluster::HEARTBEAT_PATH,
-            post(routes::cluster::heartbeat).layer(DefaultBodyLimit::max(MAX_HEARTBEAT)),
-        )
         .route("/api/streams/", get(routes::streams::list))
         .route(
             "/api/streams/{id}",
@@ -75,13 +71,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/sse/streams", get(routes::sse::streams))
         .route("/api/cascade/", get(routes::cascade::list))
-        .route(
-            "/api/recordings/report",
-            post(routes::recordings::report).layer(DefaultBodyLimit::max(routes::recordings::MAX_REPORT_BODY)),
-        )
-        .route("/api/playback", get(routes::recordings::streams))
-        .route("/api/playback/{stream}", get(routes::recordings::days))
-        .route("/api/playback/{stream}/{year}/{month}/{day}", get(routes::recordings::sessions))
+        .route("/api/playback", get(routes::playback::streams))
+        .route("/api/playback/{stream}", get(routes::playback::days))
+        .route("/api/playback/{stream}/{year}/{month}/{day}", get(routes::playback::sessions))
         .route(
             "/api/record/{stream}",
             get(routes::record::get).post(routes::record::start).delete(routes::record::stop),
@@ -92,12 +84,24 @@ pub fn router(state: AppState) -> Router {
         .route("/api/storage/ping", get(routes::playback::ping))
         .route("/api/login", post(routes::auth::login))
         .route("/api/token", post(routes::auth::token))
-        .route("/api/info", get(routes::system::info))
-        .route("/metrics", get(routes::system::metrics))
+        .route("/api/info", get(routes::info::info))
+        .route("/metrics", get(routes::metrics::metrics))
+        .layer(RequestBodyLimitLayer::new(MAX_SDP))
+        // Nodes' heartbeats and recording reports carry lists: larger bodies.
+        .route(
+            wishcast_api::cluster::HEARTBEAT_PATH,
+            post(routes::cluster::heartbeat).layer(RequestBodyLimitLayer::new(MAX_HEARTBEAT)),
+        )
+        .route(
+            "/api/recordings/report",
+            post(routes::recordings::report).layer(RequestBodyLimitLayer::new(routes::recordings::MAX_REPORT_BODY)),
+        )
         .merge(wishcast_dashboard::router())
-        .layer(DefaultBodyLimit::max(MAX_SDP))
+        .layer(DefaultBodyLimit::disable())
         .with_state(state);
-    if cors_on { r.layer(axum::middleware::from_fn(crate::cors::cors)) } else { r }
+    let mut allow = wishcast_http::cors::ALLOW_HEADERS.to_vec();
+    allow.push(axum::http::HeaderName::from_static("x-region"));
+    wishcast_http::cors::apply(r, cors_on, &allow)
 }
 
 /// Validate the config, bind, and serve in the background.
@@ -123,11 +127,10 @@ pub async fn start(cfg: ManagerConfig) -> io::Result<RunningManager> {
     let state = AppState {
         inner: Arc::new(Inner {
             registry: registry.clone(),
-            auth: Authenticator::new(&cfg.auth.auth_config()),
+            gate: wishcast_http::Gate::new(&cfg.auth.auth_config()),
             extra_ice: ExtraIce::new(cfg.extra_ice.clone(), nodes.http.clone()),
             nodes,
             metrics: Default::default(),
-            owner_keys: std::hash::RandomState::new(),
             public_url: public_url.clone(),
             index,
             store,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use wishcast_auth::Authenticator;
+use wishcast_http::Gate;
 
 use crate::config::ManagerConfig;
 use crate::extra_ice::ExtraIce;
@@ -18,12 +18,11 @@ pub struct AppState {
 pub struct Inner {
     pub cfg: ManagerConfig,
     pub registry: Arc<Registry>,
-    pub auth: Authenticator,
+    /// Authentication, token minting and the session-owner keys.
+    pub gate: Gate,
     pub nodes: NodeClient,
     pub extra_ice: ExtraIce,
     pub metrics: Arc<ManagerMetrics>,
-    /// Random keys for hashing the token that created a session (ownership checks).
-    pub owner_keys: std::hash::RandomState,
     /// URL clients and nodes use to reach this manager.
     pub public_url: String,
     /// The recordings index (`[database]`).
@@ -32,6 +31,12 @@ pub struct Inner {
     pub store: Option<wishcast_storage::Store>,
     /// Back-off and concurrency bound of `POST /api/login`.
     pub login: crate::login_gate::LoginGate,
+}
+
+impl AsRef<Gate> for AppState {
+    fn as_ref(&self) -> &Gate {
+        &self.gate
+    }
 }
 
 impl Inner {

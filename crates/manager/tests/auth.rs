@@ -6,6 +6,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, SaltString};
 use common::fake;
 use common::start_manager;
+use wishcast_client::VideoCodec;
 use wishcast_manager::config::{Account, NodeEntry};
 
 const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n";
@@ -157,4 +158,104 @@ async fn auth_matrix() {
     let other_reader = jwt("cam", 5);
     assert_eq!(status(&m, "DELETE", &loc, Some(&other_reader), None).await, 403);
     assert_eq!(status(&m, "DELETE", &loc, Some(&reader), None).await, 200);
+}
+
+/// A WHEP session on `cam` created through the manager with `token`; its session URL.
+async fn subscribe_as(m: &common::TestManager, token: &str) -> String {
+    let offer = wishcast_client::offer_sdp(wishcast_client::Role::Subscribe, Some(VideoCodec::Vp8), true, false);
+    let r = m
+        .http
+        .post(m.url("/whep/cam"))
+        .bearer_auth(token)
+        .header("content-type", "application/sdp")
+        .body(offer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    m.url(r.headers()["location"].to_str().unwrap())
+}
+
+/// PATCH (trickle), GET layer, POST mute and DELETE (last) through the manager with `token`.
+async fn session_routes(m: &common::TestManager, loc: &str, token: &str) -> [u16; 4] {
+    let trickle =
+        "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host\r\n";
+    let send = |method: &str, url: String, ct: Option<&str>, body: &str| {
+        let mut rq = m.http.request(method.parse().unwrap(), url).bearer_auth(token).body(body.to_string());
+        if let Some(ct) = ct {
+            rq = rq.header("content-type", ct);
+        }
+        async move { rq.send().await.unwrap().status().as_u16() }
+    };
+    [
+        send("PATCH", loc.to_string(), Some("application/trickle-ice-sdpfrag"), trickle).await,
+        send("GET", format!("{loc}/layer"), None, "").await,
+        send("POST", loc.to_string(), Some("application/json"), r#"{"kind":"audio","enabled":false}"#).await,
+        send("DELETE", loc.to_string(), None, "").await,
+    ]
+}
+
+/// The one ownership rule, through the manager to a real node: a scoped token may act
+/// only on sessions it created; sessions created (through the manager) by an admin or
+/// by another scoped token are off limits (403), as on the node itself. The node sees
+/// only the manager's node token, so the manager must enforce it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoped_token_vs_sessions_by_admin_other_token_and_itself() {
+    let mut ncfg = common::node_config(10);
+    ncfg.auth.tokens = vec!["node-admin".into()];
+    let node = common::start_node(ncfg).await;
+    let m = start_manager(|c| {
+        c.auth.secret = "jwt-secret".into();
+        c.auth.tokens = vec!["static-admin".into()];
+        c.nodes = vec![NodeEntry { token: "node-admin".into(), ..common::static_node("n", &node.base) }];
+    })
+    .await;
+    m.wait_running_auth(&["n"], "static-admin").await;
+    let jwt =
+        |exp: u64| wishcast_auth::sign_hs256(b"jwt-secret", &wishcast_auth::Claims { id: "cam".into(), exp, mode: 4 });
+    let (me, other) = (jwt(4_000_000_000), jwt(4_000_000_001));
+    let by_admin = subscribe_as(&m, "static-admin").await;
+    let by_other = subscribe_as(&m, &other).await;
+    let by_me = subscribe_as(&m, &me).await;
+    assert_eq!(session_routes(&m, &by_admin, &me).await, [403; 4], "a session created by an admin");
+    assert_eq!(session_routes(&m, &by_other, &me).await, [403; 4], "a session created by another token");
+    // PATCH trickle 204, GET layer 404 (no simulcast publisher), mute 200, DELETE 200: the node's answers.
+    let own = [204, 404, 200, 200];
+    assert_eq!(session_routes(&m, &by_me, &me).await, own, "its own session");
+    assert_eq!(session_routes(&m, &by_other, "static-admin").await, own, "admin on a scoped token's session");
+    assert_eq!(session_routes(&m, &by_admin, "static-admin").await, own, "admin on its own session");
+}
+
+/// `?%74oken=` authenticates like `?token=` (keys are decoded), so it must not reach the
+/// node either: the proxy filters query keys after decoding them.
+#[tokio::test]
+async fn an_encoded_token_query_key_is_not_forwarded() {
+    let a = fake::start(10).await;
+    let m = manager(&a).await;
+    let reader = wishcast_auth::sign_hs256(
+        b"jwt-secret",
+        &wishcast_auth::Claims { id: "cam".into(), exp: 4_000_000_000, mode: 4 },
+    );
+    let r = m
+        .http
+        .post(m.url(&format!("/whep/cam?%74oken={reader}&keep=1")))
+        .header("content-type", "application/sdp")
+        .body(OFFER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "the encoded key authenticates");
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(status(&m, "DELETE", &format!("{loc}?t%6Fken={reader}"), None, None).await, 200);
+    let log = a.state.log.lock().unwrap().clone();
+    let forwarded: Vec<&String> = log
+        .iter()
+        .filter(|r| r.path.starts_with("/whep/") || r.path.starts_with("/session/"))
+        .map(|r| &r.path)
+        .collect();
+    assert_eq!(forwarded.len(), 2, "{forwarded:?}");
+    for p in forwarded {
+        assert!(!p.contains(&reader), "the client's token reached the node: {p}");
+    }
+    assert!(log.iter().any(|r| r.path == "/whep/cam?keep=1"), "other parameters still pass");
 }

@@ -1,6 +1,7 @@
 //! `node.toml`: every key has a default; Live777's `live777.toml` keys are accepted
-//! where the concept is the same. Unknown keys are reported (not fatal), invalid
-//! values stop start-up with a message naming the key.
+//! where the concept is the same. Unknown keys are reported (not fatal, except inside
+//! `[strategy]`), invalid values stop start-up with a message naming the key. `[http]`,
+//! `[log]` and the loader are `wishcast-http`'s, shared with the manager.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
@@ -8,6 +9,11 @@ use serde::{Deserialize, Serialize};
 use wishcast_api::Strategy;
 pub use wishcast_api::ice::{IceServer, UrlList};
 use wishcast_auth::AuthConfig;
+use wishcast_http::config::Port;
+pub use wishcast_http::config::{ConfigError, LogConfig};
+
+/// `[http]`: `listen` (default `0.0.0.0:7777`) and `cors`.
+pub type HttpConfig = wishcast_http::config::HttpConfig<Port<7777>>;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -22,21 +28,6 @@ pub struct NodeConfig {
     pub cluster: crate::cluster::ClusterConfig,
     /// Recording (`[recorder]`); absent = recording off (the routes answer 503).
     pub recorder: Option<crate::recording::RecorderConfig>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct HttpConfig {
-    /// HTTP listen address.
-    pub listen: String,
-    /// Permissive CORS (any origin), preflight answered before auth.
-    pub cors: bool,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig { listen: "0.0.0.0:7777".into(), cors: false }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,56 +68,22 @@ impl Default for WebrtcConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LogConfig {
-    /// error | warn | info | debug | trace (env `LOG_LEVEL`).
-    pub level: String,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        LogConfig { level: "info".into() }
-    }
-}
-
-/// A configuration problem, naming the key.
-#[derive(Debug)]
-pub struct ConfigError(pub String);
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-impl std::error::Error for ConfigError {}
-
 /// Parse TOML text. Returns the config and the unknown keys that were ignored.
+/// An unknown key inside `[strategy]` is an error.
 pub fn parse(text: &str) -> Result<(NodeConfig, Vec<String>), ConfigError> {
-    let de = toml::Deserializer::parse(text).map_err(|e| ConfigError(format!("invalid TOML: {e}")))?;
-    let mut unknown = Vec::new();
-    let mut track = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
-    let ignored = serde_ignored::Deserializer::new(de, &mut track);
-    let cfg: NodeConfig = serde_path_to_error::deserialize(ignored).map_err(|e| {
-        let inner = e.inner().to_string();
-        let first = inner.lines().last().unwrap_or("").trim().to_string();
-        ConfigError(format!("config key `{}`: {}", e.path(), if first.is_empty() { inner } else { first }))
-    })?;
+    let (cfg, mut unknown) = wishcast_http::config::parse_toml::<NodeConfig>(text, &["strategy"])?;
+    if !cfg.http.public.is_empty() {
+        unknown.push("http.public (a node's public URL is `cluster.public_url`)".into());
+    }
+    if cfg.http.trust_forwarded_for {
+        unknown.push("http.trust_forwarded_for (only the manager reads it)".into());
+    }
     Ok((cfg, unknown))
 }
 
 /// Apply the usual environment overrides: `PORT`, `LOG_LEVEL`, `WISHCAST_PUBLIC_IP`.
 pub fn apply_env(cfg: &mut NodeConfig, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-    if let Some(port) = get("PORT") {
-        let p: u16 = port.parse().map_err(|_| {
-            ConfigError(format!("env PORT: `{port}` is not a port number (0-65535, 0 = any free port)"))
-        })?;
-        let host = cfg.http.listen.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or("0.0.0.0".into());
-        cfg.http.listen = format!("{host}:{p}");
-    }
-    if let Some(l) = get("LOG_LEVEL") {
-        cfg.log.level = l;
-    }
+    wishcast_http::config::apply_env(&mut cfg.http, &mut cfg.log, &get)?;
     if let Some(ip) = get("WISHCAST_PUBLIC_IP") {
         cfg.webrtc.public_ips = ip.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
         cfg.webrtc.public_ip = None;
@@ -151,7 +108,7 @@ fn addr(key: &str, v: &str) -> Result<SocketAddr, ConfigError> {
 
 impl NodeConfig {
     pub fn validate(&self) -> Result<ResolvedAddrs, ConfigError> {
-        let http = addr("http.listen", &self.http.listen)?;
+        let http = self.http.listen_addr()?;
         let udp = addr("webrtc.listen", &self.webrtc.listen)?;
         let tcp = if self.webrtc.tcp_listen.trim().is_empty() {
             None
@@ -211,12 +168,7 @@ impl NodeConfig {
                 }
             }
         }
-        if !matches!(self.log.level.to_ascii_lowercase().as_str(), "error" | "warn" | "info" | "debug" | "trace") {
-            return Err(ConfigError(format!(
-                "config key `log.level`: `{}` is not one of error, warn, info, debug, trace",
-                self.log.level
-            )));
-        }
+        self.log.validate()?;
         self.auth.validate().map_err(|e| ConfigError(format!("config: {e}")))?;
         self.cluster.validate().map_err(ConfigError)?;
         if let Some(r) = &self.recorder {
@@ -285,6 +237,10 @@ ice_udp_addrs = ["auto"]
         assert!(c.validate().unwrap_err().to_string().contains("webrtc.public_ip"));
         let (c, _) = parse("[[ice_servers]]\nurls = \"turn:x\"\n").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("ice_servers[0]"));
+        let e = parse("[strategy]\neach_stream_max_subs = 3\n").unwrap_err().to_string();
+        assert!(e.contains("strategy.each_stream_max_subs"), "an unknown [strategy] key is an error: {e}");
+        let (_, unknown) = parse("[http]\npublic = \"http://x\"\n").unwrap();
+        assert_eq!(unknown.len(), 1, "http.public is the manager's: {unknown:?}");
         let (c, _) = parse("[log]\nlevel = \"loud\"\n").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("log.level"));
     }

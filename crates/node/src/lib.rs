@@ -5,9 +5,6 @@
 
 pub mod cluster;
 pub mod config;
-mod cors;
-mod error;
-mod guard;
 pub mod recording;
 mod routes;
 mod server;

@@ -8,12 +8,12 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
-use wishcast_auth::Authenticator;
+use tower_http::limit::RequestBodyLimitLayer;
 use wishcast_sfu::{DriverConfig, MediaHandle};
 
 use crate::config::NodeConfig;
+use crate::routes;
 use crate::state::{AppState, Inner};
-use crate::{cors, routes};
 
 /// Request bodies above this get 413.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -52,17 +52,18 @@ pub fn router(state: AppState) -> Router {
             "/api/record/{stream}",
             get(routes::record::get).post(routes::record::start).delete(routes::record::stop),
         )
-        .route("/api/record/object/{*path}", get(routes::record::object))
-        .route("/api/record/export/{stream}/{y}/{m}/{d}", get(routes::record::export))
-        .route("/api/playback", get(routes::record::playback_streams))
-        .route("/api/playback/{stream}", get(routes::record::playback_days))
+        .route("/api/record/object/{*path}", get(routes::playback::object))
+        .route("/api/record/export/{stream}/{y}/{m}/{d}", get(routes::playback::export))
+        .route("/api/playback", get(routes::playback::streams))
+        .route("/api/playback/{stream}", get(routes::playback::days))
         .route("/api/info", get(routes::info::info))
         .route("/api/strategy/", get(routes::info::strategy))
         .route("/metrics", get(routes::metrics::metrics))
         .merge(wishcast_dashboard::router())
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .with_state(state);
-    if cors_on { r.layer(axum::middleware::from_fn(cors::cors)) } else { r }
+    wishcast_http::cors::apply(r, cors_on, &wishcast_http::cors::ALLOW_HEADERS)
 }
 
 fn relay_client() -> wishcast_client::whip::WhipClient {
@@ -119,7 +120,7 @@ fn open_recordings(
     use wishcast_auth::{Claims, MODE_ADMIN, MODE_PUBLISH, MODE_SUBSCRIBE};
     let rc = cfg.recorder.as_ref()?;
     let static_token = cfg.auth.tokens.first().cloned();
-    let auth = Authenticator::new(&cfg.auth);
+    let auth = wishcast_auth::Authenticator::new(&cfg.auth);
     let token: Arc<dyn Fn() -> Option<String> + Send + Sync> = Arc::new(move || {
         static_token.clone().or_else(|| {
             let exp =
@@ -186,9 +187,8 @@ pub async fn start(cfg: NodeConfig) -> io::Result<RunningNode> {
     let state = AppState {
         inner: Arc::new(Inner {
             media: media.clone(),
-            auth: Authenticator::new(&cfg.auth),
+            gate: wishcast_http::Gate::new(&cfg.auth),
             ice_links: wishcast_api::ice::link_headers(&cfg.ice_servers),
-            owner_keys: std::hash::RandomState::new(),
             relay_client: relay_client(),
             recordings,
             cfg,

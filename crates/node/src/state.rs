@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use wishcast_auth::Authenticator;
+use wishcast_http::Gate;
 use wishcast_sfu::MediaHandle;
 
 use crate::config::NodeConfig;
@@ -14,16 +14,21 @@ pub struct AppState {
 
 pub struct Inner {
     pub media: MediaHandle,
-    pub auth: Authenticator,
+    /// Authentication and the session-owner keys.
+    pub gate: Gate,
     pub cfg: NodeConfig,
     /// Pre-rendered `Link: <url>; rel="ice-server"...` header values.
     pub ice_links: Vec<String>,
-    /// Random keys for hashing the token that created a session (ownership checks).
-    pub owner_keys: std::hash::RandomState,
     /// HTTP client for cascade relays (connect 5 s, total 30 s).
     pub relay_client: wishcast_client::whip::WhipClient,
     /// Recording (None when `[recorder]` is absent or failed to open).
     pub recordings: Option<Arc<crate::recording::Recordings>>,
+}
+
+impl AsRef<Gate> for AppState {
+    fn as_ref(&self) -> &Gate {
+        &self.gate
+    }
 }
 
 impl std::ops::Deref for AppState {

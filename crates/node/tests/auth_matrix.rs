@@ -322,3 +322,55 @@ async fn session_owner_may_patch_and_delete_its_own_session() {
     );
     assert_eq!(with_token(&node, Method::DELETE, &loc, &Cred::Bearer(sub), None, String::new()).await, 200);
 }
+
+/// A WHEP session on stream `s` created with `token`; its session URL.
+async fn subscribe_as(node: &TestNode, token: &str) -> String {
+    let r = node
+        .http
+        .post(node.whep("s"))
+        .bearer_auth(token)
+        .header("content-type", "application/sdp")
+        .body(offer_sdp(Role::Subscribe, Some(VideoCodec::Vp8), true, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    wishcast_client::whip::resolve(&node.base, r.headers().get("location").unwrap().to_str().unwrap())
+}
+
+/// The four session routes a scoped token may use, with `token`: statuses of PATCH
+/// (trickle), GET layer, POST mute, DELETE (last, it ends the session).
+async fn session_routes(node: &TestNode, loc: &str, token: &str) -> [u16; 4] {
+    let cred = Cred::Bearer(token.into());
+    let frag = Some("application/trickle-ice-sdpfrag");
+    let json = Some("application/json");
+    let mute = r#"{"kind":"audio","enabled":false}"#.to_string();
+    [
+        with_token(node, Method::PATCH, loc, &cred, frag, trickle()).await,
+        with_token(node, Method::GET, &format!("{loc}/layer"), &cred, None, String::new()).await,
+        with_token(node, Method::POST, loc, &cred, json, mute).await,
+        with_token(node, Method::DELETE, loc, &cred, None, String::new()).await,
+    ]
+}
+
+/// The one ownership rule, on the node: a scoped token may act only on the sessions it
+/// created; sessions created by an admin or by another scoped token (same claims) are
+/// off limits (403) for PATCH, layer, mute and DELETE, while an admin may act on all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoped_token_vs_sessions_by_admin_other_token_and_itself() {
+    let node = auth_node().await;
+    let me = valid_jwt("s", 4);
+    let other = jwt(SECRET, "s", 4, now() + 7200);
+    let by_admin = subscribe_as(&node, ADMIN).await;
+    let by_other = subscribe_as(&node, &other).await;
+    let by_me = subscribe_as(&node, &me).await;
+    assert_eq!(session_routes(&node, &by_admin, &me).await, [403; 4], "a session created by an admin");
+    assert_eq!(session_routes(&node, &by_other, &me).await, [403; 4], "a session created by another token");
+    assert_eq!(session_routes(&node, &by_me, &me).await, OWN_SESSION, "its own session");
+    // The admin may act on the others' sessions.
+    assert_eq!(session_routes(&node, &by_other, ADMIN).await, OWN_SESSION, "admin on a scoped token's session");
+    assert_eq!(session_routes(&node, &by_admin, ADMIN).await, OWN_SESSION, "admin on its own session");
+}
+
+/// PATCH trickle 204, GET layer 404 (the stream has no simulcast publisher), mute 200, DELETE 200.
+const OWN_SESSION: [u16; 4] = [204, 404, 200, 200];

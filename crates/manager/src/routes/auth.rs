@@ -10,10 +10,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wishcast_auth::{Access, Claims, MODE_ADMIN, MODE_PUBLISH, MODE_SUBSCRIBE};
+use wishcast_http::auth::now_unix;
+use wishcast_http::body::json_body;
+use wishcast_http::{ApiError, ApiResult, require};
 
-use super::json_body;
-use crate::error::{ApiError, ApiResult};
-use crate::guard::{now_unix, require};
 use crate::login_gate::{PeerAddr, Refused, client_ip};
 use crate::login_limit::retry_after_secs;
 use crate::state::AppState;
@@ -86,7 +86,7 @@ pub async fn login(
     state.login.success(ip, user);
     let claims =
         Claims { id: "*".into(), exp: now_unix() + LOGIN_TTL_SECS, mode: MODE_SUBSCRIBE | MODE_PUBLISH | MODE_ADMIN };
-    let t = state.auth.mint(&claims).ok_or_else(|| {
+    let t = state.gate.authenticator().mint(&claims).ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "login needs `[auth] secret` in the manager config to sign tokens",
@@ -124,7 +124,7 @@ pub async fn token(State(state): State<AppState>, uri: Uri, headers: HeaderMap, 
     }
     let mode = (r.subscribe as u8) * MODE_SUBSCRIBE + (r.publish as u8) * MODE_PUBLISH + (r.admin as u8) * MODE_ADMIN;
     let claims = Claims { id: r.id, exp: now_unix() + r.duration, mode };
-    let t = state.auth.mint(&claims).ok_or_else(|| {
+    let t = state.gate.authenticator().mint(&claims).ok_or_else(|| {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "minting tokens needs `[auth] secret` in the manager config")
     })?;
     Ok(token_json(t))

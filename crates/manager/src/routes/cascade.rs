@@ -5,9 +5,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_auth::Access;
+use wishcast_http::{ApiResult, require};
 
-use crate::error::ApiResult;
-use crate::guard::require;
 use crate::state::AppState;
 
 pub async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {

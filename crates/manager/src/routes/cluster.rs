@@ -8,10 +8,9 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_api::cluster::Heartbeat;
 use wishcast_auth::Access;
+use wishcast_http::body::json_body;
+use wishcast_http::{ApiError, ApiResult, require};
 
-use super::json_body;
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require;
 use crate::metrics::ManagerMetrics;
 use crate::state::AppState;
 

@@ -6,9 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_auth::Access;
+use wishcast_http::{ApiError, ApiResult, require};
 
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require;
 use crate::state::AppState;
 use crate::views;
 

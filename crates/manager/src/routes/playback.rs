@@ -1,4 +1,6 @@
-//! Playback of recordings through the manager: stored objects
+//! Playback of recordings through the manager: the index lists `GET /api/playback`
+//! (streams the caller may read), `GET /api/playback/{stream}` (its days, the seed's
+//! shape) and `GET /api/playback/{stream}/{YYYY}/{MM}/{DD}` (that day's sessions); stored objects
 //! (`GET /api/record/object/{*path}`, with Range, or a 307 to a presigned URL when
 //! `[playback] signed_redirect` is on and the storage can presign), the MP4 export of
 //! one day (`GET /api/record/export/{stream}/{YYYY}/{MM}/{DD}?from=&to=`), and the
@@ -16,11 +18,12 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wishcast_auth::Access;
+use wishcast_http::body::{check_name, json_body};
+use wishcast_http::{ApiError, ApiResult, authenticate, require};
+use wishcast_index::validate;
 use wishcast_storage::{ObjectPath, Store};
 
-use super::json_body;
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require;
+use super::recordings::index_error;
 use crate::state::AppState;
 
 fn store(state: &AppState) -> ApiResult<&Store> {
@@ -79,7 +82,7 @@ pub async fn export(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    super::check_name("stream", &stream)?;
+    check_name("stream", &stream)?;
     require(&state, &headers, &uri, Access::RecordRead(&stream))?;
     let (year, month, day) =
         wishcast_api::record::parse_day(&y, &m, &d).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
@@ -137,4 +140,43 @@ pub async fn ping(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -
         Ok(()) => Ok((StatusCode::OK, "ok\n").into_response()),
         Err(e) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("storage does not answer: {e}"))),
     }
+}
+
+pub async fn streams(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {
+    let who = authenticate(&state, &headers, &uri)?;
+    let all = state.index.streams().await.map_err(index_error)?;
+    let visible: Vec<String> = all.into_iter().filter(|s| who.authorize(&Access::RecordRead(s)).is_ok()).collect();
+    Ok(Json(visible).into_response())
+}
+
+fn check_stream(stream: &str) -> ApiResult<()> {
+    validate::check_stream(stream)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("stream name {}", e.message)))
+}
+
+pub async fn days(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    require(&state, &headers, &uri, Access::RecordRead(&stream))?;
+    check_stream(&stream)?;
+    let days = state.index.days(&stream).await.map_err(index_error)?;
+    Ok(Json(days).into_response())
+}
+
+pub async fn sessions(
+    State(state): State<AppState>,
+    Path((stream, y, m, d)): Path<(String, String, String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    require(&state, &headers, &uri, Access::RecordRead(&stream))?;
+    check_stream(&stream)?;
+    let (year, month, day) =
+        wishcast_api::record::parse_day(&y, &m, &d).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
+    validate::check_date(year, month, day).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let sessions = state.index.sessions(&stream, year, month, day).await.map_err(index_error)?;
+    Ok(Json(sessions).into_response())
 }

@@ -11,10 +11,9 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_api::record::RecordState;
 use wishcast_auth::Access;
+use wishcast_http::body::check_name;
+use wishcast_http::{ApiError, ApiResult, require};
 
-use super::check_name;
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require;
 use crate::proxy::query_values;
 use crate::recording::{holders, origin_node, recording_on, start_on, stop_everywhere};
 use crate::state::AppState;

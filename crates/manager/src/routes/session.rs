@@ -2,54 +2,52 @@
 //! the node that owns the session, with the node's token; the response is streamed back.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use wishcast_api::paths;
-use wishcast_auth::Access;
+use wishcast_http::{ApiError, ApiResult, SessionAuth};
 
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require_owner;
 use crate::proxy::{forward_query, stream_body};
 use crate::state::AppState;
 
 pub async fn session(
     State(state): State<AppState>,
-    Path((stream, session)): Path<(String, String)>,
+    auth: SessionAuth,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let path = paths::session(&stream, &session);
-    forward(state, stream, session, path, method, uri, headers, body).await
+    let path = paths::session(&auth.stream, &auth.session);
+    forward(state, auth, path, method, uri, headers, body).await
 }
 
 pub async fn layer(
     State(state): State<AppState>,
-    Path((stream, session)): Path<(String, String)>,
+    auth: SessionAuth,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let path = paths::session_layer(&stream, &session);
-    forward(state, stream, session, path, method, uri, headers, body).await
+    let path = paths::session_layer(&auth.stream, &auth.session);
+    forward(state, auth, path, method, uri, headers, body).await
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Authorization happened in [`SessionAuth`] (the stream) and happens here (the
+/// session: created through this manager, and by this caller unless an admin asks).
 async fn forward(
     state: AppState,
-    stream: String,
-    session: String,
+    auth: SessionAuth,
     path: String,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (principal, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
-    let Some((route, node)) = state.registry.route(&stream, &session) else {
+    let SessionAuth { stream, session, .. } = &auth;
+    let Some((route, node)) = state.registry.route(stream, session) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!(
@@ -57,15 +55,13 @@ async fn forward(
             ),
         ));
     };
-    if !principal.is_admin() && !route.indexed {
+    if !auth.is_admin() && !route.indexed {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden: this session was not created through this manager; use an admin token",
         ));
     }
-    if !principal.is_admin() && route.owner.is_some() && route.owner != owner {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden: this session was created with another token"));
-    }
+    auth.check_owner(route.owner)?;
     let m = reqwest::Method::from_bytes(method.as_str().as_bytes())
         .map_err(|_| ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"))?;
     let mut rb = state.nodes.request(m, &node, &format!("{path}{}", forward_query(uri.query())));
@@ -81,7 +77,7 @@ async fn forward(
     let status = resp.status();
     let is_session_delete = method == Method::DELETE && !path.ends_with("/layer");
     if is_session_delete && (status.is_success() || status == StatusCode::NOT_FOUND) {
-        state.registry.remove_route(&stream, &session);
+        state.registry.remove_route(stream, session);
     }
     let upstream = resp.headers().clone();
     let mut r = Response::new(stream_body(resp));

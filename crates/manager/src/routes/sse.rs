@@ -10,9 +10,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::Stream;
 use wishcast_auth::Access;
+use wishcast_http::{ApiResult, require};
 
-use crate::error::ApiResult;
-use crate::guard::require;
 use crate::proxy::query_values;
 use crate::state::AppState;
 use crate::views;

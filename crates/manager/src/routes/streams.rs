@@ -9,12 +9,11 @@ use axum::response::{IntoResponse, Response};
 use reqwest::Method;
 use wishcast_api::paths;
 use wishcast_auth::Access;
+use wishcast_http::body::{check_name, read_limited};
+use wishcast_http::{ApiError, ApiResult, require};
 
-use super::check_name;
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require;
 use crate::placement::{Request, Want};
-use crate::proxy::{query_values, read_limited};
+use crate::proxy::query_values;
 use crate::registry::Status;
 use crate::state::AppState;
 use crate::views;

@@ -8,11 +8,10 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wishcast_auth::Access;
+use wishcast_http::body::{check_name, json_body};
+use wishcast_http::{ApiError, ApiResult, require};
 use wishcast_sfu::RelayKind;
 
-use super::{check_content_type, check_name};
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -35,9 +34,7 @@ pub async fn cascade(
 ) -> ApiResult<Response> {
     check_name("stream", &stream)?;
     require(&state, &headers, &uri, Access::Cascade(&stream))?;
-    check_content_type(&headers, "application/json")?;
-    let req: CascadeRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))?;
+    let req: CascadeRequest = json_body(&headers, &body)?;
     let (kind, url) = match (req.source_url.filter(|s| !s.is_empty()), req.target_url.filter(|s| !s.is_empty())) {
         (Some(s), None) => (RelayKind::Pull, s),
         (None, Some(t)) => (RelayKind::Push, t),

@@ -6,9 +6,8 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_api::Info;
 use wishcast_auth::Access;
+use wishcast_http::{ApiResult, require};
 
-use crate::error::ApiResult;
-use crate::guard::require;
 use crate::state::AppState;
 
 pub async fn info() -> Json<Info> {

@@ -9,11 +9,10 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use wishcast_auth::Access;
+use wishcast_http::body::json_body;
+use wishcast_http::{ApiError, ApiResult, SessionAuth};
 use wishcast_sfu::str0m::media::MediaKind;
 
-use super::check_content_type;
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require_owner;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -44,18 +43,10 @@ struct BweCap {
     bps: Option<u64>,
 }
 
-fn json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
-    check_content_type(headers, "application/json")?;
-    serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
-}
-
 pub async fn get(
     State(state): State<AppState>,
-    Path((stream, session)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
+    SessionAuth { stream, session, owner }: SessionAuth,
 ) -> ApiResult<Response> {
-    let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
     let layers = state.media.layers(stream, session, owner).await?;
     let v: Vec<LayerJson> =
         layers.into_iter().map(|l| LayerJson { encoding_id: l.rid, bitrate: l.bitrate, active: l.active }).collect();
@@ -64,13 +55,11 @@ pub async fn get(
 
 pub async fn select(
     State(state): State<AppState>,
-    Path((stream, session)): Path<(String, String)>,
-    uri: Uri,
+    SessionAuth { stream, session, owner }: SessionAuth,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
-    let req: SelectLayer = json(&headers, &body)?;
+    let req: SelectLayer = json_body(&headers, &body)?;
     let rid = req.encoding_id;
     state.media.select_layer(stream, session, rid, owner).await?;
     Ok(StatusCode::OK.into_response())
@@ -78,24 +67,19 @@ pub async fn select(
 
 pub async fn disable(
     State(state): State<AppState>,
-    Path((stream, session)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
+    SessionAuth { stream, session, owner }: SessionAuth,
 ) -> ApiResult<Response> {
-    let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
     state.media.disable_video(stream, session, owner).await?;
     Ok(StatusCode::OK.into_response())
 }
 
 pub async fn mute(
     State(state): State<AppState>,
-    Path((stream, session)): Path<(String, String)>,
-    uri: Uri,
+    SessionAuth { stream, session, owner }: SessionAuth,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
-    let req: KindSwitch = json(&headers, &body)?;
+    let req: KindSwitch = json_body(&headers, &body)?;
     let kind = match req.kind.as_str() {
         "audio" => MediaKind::Audio,
         "video" => MediaKind::Video,
@@ -120,8 +104,8 @@ pub async fn bwe_cap(
     if !state.cfg.webrtc.test_hooks {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "test hooks are off (webrtc.test_hooks = false)"));
     }
-    crate::guard::require(&state, &headers, &uri, Access::Admin)?;
-    let req: BweCap = json(&headers, &body)?;
+    wishcast_http::require(&state, &headers, &uri, Access::Admin)?;
+    let req: BweCap = json_body(&headers, &body)?;
     let bps = req.bps;
     state.media.set_bwe_cap(stream, session, bps).await?;
     Ok(StatusCode::OK.into_response())

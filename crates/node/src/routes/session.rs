@@ -1,26 +1,22 @@
 //! `PATCH /session/{stream}/{id}` (trickle ICE, ICE restart) and `DELETE` (hang up).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use wishcast_auth::Access;
+use wishcast_http::body::{check_content_type, utf8};
+use wishcast_http::{ApiError, ApiResult, SessionAuth};
 use wishcast_sdp::SdpFrag;
 use wishcast_sfu::PatchOutcome;
 
-use super::{check_content_type, utf8};
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require_owner;
 use crate::state::AppState;
 
 pub async fn patch(
     State(state): State<AppState>,
-    Path((stream, session)): Path<(String, String)>,
-    uri: Uri,
+    SessionAuth { stream, session, owner }: SessionAuth,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
     check_content_type(&headers, "application/trickle-ice-sdpfrag")?;
     let frag = SdpFrag::parse(utf8(&body)?)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid sdpfrag: {e}")))?;
@@ -41,11 +37,8 @@ pub async fn patch(
 
 pub async fn delete(
     State(state): State<AppState>,
-    Path((stream, session)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
+    SessionAuth { stream, session, owner }: SessionAuth,
 ) -> ApiResult<Response> {
-    let (_, owner) = require_owner(&state, &headers, &uri, Access::Session(&stream))?;
     state.media.delete_session(stream, session, owner).await?;
     Ok(StatusCode::OK.into_response())
 }

@@ -11,10 +11,9 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream::Stream;
 use tokio::sync::broadcast::error::RecvError;
 use wishcast_auth::Access;
+use wishcast_http::{ApiResult, require};
 
 use super::streams::stream_filter;
-use crate::error::ApiResult;
-use crate::guard::require;
 use crate::state::AppState;
 
 pub async fn streams(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {

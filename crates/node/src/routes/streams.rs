@@ -5,10 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_auth::Access;
+use wishcast_http::body::check_name;
+use wishcast_http::{ApiError, ApiResult, require};
 
-use super::check_name;
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require;
 use crate::state::AppState;
 
 /// `?streams=a&streams=b` (repeatable; blanks ignored).
@@ -16,32 +15,13 @@ pub fn stream_filter(uri: &Uri) -> Vec<String> {
     let mut out = Vec::new();
     for pair in uri.query().unwrap_or("").split('&') {
         if let Some(v) = pair.strip_prefix("streams=") {
-            let v = percent_decode(v);
+            let v = wishcast_api::paths::decode(v);
             if !v.trim().is_empty() {
                 out.push(v);
             }
         }
     }
     out
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> ApiResult<Response> {

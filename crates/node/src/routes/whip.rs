@@ -5,10 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use wishcast_auth::Access;
+use wishcast_http::body::{check_content_type, check_name, utf8};
+use wishcast_http::{ApiError, ApiResult, require_owner};
 
-use super::{check_content_type, check_name, utf8};
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require_owner;
 use crate::state::AppState;
 
 #[derive(Clone, Copy, PartialEq, Eq)]

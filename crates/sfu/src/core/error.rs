@@ -66,3 +66,17 @@ impl fmt::Display for SfuError {
 }
 
 impl std::error::Error for SfuError {}
+
+impl wishcast_api::HttpStatus for SfuError {
+    fn http_status(&self) -> u16 {
+        match self {
+            SfuError::BadSdp(_) | SfuError::Invalid(_) => 400,
+            SfuError::NotOwner => 403,
+            SfuError::NotSimulcast(_) | SfuError::StreamNotFound(_) | SfuError::SessionNotFound(_) => 404,
+            SfuError::AlreadyPublished(_) | SfuError::StreamExists(_) | SfuError::StreamFull { .. } => 409,
+            SfuError::PreconditionFailed => 412,
+            SfuError::NoCommonCodec { .. } => 422,
+            SfuError::Internal(_) => 500,
+        }
+    }
+}

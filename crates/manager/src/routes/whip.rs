@@ -9,14 +9,13 @@ use axum::response::{IntoResponse, Response};
 use reqwest::Method;
 use wishcast_api::paths;
 use wishcast_auth::Access;
+use wishcast_http::body::{check_content_type, check_name, read_limited};
+use wishcast_http::{ApiError, ApiResult, require_owner};
 
-use super::{check_content_type, check_name};
 use crate::config::ProxyMode;
-use crate::error::{ApiError, ApiResult};
-use crate::guard::require_owner;
 use crate::metrics::ManagerMetrics;
 use crate::placement::{Request, Want};
-use crate::proxy::{GuardedBody, MAX_SDP, OrphanGuard, forward_query, percent_decode, query_values, read_limited};
+use crate::proxy::{GuardedBody, MAX_SDP, OrphanGuard, forward_query, query_values};
 use crate::registry::{NodeTarget, Reservation, SessionKind};
 use crate::state::AppState;
 
@@ -74,7 +73,7 @@ fn client_region(state: &AppState, uri: &Uri, headers: &HeaderMap) -> String {
 fn session_of(location: &str) -> Option<String> {
     let path = location.split(['?', '#']).next()?;
     let last = path.rsplit('/').next()?;
-    let id = percent_decode(last);
+    let id = paths::decode(last);
     (!id.is_empty()).then_some(id)
 }
 
