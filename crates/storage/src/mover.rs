@@ -189,10 +189,13 @@ fn finish(spool: &Spool, stats: &Mutex<MoverStats>, job: Job, outcome: Outcome) 
     let inner = &spool.inner;
     match outcome {
         Outcome::Stored(len) => {
+            // Count first: `succeeded` wakes `flush` waiters, who then read the stats.
+            {
+                let mut s = lock(stats);
+                s.uploaded += 1;
+                s.uploaded_bytes += len;
+            }
             inner.with_queue(|q| q.succeeded(job.seq));
-            let mut s = lock(stats);
-            s.uploaded += 1;
-            s.uploaded_bytes += len;
         }
         Outcome::Failed(e) => {
             let pause = inner.with_queue(|q| q.failed(job.seq, Instant::now()));
@@ -206,10 +209,12 @@ fn finish(spool: &Spool, stats: &Mutex<MoverStats>, job: Job, outcome: Outcome) 
             if matches!(e, StorageError::Corrupt(_)) {
                 inner.quarantine(job.seq);
             }
+            {
+                let mut s = lock(stats);
+                s.dropped += 1;
+                s.last_error = Some(e.to_string());
+            }
             inner.with_queue(|q| q.drop_entry(job.seq));
-            let mut s = lock(stats);
-            s.dropped += 1;
-            s.last_error = Some(e.to_string());
         }
     }
 }
