@@ -205,6 +205,13 @@ pub fn percentile(v: &mut [f64], q: f64) -> Option<f64> {
     Some(v[rank - 1])
 }
 
+/// Nominal frame durations in RTP ticks, for [`SsrcCount::window_frames_expected`] (set by the fleet, read per subscriber).
+#[derive(Debug, Clone, Copy)]
+pub struct FrameTicks {
+    pub video: f64,
+    pub audio: f64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,7 @@ use str0m::{Input, Output};
 use tokio::sync::oneshot;
 
 use crate::args::CountMode;
+pub use crate::count::FrameTicks;
 use crate::count::{SsrcCount, rtp_fields};
 use crate::mmsg::{BATCH, Batch};
 use crate::sub::Sub;
@@ -63,13 +64,6 @@ impl FleetHandle {
 }
 
 /// Start the loop thread. `h264`: how to recognise keyframes.
-/// Nominal frame durations in RTP ticks, for [`SsrcCount::window_frames_expected`].
-#[derive(Debug, Clone, Copy)]
-pub struct FrameTicks {
-    pub video: f64,
-    pub audio: f64,
-}
-
 /// How the loop runs.
 #[derive(Debug, Clone, Copy)]
 pub struct FleetConfig {

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use str0m::{Event, Rtc};
 use tokio::sync::oneshot;
 
-use crate::count::{RtpFields, SsrcCount, starts_keyframe};
-use crate::fleet::FrameTicks;
+use crate::count::{FrameTicks, RtpFields, SsrcCount, starts_keyframe};
 
 /// A subscriber whose answer is applied, handed to the loop.
 pub struct NewSub {

@@ -16,6 +16,7 @@ pub mod merge;
 mod schema;
 mod store;
 pub mod testdb;
+mod tx;
 pub mod url;
 pub mod validate;
 

@@ -8,7 +8,7 @@ use sea_orm::sea_query::{ColumnDef, Index, IndexCreateStatement, OnConflict, Que
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
 use crate::error::IndexError;
-use crate::store::begin_write;
+use crate::tx::{begin_write, now};
 
 /// `recordings`: one row per stream and UTC day (the seed's table).
 pub const RECORDINGS: &str = "recordings";
@@ -137,9 +137,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<Vec<&'static str>, Index
         }
         let mut insert = Query::insert();
         insert.into_table(MIGRATIONS_TABLE).columns(["version", "applied_at"]);
-        insert
-            .values([m.version.into(), crate::store::now().timestamp().into()])
-            .map_err(|e| IndexError::Migrate(e.to_string()))?;
+        insert.values([m.version.into(), now().timestamp().into()]).map_err(|e| IndexError::Migrate(e.to_string()))?;
         insert.on_conflict(OnConflict::column("version").do_nothing().to_owned());
         txn.execute(&insert).await.map_err(q)?;
         ran.push(m.version);

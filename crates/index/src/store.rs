@@ -4,19 +4,19 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sea_orm::prelude::ChronoDateTimeUtc as Time;
 use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use wishcast_api::record::{PlaybackDay, RecordingReport, RecordingStatus};
 
 use crate::error::{IndexError, classify};
 use crate::merge::merge;
 use crate::schema::{RECORDINGS, SESSIONS};
+use crate::tx::{begin_write, now};
 use crate::url::{self, Backend, Target};
 use crate::validate::check_reports;
 
@@ -65,23 +65,6 @@ impl std::fmt::Debug for Index {
 
 /// How long an SQLite writer waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-pub(crate) fn now() -> Time {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-    Time::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-/// A write transaction: `BEGIN IMMEDIATE` on SQLite (takes the write lock at once, so a
-/// read-then-write transaction never fails with SQLITE_BUSY half-way), plain `BEGIN`
-/// elsewhere.
-pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        isolation_level: None,
-        access_mode: None,
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-    })
-    .await
-}
 
 const SESSION_COLS: [&str; 14] = [
     "id",
