@@ -11,6 +11,7 @@ pub mod body;
 pub mod config;
 pub mod cors;
 pub mod error;
+pub mod metrics;
 pub mod serve;
 
 pub use auth::{Gate, Owner, SessionAuth, authenticate, may_act, require, require_owner};

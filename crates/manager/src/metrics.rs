@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, prometheus_text};
 use prometheus_client::metrics::MetricType;
-use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
+
+use wishcast_http::metrics::{counter, family};
 
 use crate::registry::{Registry, RelayState, Status};
 
@@ -112,32 +113,6 @@ struct Snapshot {
     cascades_failed: u64,
     relays_torn_down: u64,
     heartbeats: u64,
-}
-
-/// One family with a single label, one sample per `(label value, value)`.
-fn family(
-    e: &mut DescriptorEncoder,
-    kind: MetricType,
-    name: &str,
-    help: &str,
-    label: &str,
-    samples: &[(&str, u64)],
-) -> std::fmt::Result {
-    let mut m = e.encode_descriptor(name, help, None, kind)?;
-    for (value, v) in samples {
-        let labels = [(label, *value)];
-        let s = m.encode_family(&labels)?;
-        match kind {
-            MetricType::Counter => ConstCounter::new(*v).encode(s)?,
-            _ => ConstGauge::new(*v).encode(s)?,
-        }
-    }
-    Ok(())
-}
-
-/// A counter (`name` without `_total`, which the encoder appends).
-fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
-    ConstCounter::new(v).encode(e.encode_descriptor(name, help, None, MetricType::Counter)?)
 }
 
 impl Collector for Snapshot {

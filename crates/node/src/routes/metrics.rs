@@ -11,11 +11,11 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, prometheus_text};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
-use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use wishcast_sfu::{KEYFRAME_WAIT_BUCKETS_MS, Metrics};
 
 use crate::state::AppState;
+use wishcast_http::metrics::{counter, family, gauge};
 
 /// Process CPU seconds from /proc (user + system), if available.
 fn process_cpu_seconds() -> Option<f64> {
@@ -34,36 +34,6 @@ impl std::fmt::Debug for MediaCollector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("MediaCollector")
     }
-}
-
-/// A counter (`name` without `_total`, which the encoder appends).
-fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
-    ConstCounter::new(v).encode(e.encode_descriptor(name, help, None, MetricType::Counter)?)
-}
-
-fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
-    ConstGauge::new(v).encode(e.encode_descriptor(name, help, None, MetricType::Gauge)?)
-}
-
-/// One family with a single label, one sample per `(label value, value)`.
-fn family(
-    e: &mut DescriptorEncoder,
-    kind: MetricType,
-    name: &str,
-    help: &str,
-    label: &str,
-    samples: &[(&str, u64)],
-) -> std::fmt::Result {
-    let mut m = e.encode_descriptor(name, help, None, kind)?;
-    for (value, v) in samples {
-        let labels = [(label, *value)];
-        let s = m.encode_family(&labels)?;
-        match kind {
-            MetricType::Counter => ConstCounter::new(*v).encode(s)?,
-            _ => ConstGauge::new(*v).encode(s)?,
-        }
-    }
-    Ok(())
 }
 
 impl Collector for MediaCollector {
